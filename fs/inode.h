@@ -1,0 +1,49 @@
+/*
+ * inode — every file of the mount has an inode number computed from what it
+ * is, so no table maps numbers to objects (plan9port upas packs its ids the
+ * same way) and a number the kernel still holds after the object vanished is
+ * simply looked up again and answers ENOENT.
+ *
+ *   fuse_ino_t ino = ino_make(INO_EML, mbox_id, uid, 0);
+ *   if (ino_type(ino) == INO_EML) ... ino_mbox(ino), ino_uid(ino)
+ *
+ *   bits 63..60 type, 59..44 mailbox id (1..65535), 43..12 UID, 11..0 sub
+ *   (the sub field is for MIME parts). The root is FUSE_ROOT_ID (type 0).
+ */
+#ifndef IMAPFS_INODE_H
+#define IMAPFS_INODE_H
+
+#include <stdint.h>
+
+enum ino_type {
+	INO_ROOT = 0,
+	INO_MBOX = 1,     /* a mailbox directory (or a parent level without a mailbox) */
+	INO_MSG = 2,      /* a message directory, named by UID */
+	INO_EML = 3,      /* message.eml */
+	INO_HEADER = 4,   /* header */
+};
+
+#define INO_MAX_MBOX 0xffffu
+
+static inline uint64_t ino_make(enum ino_type type, uint32_t mbox, uint32_t uid, uint32_t sub)
+{
+	return ((uint64_t)type << 60) | ((uint64_t)(mbox & 0xffff) << 44) |
+	       ((uint64_t)uid << 12) | (sub & 0xfff);
+}
+
+static inline enum ino_type ino_type(uint64_t ino)
+{
+	return (enum ino_type)(ino >> 60);
+}
+
+static inline uint32_t ino_mbox(uint64_t ino)
+{
+	return (uint32_t)(ino >> 44) & 0xffff;
+}
+
+static inline uint32_t ino_uid(uint64_t ino)
+{
+	return (uint32_t)(ino >> 12);
+}
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * imapfs — mounts an IMAP account as a folder (see SPEC.md and README.md).
+ *
+ *   $ IMAPFS_PASSWORD=secret imapfs alice@mail.example.org ~/mail
+ *   $ ls ~/mail/INBOX && grep -rl invoice ~/mail/INBOX
+ *   $ fusermount3 -u ~/mail
+ *
+ * Like sshfs, it connects and logs in after parsing and before it forks to
+ * the background, so a wrong password or an untrusted certificate is told on
+ * the user's terminal; worker threads start only after the fork.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fuse_lowlevel.h>
+
+#include "log.h"
+#include "model.h"
+#include "ops.h"
+#include "options.h"
+#include "password.h"
+#include "pool.h"
+
+/* The limit on every wait for the server: connect, TLS, each response. */
+#define IMAP_TIMEOUT_MS 20000
+
+static void conn_config(const struct imapfs_opts *o, const char *password,
+			struct imap_conn_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->host = o->host;
+	cfg->port = o->port;
+	cfg->tls = o->tls;
+	cfg->tls_params.cafile = o->cafile;
+	cfg->tls_params.verify = o->tls_verify;
+	cfg->allow_plaintext = o->allow_plaintext;
+	cfg->tunnel = o->tunnel;
+	cfg->user = o->user;
+	cfg->password = password;
+	cfg->auth = o->auth;
+	cfg->timeout_ms = IMAP_TIMEOUT_MS;
+}
+
+/* Logs in once now, so the user sees why it fails before anything mounts. */
+static struct imap_pool *connect_pool(const struct imapfs_opts *o, const char *password)
+{
+	struct imap_conn_config cfg;
+	struct imap_pool *pool;
+	char err[512] = "";
+
+	conn_config(o, password, &cfg);
+	pool = pool_new(&cfg, o->connections, IMAP_TIMEOUT_MS);
+	if (!pool) {
+		fprintf(stderr, "imapfs: out of memory\n");
+		return NULL;
+	}
+	if (pool_prime(pool, err, sizeof(err)) != IMAP_OK) {
+		fprintf(stderr, "imapfs: %s\n", err[0] ? err : "cannot connect");
+		pool_free(pool);
+		return NULL;
+	}
+	return pool;
+}
+
+static int add_mount_names(struct fuse_args *args, const struct imapfs_opts *o)
+{
+	char name[512];
+
+	if (fuse_opt_add_arg(args, "-osubtype=imapfs") != 0)
+		return -1;
+	/* fsname is what mount(8) and df show; commas would split the option. */
+	snprintf(name, sizeof(name), "-ofsname=%s@%s", o->user ? o->user : "", o->host);
+	if (strchr(name, ',') || strchr(name, '\\'))
+		return 0;
+	return fuse_opt_add_arg(args, name);
+}
+
+static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *fopts)
+{
+	struct fuse_loop_config *cfg;
+	int rc;
+
+	if (fopts->singlethread)
+		return fuse_session_loop(se);
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -1;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_loop_cfg_set_idle_threads(cfg, 8);
+	rc = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return rc;
+}
+
+static int run(struct imapfs_opts *o, struct fuse_args *args, const char *password)
+{
+	struct fuse_cmdline_opts fopts;
+	struct imapfs_mount mnt = { 0 };
+	struct fuse_session *se = NULL;
+	struct imap_pool *pool;
+	int rc = 1;
+
+	memset(&fopts, 0, sizeof(fopts));
+	pool = connect_pool(o, password);
+	if (!pool)
+		return 1;
+	if (fuse_parse_cmdline(args, &fopts) != 0 || add_mount_names(args, o) != 0)
+		goto out;
+	se = fuse_session_new(args, &imapfs_ll_ops, sizeof(imapfs_ll_ops), &mnt);
+	if (!se)
+		goto out;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out;
+	if (fuse_session_mount(se, o->mountpoint) != 0)
+		goto out_signals;
+	if (!o->foreground) {
+		fuse_daemonize(0);
+		log_open(LOG_TO_SYSLOG, o->debug);
+		/* The logged-in connection stays with the parent that exits;
+		 * the daemon opens its own when first needed. */
+		pool_free(pool);
+		pool = connect_pool(o, password);
+		if (!pool)
+			goto out_unmount;
+	}
+	mnt.model = model_new(pool);
+	if (!mnt.model)
+		goto out_unmount;
+	log_msg(LOG_INFO, "mounted %s@%s on %s", o->user ? o->user : "", o->host, o->mountpoint);
+	rc = serve(se, &fopts) ? 1 : 0;
+	model_free(mnt.model);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out:
+	if (se)
+		fuse_session_destroy(se);
+	free(fopts.mountpoint);
+	pool_free(pool);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct imapfs_opts o;
+	char err[512];
+	char *password = NULL;
+	int rc = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (imapfs_opts_parse(&o, &args, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imapfs: %s\n", err);
+		fuse_opt_free_args(&args);
+		return 1;
+	}
+	if (o.show_help || o.show_version) {
+		if (o.show_help) {
+			imapfs_opts_usage(stdout, argv[0]);
+			printf("\nFUSE options:\n");
+			fuse_lowlevel_help();
+		} else {
+			printf("imapfs %s\n", IMAPFS_VERSION);
+			fuse_lowlevel_version();
+		}
+		rc = 0;
+		goto out;
+	}
+	log_open(LOG_TO_STDERR, o.debug);
+	if (o.offline) {
+		fprintf(stderr, "imapfs: -o offline needs the persistent cache, "
+				"which this version does not have yet\n");
+		goto out;
+	}
+	if (!o.tls_verify)
+		fprintf(stderr, "imapfs: WARNING: tls_verify=no: the server's certificate is not "
+				"checked; anyone on the path can read your mail and password\n");
+	if (!o.tunnel) {
+		char account[512];
+
+		snprintf(account, sizeof(account), "%s@%s", o.user ? o.user : "", o.host);
+		password = password_get(o.password_command, account, err, sizeof(err));
+		if (!password) {
+			fprintf(stderr, "imapfs: %s\n", err);
+			goto out;
+		}
+	}
+	rc = run(&o, &args, password);
+out:
+	password_free(password);
+	imapfs_opts_free(&o);
+	fuse_opt_free_args(&args);
+	return rc;
+}

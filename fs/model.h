@@ -1,0 +1,69 @@
+/*
+ * model — the mount's picture of the server: the mailbox tree, each
+ * mailbox's messages (UID, flags, date, size), and message content fetched
+ * on demand through the pool. Everything here is named by inode number.
+ *
+ *   struct model *m = model_new(pool);
+ *   model_lookup(m, FUSE_ROOT_ID, "INBOX", &st);        // st.st_ino is the child
+ *   model_readdir(m, st.st_ino, &list);                  // snapshot of the entries
+ *   model_read(m, eml_ino, &handle, 0, 4096, buf, &n);   // BODY.PEEK[]<0.262144>
+ *
+ * Functions return 0 or a negative errno (-ENOENT, -EIO, -ERANGE...), ready
+ * for fuse_reply_err(-rc). They are safe to call from many threads: a lock
+ * guards the tree, and no lock is held while talking to the server.
+ *
+ * Mailbox lists and message lists are fetched on first use and again when a
+ * directory is listed after MODEL_FRESH_MS; content never changes under a UID
+ * and UIDVALIDITY, so it is fetched in aligned chunks and left to the kernel's
+ * page cache.
+ */
+#ifndef IMAPFS_MODEL_H
+#define IMAPFS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "pool.h"
+
+#define MODEL_FRESH_MS 2000
+#define MODEL_CHUNK (256 * 1024)
+
+struct model;
+
+struct model *model_new(struct imap_pool *pool);
+void model_free(struct model *m);
+
+int model_lookup(struct model *m, uint64_t parent, const char *name, struct stat *st);
+int model_getattr(struct model *m, uint64_t ino, struct stat *st);
+
+/* A directory's entries, taken at opendir time so offsets stay stable. */
+struct model_dirent {
+	char *name;
+	uint64_t ino;
+	mode_t type;     /* S_IFDIR or S_IFREG */
+};
+struct model_dir {
+	size_t n;
+	struct model_dirent *ents;
+};
+int model_readdir(struct model *m, uint64_t ino, struct model_dir **out);
+void model_dir_free(struct model_dir *d);
+
+/* An open file: remembers the last chunk fetched, for sequential readers. */
+struct model_file;
+int model_open(struct model *m, uint64_t ino, struct model_file **out);
+/* Reads up to size bytes at off into buf; *n is what was read (0 at EOF). */
+int model_read(struct model *m, struct model_file *f, uint64_t off, size_t size, char *buf,
+	       size_t *n);
+void model_release(struct model_file *f);
+
+/* Extended attributes of a message directory (SPEC.md): the value, malloc'd. */
+int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value, size_t *len);
+/* The NUL-separated list of names, malloc'd. */
+int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len);
+
+/* How long the kernel may trust a name or attributes of ino, in seconds. */
+double model_timeout(uint64_t ino);
+
+#endif

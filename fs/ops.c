@@ -1,0 +1,313 @@
+#include "ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "inode.h"
+
+static struct model *model_of(fuse_req_t req)
+{
+	return ((struct imapfs_mount *)fuse_req_userdata(req))->model;
+}
+
+static void reply_entry(fuse_req_t req, const struct stat *st)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.ino = st->st_ino;
+	e.attr = *st;
+	e.attr_timeout = model_timeout(st->st_ino);
+	e.entry_timeout = model_timeout(st->st_ino);
+	fuse_reply_entry(req, &e);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct stat st;
+	int rc = model_lookup(model_of(req), parent, name, &st);
+
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, &st);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int rc = model_getattr(model_of(req), ino, &st);
+
+	(void)fi;
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, model_timeout(ino));
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct model_dir *d;
+	int rc = model_readdir(model_of(req), ino, &d);
+
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	if (fuse_reply_open(req, fi) != 0)
+		model_dir_free(d);
+}
+
+/* One entry into buf; for readdirplus with attributes where they are cheap.
+ * Returns the bytes used, or more than room when it did not fit. */
+static size_t add_entry(fuse_req_t req, char *buf, size_t room, const struct model_dirent *ent,
+			off_t next, bool plus)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.attr.st_ino = ent->ino;
+	e.attr.st_mode = ent->type;
+	if (!plus)
+		return fuse_add_direntry(req, buf, room, ent->name, &e.attr, next);
+	/* Dots and headers (whose size costs a fetch) are left to lookup:
+	 * ino 0 tells the kernel no entry is being handed over. */
+	if (strcmp(ent->name, ".") != 0 && strcmp(ent->name, "..") != 0 &&
+	    ino_type(ent->ino) != INO_HEADER &&
+	    model_getattr(model_of(req), ent->ino, &e.attr) == 0) {
+		e.ino = ent->ino;
+		e.attr_timeout = e.entry_timeout = model_timeout(ent->ino);
+	}
+	return fuse_add_direntry_plus(req, buf, room, ent->name, &e, next);
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
+		       bool plus)
+{
+	struct model_dir *d = (struct model_dir *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	size_t used = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = (size_t)off; i < d->n; i++) {
+		size_t n = add_entry(req, buf + used, size - used, &d->ents[i], (off_t)(i + 1), plus);
+
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	do_readdir(req, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	(void)ino;
+	do_readdir(req, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	model_dir_free((struct model_dir *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct model_file *f;
+	int rc;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	rc = model_open(model_of(req), ino, &f);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)f;
+	fi->keep_cache = 1; /* content never changes under a UID */
+	if (fuse_reply_open(req, fi) != 0)
+		model_release(f);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	char *buf = malloc(size ? size : 1);
+	size_t n = 0;
+	int rc;
+
+	(void)ino;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = model_read(model_of(req), (struct model_file *)(uintptr_t)fi->fh, (uint64_t)off, size,
+			buf, &n);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, buf, n);
+	free(buf);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	model_release((struct model_file *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* getxattr and listxattr share the size protocol: 0 asks for the length. */
+static void reply_xattr_value(fuse_req_t req, int rc, char *value, size_t len, size_t size)
+{
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, value, len);
+	free(value);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char *value = NULL;
+	size_t len = 0;
+	int rc = model_getxattr(model_of(req), ino, name, &value, &len);
+
+	reply_xattr_value(req, rc, value, len, size);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char *list = NULL;
+	size_t len = 0;
+	int rc = model_listxattr(model_of(req), ino, &list, &len);
+
+	reply_xattr_value(req, rc, list, len, size);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	(void)ino;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = sv.f_frsize = 4096;
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}
+
+/* Writing to the server comes with a later issue; until then every change
+ * is refused the way a read-only mount refuses it. */
+static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
+{
+	(void)p, (void)n, (void)m;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
+{
+	(void)p, (void)n;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np, const char *nn,
+		      unsigned int flags)
+{
+	(void)p, (void)n, (void)np, (void)nn, (void)flags;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p, const char *n)
+{
+	(void)l, (void)p, (void)n;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t p, const char *n)
+{
+	(void)i, (void)p, (void)n;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_t d)
+{
+	(void)p, (void)n, (void)m, (void)d;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
+		      struct fuse_file_info *fi)
+{
+	(void)p, (void)n, (void)m, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t i, struct stat *a, int s,
+		       struct fuse_file_info *fi)
+{
+	(void)i, (void)a, (void)s, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n, const char *v, size_t s,
+			int f)
+{
+	(void)i, (void)n, (void)v, (void)s, (void)f;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
+{
+	(void)i, (void)n;
+	fuse_reply_err(req, EROFS);
+}
+
+const struct fuse_lowlevel_ops imapfs_ll_ops = {
+	.lookup = op_lookup,
+	.getattr = op_getattr,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.statfs = op_statfs,
+	.mkdir = op_mkdir,
+	.rmdir = op_unlink,
+	.unlink = op_unlink,
+	.rename = op_rename,
+	.symlink = op_symlink,
+	.link = op_link,
+	.mknod = op_mknod,
+	.create = op_create,
+	.setattr = op_setattr,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+};

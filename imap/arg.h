@@ -1,0 +1,47 @@
+/*
+ * arg — the values an IMAP server sends: atoms, strings, NIL and lists.
+ *
+ *   const struct imap_arg *items; size_t n;
+ *   if (imap_arg_list(&resp->args.items[0], &items, &n))   // FETCH (...)
+ *       for (size_t i = 0; i + 1 < n; i += 2)
+ *           if (imap_arg_atom_eq(&items[i], "UID")) imap_arg_number(&items[i + 1], &uid);
+ *
+ * A parsed response owns its whole tree (see parser.h); these helpers never
+ * allocate. Strings are binary-safe: use len, although str is NUL-terminated.
+ */
+#ifndef IMAPFS_ARG_H
+#define IMAPFS_ARG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum imap_arg_type {
+	IMAP_ARG_ATOM,    /* OK, \Seen, BODY[HEADER.FIELDS (FROM)]<0>, 12 */
+	IMAP_ARG_STRING,  /* "quoted", escapes removed */
+	IMAP_ARG_LITERAL, /* {n} / {n+} / ~{n} */
+	IMAP_ARG_NIL,
+	IMAP_ARG_LIST,    /* ( ... ) */
+};
+
+struct imap_arg {
+	enum imap_arg_type type;
+	size_t len;              /* bytes of str, or number of items */
+	char *str;               /* ATOM/STRING/LITERAL: NUL-terminated */
+	struct imap_arg *items;  /* LIST: len items */
+};
+
+/* The atom's text if a is an atom, else NULL. */
+const char *imap_arg_atom(const struct imap_arg *a);
+/* a is an atom equal to s, ignoring ASCII case. */
+bool imap_arg_atom_eq(const struct imap_arg *a, const char *s);
+/* a is a string, literal or atom (astring): its bytes. */
+bool imap_arg_astring(const struct imap_arg *a, const char **s, size_t *len);
+/* nstring: like astring but also NIL, which gives *s == NULL, *len == 0. */
+bool imap_arg_nstring(const struct imap_arg *a, const char **s, size_t *len);
+/* a is an atom of decimal digits that fits in 64 bits. */
+bool imap_arg_number(const struct imap_arg *a, uint64_t *n);
+/* a is a list: its items. */
+bool imap_arg_list(const struct imap_arg *a, const struct imap_arg **items, size_t *n);
+
+#endif

@@ -1,0 +1,661 @@
+#include "client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "quote.h"
+
+/*
+ * The partial origin and length are 32-bit numbers in RFC 3501; "everything
+ * from offset" is asked for as the largest length the grammar allows, so the
+ * server does the slicing and no bytes before offset cross the wire.
+ */
+#define PARTIAL_MAX 4294967295ULL
+
+static bool is_data(const struct imap_resp *r, const char *name)
+{
+	return r->kind == IMAP_RESP_UNTAGGED && r->status == IMAP_STATUS_NONE && r->name &&
+	       strcmp(r->name, name) == 0;
+}
+
+/* The item list of "* n FETCH (...)". */
+static bool fetch_items(const struct imap_resp *r, const struct imap_arg **items, size_t *n)
+{
+	if (!is_data(r, "FETCH") || r->args.len < 1)
+		return false;
+	return imap_arg_list(&r->args.items[0], items, n);
+}
+
+static bool arg_u32(const struct imap_arg *a, uint32_t *v)
+{
+	uint64_t n;
+
+	if (!imap_arg_number(a, &n) || n > UINT32_MAX)
+		return false;
+	*v = (uint32_t)n;
+	return true;
+}
+
+/* ---- LIST ---- */
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} mbox_attrs[] = {
+	{ "\\Noselect", IMAP_MBOX_NOSELECT },
+	{ "\\NonExistent", IMAP_MBOX_NOSELECT },
+	{ "\\NoInferiors", IMAP_MBOX_NOINFERIORS },
+	{ "\\HasChildren", IMAP_MBOX_HASCHILDREN },
+	{ "\\HasNoChildren", IMAP_MBOX_HASNOCHILDREN },
+	{ "\\Trash", IMAP_MBOX_TRASH },
+	{ "\\Sent", IMAP_MBOX_SENT },
+	{ "\\Drafts", IMAP_MBOX_DRAFTS },
+	{ "\\Junk", IMAP_MBOX_JUNK },
+	{ "\\Archive", IMAP_MBOX_ARCHIVE },
+	{ "\\All", IMAP_MBOX_ALL },
+	{ "\\Flagged", IMAP_MBOX_FLAGGED },
+};
+
+struct list_ctx {
+	imap_list_fn *fn;
+	void *ud;
+};
+
+static unsigned list_attrs(const struct imap_arg *list)
+{
+	const struct imap_arg *items;
+	unsigned attrs = 0;
+	size_t n;
+
+	if (!imap_arg_list(list, &items, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < sizeof mbox_attrs / sizeof mbox_attrs[0]; j++)
+			if (imap_arg_atom_eq(&items[i], mbox_attrs[j].name))
+				attrs |= mbox_attrs[j].bit;
+	return attrs;
+}
+
+static void on_list(void *ud, const struct imap_resp *r)
+{
+	struct list_ctx *ctx = ud;
+	const struct imap_arg *args = r->args.items;
+	const char *name, *d;
+	size_t len, dlen;
+	char delim = 0;
+
+	if (!is_data(r, "LIST") || r->args.len < 3 || args[0].type != IMAP_ARG_LIST)
+		return;
+	if (!imap_arg_nstring(&args[1], &d, &dlen) || (d && dlen != 1))
+		return;
+	if (d)
+		delim = d[0];
+	/* A name with a NUL cannot be a C string, nor a file name: not shown. */
+	if (!imap_arg_astring(&args[2], &name, &len) || len == 0 || strlen(name) != len)
+		return;
+	ctx->fn(ctx->ud, name, delim, list_attrs(&args[0]));
+}
+
+int imap_list(struct imap_conn *c, imap_list_fn *fn, void *ud)
+{
+	struct list_ctx ctx = { fn, ud };
+
+	if (imap_conn_has_cap(c, "SPECIAL-USE"))
+		return imap_conn_cmd(c, on_list, &ctx, "LIST \"\" \"*\" RETURN (SPECIAL-USE)");
+	return imap_conn_cmd(c, on_list, &ctx, "LIST \"\" \"*\"");
+}
+
+/* ---- EXAMINE ---- */
+
+static void on_examine(void *ud, const struct imap_resp *r)
+{
+	struct imap_mailbox_status *st = ud;
+	uint64_t v;
+
+	if (is_data(r, "EXISTS") && r->has_number) {
+		st->exists = r->number;
+		return;
+	}
+	if (r->kind != IMAP_RESP_UNTAGGED || r->status != IMAP_STATUS_OK || !r->code ||
+	    r->code_args.len < 1 || !imap_arg_number(&r->code_args.items[0], &v))
+		return;
+	if (strcmp(r->code, "UIDVALIDITY") == 0 && v <= UINT32_MAX)
+		st->uidvalidity = (uint32_t)v;
+	else if (strcmp(r->code, "UIDNEXT") == 0 && v <= UINT32_MAX)
+		st->uidnext = (uint32_t)v;
+	else if (strcmp(r->code, "HIGHESTMODSEQ") == 0)
+		st->highestmodseq = v;
+}
+
+int imap_examine(struct imap_conn *c, const char *mailbox, struct imap_mailbox_status *st)
+{
+	struct imap_mailbox_status got = { 0 };
+	char *q;
+	int rc;
+
+	if (!mailbox)
+		return IMAP_EBAD;
+	/* Wire names are modified UTF-7, so quoting only fails on a caller bug
+	 * (or no memory); nothing was sent, so the selection is unchanged. */
+	q = imap_quote(mailbox);
+	if (!q)
+		return errno == ENOMEM ? IMAP_ENOMEM : IMAP_EBAD;
+	rc = imap_conn_cmd(c, on_examine, &got, "EXAMINE %s", q);
+	free(q);
+	if (rc == IMAP_OK)
+		rc = imap_conn_set_selected(c, mailbox);
+	/* A failed EXAMINE leaves no mailbox selected (RFC 3501 6.3.1). */
+	if (rc != IMAP_OK)
+		imap_conn_set_selected(c, NULL);
+	else if (st)
+		*st = got;
+	return rc;
+}
+
+/* ---- FETCH metadata ---- */
+
+/* What the strings of one imap_msg_meta point into, freed after the callback. */
+struct meta_scratch {
+	char *flags;
+	char *from;
+};
+
+static int item_uid(struct imap_msg_meta *m, const struct imap_arg *v, struct meta_scratch *s)
+{
+	(void)s;
+	if (!arg_u32(v, &m->uid))
+		m->uid = 0;
+	return 0;
+}
+
+static int item_flags(struct imap_msg_meta *m, const struct imap_arg *v, struct meta_scratch *s)
+{
+	const struct imap_arg *items;
+	size_t n, size = 1, off = 0;
+	char *buf;
+
+	if (!imap_arg_list(v, &items, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].type == IMAP_ARG_ATOM)
+			size += items[i].len + 1;
+	buf = malloc(size);
+	if (!buf)
+		return IMAP_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].type != IMAP_ARG_ATOM)
+			continue;
+		if (off)
+			buf[off++] = ' ';
+		memcpy(buf + off, items[i].str, items[i].len);
+		off += items[i].len;
+	}
+	buf[off] = '\0';
+	free(s->flags);
+	s->flags = buf;
+	m->flags = buf;
+	m->have |= IMAP_META_FLAGS;
+	return 0;
+}
+
+static int item_internaldate(struct imap_msg_meta *m, const struct imap_arg *v,
+			     struct meta_scratch *s)
+{
+	const char *str;
+	size_t len;
+	time_t t;
+
+	(void)s;
+	if (!imap_arg_astring(v, &str, &len))
+		return 0;
+	t = imap_parse_internaldate(str);
+	if (t != -1) {
+		m->internaldate = t;
+		m->have |= IMAP_META_INTERNALDATE;
+	}
+	return 0;
+}
+
+static int item_size(struct imap_msg_meta *m, const struct imap_arg *v, struct meta_scratch *s)
+{
+	(void)s;
+	if (imap_arg_number(v, &m->size))
+		m->have |= IMAP_META_SIZE;
+	return 0;
+}
+
+static const char *nstr(const struct imap_arg *a)
+{
+	const char *s;
+	size_t len;
+
+	return imap_arg_nstring(a, &s, &len) ? s : NULL;
+}
+
+/* First real address of an address list; group markers have no host. */
+static int first_address(const struct imap_arg *list, char **out)
+{
+	const struct imap_arg *addrs, *f;
+	size_t n, nf;
+
+	*out = NULL;
+	if (!imap_arg_list(list, &addrs, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *name, *mbox, *host;
+		int r;
+
+		if (!imap_arg_list(&addrs[i], &f, &nf) || nf < 4)
+			continue;
+		name = nstr(&f[0]);
+		mbox = nstr(&f[2]);
+		host = nstr(&f[3]);
+		if (!mbox || !host)
+			continue;
+		if (name && *name)
+			r = asprintf(out, "%s <%s@%s>", name, mbox, host);
+		else
+			r = asprintf(out, "%s@%s", mbox, host);
+		if (r < 0) {
+			*out = NULL;
+			return IMAP_ENOMEM;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static int item_envelope(struct imap_msg_meta *m, const struct imap_arg *v,
+			 struct meta_scratch *s)
+{
+	const struct imap_arg *e;
+	size_t n;
+	char *from;
+	int rc;
+
+	/* date subject from sender reply-to to cc bcc in-reply-to message-id */
+	if (!imap_arg_list(v, &e, &n) || n < 10)
+		return 0;
+	rc = first_address(&e[2], &from);
+	if (rc)
+		return rc;
+	free(s->from);
+	s->from = from;
+	m->envelope.date = nstr(&e[0]);
+	m->envelope.subject = nstr(&e[1]);
+	m->envelope.from = from;
+	m->envelope.in_reply_to = nstr(&e[8]);
+	m->envelope.message_id = nstr(&e[9]);
+	m->have |= IMAP_META_ENVELOPE;
+	return 0;
+}
+
+static int item_bodystructure(struct imap_msg_meta *m, const struct imap_arg *v,
+			      struct meta_scratch *s)
+{
+	(void)s;
+	if (v->type == IMAP_ARG_LIST) {
+		m->bodystructure = v;
+		m->have |= IMAP_META_BODYSTRUCTURE;
+	}
+	return 0;
+}
+
+typedef int meta_item_fn(struct imap_msg_meta *m, const struct imap_arg *v,
+			 struct meta_scratch *s);
+
+static const struct {
+	const char *name;
+	meta_item_fn *fn;
+} meta_items[] = {
+	{ "UID", item_uid },
+	{ "FLAGS", item_flags },
+	{ "INTERNALDATE", item_internaldate },
+	{ "RFC822.SIZE", item_size },
+	{ "ENVELOPE", item_envelope },
+	{ "BODYSTRUCTURE", item_bodystructure },
+};
+
+struct meta_ctx {
+	imap_meta_fn *fn;
+	void *ud;
+	int err;
+};
+
+static int parse_meta(const struct imap_arg *items, size_t n, struct imap_msg_meta *m,
+		      struct meta_scratch *s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		for (size_t j = 0; j < sizeof meta_items / sizeof meta_items[0]; j++) {
+			int rc;
+
+			if (!imap_arg_atom_eq(&items[i], meta_items[j].name))
+				continue;
+			rc = meta_items[j].fn(m, &items[i + 1], s);
+			if (rc)
+				return rc;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void on_fetch_meta(void *ud, const struct imap_resp *r)
+{
+	struct meta_ctx *ctx = ud;
+	struct imap_msg_meta m = { .flags = "" };
+	struct meta_scratch s = { 0 };
+	const struct imap_arg *items;
+	size_t n;
+	int rc;
+
+	/* After an allocation failure the command is read to its end but the
+	 * caller gets no partial picture. */
+	if (ctx->err || !fetch_items(r, &items, &n))
+		return;
+	rc = parse_meta(items, n, &m, &s);
+	if (rc)
+		ctx->err = rc;
+	else if (m.uid != 0)    /* without a UID the data cannot be placed */
+		ctx->fn(ctx->ud, &m);
+	free(s.flags);
+	free(s.from);
+}
+
+static bool uidset_ok(const char *set)
+{
+	return set && *set && strspn(set, "0123456789:,*") == strlen(set);
+}
+
+int imap_fetch_meta(struct imap_conn *c, const char *uidset, unsigned items, imap_meta_fn *fn,
+		    void *ud)
+{
+	struct meta_ctx ctx = { fn, ud, 0 };
+	char what[96] = "UID";
+	int rc;
+
+	/* The set is pasted into the command: a caller bug must not inject one. */
+	if (!uidset_ok(uidset))
+		return IMAP_EBAD;
+	if (items & IMAP_META_FLAGS)
+		strcat(what, " FLAGS");
+	if (items & IMAP_META_INTERNALDATE)
+		strcat(what, " INTERNALDATE");
+	if (items & IMAP_META_SIZE)
+		strcat(what, " RFC822.SIZE");
+	if (items & IMAP_META_ENVELOPE)
+		strcat(what, " ENVELOPE");
+	if (items & IMAP_META_BODYSTRUCTURE)
+		strcat(what, " BODYSTRUCTURE");
+	rc = imap_conn_cmd(c, on_fetch_meta, &ctx, "UID FETCH %s (%s)", uidset, what);
+	if (rc == IMAP_OK && ctx.err)
+		rc = ctx.err;
+	return rc;
+}
+
+/* ---- FETCH body part ---- */
+
+/* Header field names that need no quoting; anything else is refused. */
+#define FIELD_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+static bool header_list_ok(const char *s)
+{
+	for (;;) {
+		size_t n = strspn(s, FIELD_CHARS);
+
+		if (n == 0)
+			return false;
+		s += n;
+		if (*s == ')')
+			return s[1] == '\0';
+		if (*s != ' ')
+			return false;
+		s++;
+	}
+}
+
+static bool msgtext_ok(const char *s)
+{
+	if (strcasecmp(s, "HEADER") == 0 || strcasecmp(s, "TEXT") == 0)
+		return true;
+	if (strncasecmp(s, "HEADER.FIELDS.NOT (", 19) == 0)
+		return header_list_ok(s + 19);
+	if (strncasecmp(s, "HEADER.FIELDS (", 15) == 0)
+		return header_list_ok(s + 15);
+	return false;
+}
+
+/* section-spec of RFC 3501: "", part numbers, then HEADER/TEXT/MIME/HEADER.FIELDS. */
+static bool section_ok(const char *s)
+{
+	bool part = false;
+
+	while (*s >= '1' && *s <= '9') {
+		s += strspn(s, "0123456789");
+		part = true;
+		if (*s == '\0')
+			return true;
+		if (*s != '.')
+			return false;
+		s++;
+	}
+	if (*s == '\0')
+		return !part;
+	if (part && strcasecmp(s, "MIME") == 0)
+		return true;
+	return msgtext_ok(s);
+}
+
+/* Length of the part of a section the server echoes verbatim: it may respell
+ * a HEADER.FIELDS list (case, quoting), so only what precedes it is compared. */
+static size_t section_key_len(const char *s, size_t len)
+{
+	const char *sp = memchr(s, ' ', len);
+
+	return sp ? (size_t)(sp - s) : len;
+}
+
+/* key is "BODY[section]" or "BODY[section]<origin>" for the section asked for. */
+static bool body_key_matches(const char *key, const char *section)
+{
+	const char *end;
+	size_t klen, olen, slen = strlen(section);
+
+	if (!key || strncasecmp(key, "BODY[", 5) != 0)
+		return false;
+	key += 5;
+	end = strchr(key, ']');
+	if (!end)
+		return false;
+	klen = section_key_len(key, (size_t)(end - key));
+	if (klen != section_key_len(section, slen) || strncasecmp(key, section, klen) != 0)
+		return false;
+	if ((klen == slen) != (key + klen == end))
+		return false;
+	end++;
+	olen = strlen(end);
+	/* No origin, or "<digits>". */
+	return olen == 0 || (olen >= 3 && end[0] == '<' && end[olen - 1] == '>' &&
+			     strspn(end + 1, "0123456789") == olen - 2);
+}
+
+struct part_ctx {
+	uint32_t uid;
+	const char *section;
+	uint64_t max;
+	bool found;
+	char *data;
+	size_t len;
+	int err;
+};
+
+static uint32_t fetch_uid(const struct imap_arg *items, size_t n)
+{
+	uint32_t uid = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		if (imap_arg_atom_eq(&items[i], "UID") && arg_u32(&items[i + 1], &uid))
+			return uid;
+	return 0;
+}
+
+static void take_body(struct part_ctx *ctx, const struct imap_arg *v)
+{
+	const char *s;
+	size_t len;
+
+	if (!imap_arg_nstring(v, &s, &len))
+		return;
+	/* NIL: the server has no such part content; read as empty. */
+	if (!s)
+		len = 0;
+	/* A server sending more than asked must not make the caller overrun. */
+	if (len > ctx->max)
+		len = (size_t)ctx->max;
+	ctx->data = malloc(len + 1);
+	if (!ctx->data) {
+		ctx->err = IMAP_ENOMEM;
+		return;
+	}
+	if (len)
+		memcpy(ctx->data, s, len);
+	ctx->data[len] = '\0';
+	ctx->len = len;
+	ctx->found = true;
+}
+
+static void on_fetch_part(void *ud, const struct imap_resp *r)
+{
+	struct part_ctx *ctx = ud;
+	const struct imap_arg *items;
+	size_t n;
+
+	if (ctx->found || ctx->err || !fetch_items(r, &items, &n))
+		return;
+	if (fetch_uid(items, n) != ctx->uid)
+		return;
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		if (body_key_matches(imap_arg_atom(&items[i]), ctx->section)) {
+			take_body(ctx, &items[i + 1]);
+			return;
+		}
+	}
+}
+
+int imap_fetch_part(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
+		    uint64_t length, char **data, size_t *len)
+{
+	struct part_ctx ctx = { .uid = uid, .section = section, .max = SIZE_MAX - 1 };
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	/* section is pasted into the command: only RFC 3501 sections get through. */
+	if (uid == 0 || !section || !section_ok(section) || offset > PARTIAL_MAX)
+		return IMAP_EBAD;
+	if (offset == 0 && length == 0) {
+		rc = imap_conn_cmd(c, on_fetch_part, &ctx, "UID FETCH %u (BODY.PEEK[%s])", uid,
+				   section);
+	} else {
+		if (length == 0 || length > PARTIAL_MAX)
+			length = PARTIAL_MAX;
+		if (length < ctx.max)
+			ctx.max = length;
+		rc = imap_conn_cmd(c, on_fetch_part, &ctx, "UID FETCH %u (BODY.PEEK[%s]<%llu.%llu>)",
+				   uid, section, (unsigned long long)offset,
+				   (unsigned long long)length);
+	}
+	if (rc == IMAP_OK && ctx.err)
+		rc = ctx.err;
+	/* No answer for the UID: it was expunged meanwhile. */
+	if (rc == IMAP_OK && !ctx.found)
+		rc = IMAP_ENO;
+	if (rc != IMAP_OK) {
+		free(ctx.data);
+		return rc;
+	}
+	*data = ctx.data;
+	*len = ctx.len;
+	return IMAP_OK;
+}
+
+/* ---- INTERNALDATE ---- */
+
+/* Exactly n decimal digits, or -1. */
+static int take_digits(const char **s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		char ch = (*s)[i];
+
+		if (ch < '0' || ch > '9')
+			return -1;
+		v = v * 10 + (ch - '0');
+	}
+	*s += n;
+	return v;
+}
+
+static bool take_char(const char **s, char ch)
+{
+	if (**s != ch)
+		return false;
+	(*s)++;
+	return true;
+}
+
+static int take_month(const char **s)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+	for (int i = 0; i < 12; i++) {
+		if (strncasecmp(*s, months + 3 * i, 3) == 0) {
+			*s += 3;
+			return i;
+		}
+	}
+	return -1;
+}
+
+time_t imap_parse_internaldate(const char *s)
+{
+	struct tm tm = { 0 };
+	int day, mon, zh, zm, sign;
+	time_t t;
+
+	if (!s)
+		return -1;
+	/* date-day-fixed: " 7" or "07"; a bare "7" is accepted too. */
+	if (*s == ' ')
+		s++;
+	day = s[0] && s[1] == '-' ? take_digits(&s, 1) : take_digits(&s, 2);
+	if (day < 1 || day > 31 || !take_char(&s, '-') || (mon = take_month(&s)) < 0 ||
+	    !take_char(&s, '-') || (tm.tm_year = take_digits(&s, 4)) < 0 || !take_char(&s, ' '))
+		return -1;
+	tm.tm_hour = take_digits(&s, 2);
+	if (tm.tm_hour < 0 || tm.tm_hour > 23 || !take_char(&s, ':'))
+		return -1;
+	tm.tm_min = take_digits(&s, 2);
+	if (tm.tm_min < 0 || tm.tm_min > 59 || !take_char(&s, ':'))
+		return -1;
+	tm.tm_sec = take_digits(&s, 2);
+	if (tm.tm_sec < 0 || tm.tm_sec > 60 || !take_char(&s, ' '))
+		return -1;
+	sign = take_char(&s, '+') ? 1 : take_char(&s, '-') ? -1 : 0;
+	zh = take_digits(&s, 2);
+	zm = take_digits(&s, 2);
+	if (!sign || zh < 0 || zh > 23 || zm < 0 || zm > 59 || *s != '\0')
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon = mon;
+	tm.tm_mday = day;
+	t = timegm(&tm);
+	/* timegm normalises 31-Feb into March: such a date is malformed. */
+	if (t == (time_t)-1 || tm.tm_mday != day || tm.tm_mon != mon)
+		return -1;
+	return t - sign * (zh * 3600 + zm * 60);
+}

@@ -1,0 +1,95 @@
+/*
+ * client — the IMAP commands imapfs uses, with their answers as C structs.
+ *
+ *   imap_list(c, on_mailbox, ctx);                       // LIST "" "*"
+ *   imap_examine(c, "INBOX", &sel);                      // read-only select
+ *   imap_fetch_meta(c, "1:*", IMAP_META_FLAGS | IMAP_META_SIZE, on_msg, ctx);
+ *   imap_fetch_part(c, 42, "", 0, 65536, &buf, &len);     // BODY.PEEK[]<0.65536>
+ *
+ * Every fetch uses BODY.PEEK (never BODY[] or RFC822), so reading never sets
+ * \Seen. Mailbox names here are as on the wire (modified UTF-7); the caller
+ * converts. Functions return an imap_err.
+ */
+#ifndef IMAPFS_CLIENT_H
+#define IMAPFS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "arg.h"
+#include "conn.h"
+
+/* LIST attributes (RFC 3501, RFC 3348 children, RFC 6154 special use). */
+enum imap_mbox_attr {
+	IMAP_MBOX_NOSELECT = 1 << 0,    /* also \NonExistent */
+	IMAP_MBOX_NOINFERIORS = 1 << 1,
+	IMAP_MBOX_HASCHILDREN = 1 << 2,
+	IMAP_MBOX_HASNOCHILDREN = 1 << 3,
+	IMAP_MBOX_TRASH = 1 << 4,
+	IMAP_MBOX_SENT = 1 << 5,
+	IMAP_MBOX_DRAFTS = 1 << 6,
+	IMAP_MBOX_JUNK = 1 << 7,
+	IMAP_MBOX_ARCHIVE = 1 << 8,
+	IMAP_MBOX_ALL = 1 << 9,
+	IMAP_MBOX_FLAGGED = 1 << 10,
+};
+
+/* name: as sent (modified UTF-7, NUL-terminated); delim: 0 when NIL. */
+typedef void imap_list_fn(void *ud, const char *name, char delim, unsigned attrs);
+/* LIST "" "*" (with RETURN (SPECIAL-USE) when offered). */
+int imap_list(struct imap_conn *c, imap_list_fn *fn, void *ud);
+
+struct imap_mailbox_status {
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint32_t exists;
+	uint64_t highestmodseq;   /* 0 when not offered */
+};
+/* EXAMINE mailbox, and records it as the connection's selected mailbox. */
+int imap_examine(struct imap_conn *c, const char *mailbox, struct imap_mailbox_status *st);
+
+/* Which items imap_fetch_meta asks for. UID is always fetched. */
+enum imap_meta_items {
+	IMAP_META_FLAGS = 1 << 0,
+	IMAP_META_INTERNALDATE = 1 << 1,
+	IMAP_META_SIZE = 1 << 2,          /* RFC822.SIZE */
+	IMAP_META_ENVELOPE = 1 << 3,
+	IMAP_META_BODYSTRUCTURE = 1 << 4,
+};
+
+struct imap_envelope {          /* strings as sent (RFC 2047 not decoded), NULL if NIL */
+	const char *date, *subject, *message_id, *in_reply_to;
+	const char *from;           /* first From address: "Name <mbox@host>" or "mbox@host" */
+};
+
+struct imap_msg_meta {
+	uint32_t uid;
+	unsigned have;              /* imap_meta_items actually present in the reply */
+	const char *flags;          /* space separated, IMAP spelling: "\\Seen $Label1" ("" none) */
+	time_t internaldate;        /* seconds since the epoch, UTC */
+	uint64_t size;
+	struct imap_envelope envelope;
+	const struct imap_arg *bodystructure;  /* the raw list, valid during the callback */
+};
+/* Valid during the callback only. */
+typedef void imap_meta_fn(void *ud, const struct imap_msg_meta *m);
+/* UID FETCH uidset (items) on the selected mailbox. */
+int imap_fetch_meta(struct imap_conn *c, const char *uidset, unsigned items, imap_meta_fn *fn,
+		    void *ud);
+
+/*
+ * UID FETCH uid BODY.PEEK[section]<offset.length>. section "" is the whole
+ * message, "HEADER", "1.2", "1.2.MIME"... On success *data is malloc'd with
+ * *len bytes (fewer than length at the end of the part; 0 past it, and when
+ * the message is gone *data is NULL and the result IMAP_ENO).
+ * length 0 means everything from offset.
+ */
+int imap_fetch_part(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
+		    uint64_t length, char **data, size_t *len);
+
+/* Parses an INTERNALDATE ("17-Jul-1996 02:44:25 -0700"). -1 if malformed. */
+time_t imap_parse_internaldate(const char *s);
+
+#endif

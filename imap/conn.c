@@ -1,0 +1,1199 @@
+#include "conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "log.h"
+#include "quote.h"
+
+#define TRACE_MAX 1000          /* bytes of one traced response */
+#define TRACE_LITERAL_MAX 200   /* longer strings are traced as {N bytes} */
+#define LOGOUT_TIMEOUT_MS 1000
+#define SCRAM_MAX_ITER 1000000  /* PBKDF2 rounds a server may ask for */
+#define SASL_CONT 1             /* await_reply: a continuation request arrived */
+
+struct imap_conn {
+	struct imap_transport *t;
+	struct imap_parser *parser;
+	unsigned next_tag;
+	int timeout_ms;
+	bool broken;
+	bool logging_out;       /* BYE is expected, not an error */
+	bool caps_known;        /* caps are current for this state */
+	char **caps;
+	size_t ncaps;
+	char *last_text;
+	char *last_code;
+	char *selected;
+	uint64_t bytes_in;
+};
+
+/* ---- a small growable string, for commands and the protocol trace ---- */
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	char *ns;
+	size_t ncap;
+
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		ncap = b->cap ? b->cap : 128;
+		while (ncap < b->len + n + 1)
+			ncap *= 2;
+		ns = realloc(b->s, ncap);
+		if (!ns) {
+			b->oom = true;
+			return;
+		}
+		b->s = ns;
+		b->cap = ncap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+static void sb_vaddf(struct sbuf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	char small[128];
+	char *big;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap2);
+	va_end(ap2);
+	if (n < 0) {
+		b->oom = true;
+		return;
+	}
+	if ((size_t)n < sizeof(small)) {
+		sb_add(b, small, (size_t)n);
+		return;
+	}
+	big = malloc((size_t)n + 1);
+	if (!big) {
+		b->oom = true;
+		return;
+	}
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	sb_add(b, big, (size_t)n);
+	free(big);
+}
+
+static void sb_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_addf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sb_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- protocol trace ---- */
+
+/* Server bytes go to a log: control characters must not forge log lines. */
+static void trace_clean(struct sbuf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && b->len < TRACE_MAX; i++) {
+		char ch = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+
+		sb_add(b, &ch, 1);
+	}
+}
+
+static void trace_arg(struct sbuf *b, const struct imap_arg *a)
+{
+	if (b->len >= TRACE_MAX)
+		return;
+	switch (a->type) {
+	case IMAP_ARG_ATOM:
+		trace_clean(b, a->str, a->len);
+		break;
+	case IMAP_ARG_NIL:
+		sb_str(b, "NIL");
+		break;
+	case IMAP_ARG_STRING:
+	case IMAP_ARG_LITERAL:
+		if (a->len > TRACE_LITERAL_MAX) {
+			sb_addf(b, "{%zu bytes}", a->len);
+			break;
+		}
+		sb_str(b, "\"");
+		trace_clean(b, a->str, a->len);
+		sb_str(b, "\"");
+		break;
+	case IMAP_ARG_LIST:
+		sb_str(b, "(");
+		for (size_t i = 0; i < a->len && b->len < TRACE_MAX; i++) {
+			if (i)
+				sb_str(b, " ");
+			trace_arg(b, &a->items[i]);
+		}
+		sb_str(b, ")");
+		break;
+	}
+}
+
+static void trace_items(struct sbuf *b, const struct imap_arg *list)
+{
+	for (size_t i = 0; i < list->len && b->len < TRACE_MAX; i++) {
+		sb_str(b, " ");
+		trace_arg(b, &list->items[i]);
+	}
+}
+
+static void trace_resp(const struct imap_resp *r)
+{
+	struct sbuf b = { 0 };
+
+	if (r->kind == IMAP_RESP_TAGGED)
+		trace_clean(&b, r->tag, strlen(r->tag));
+	else
+		sb_str(&b, r->kind == IMAP_RESP_CONTINUE ? "+" : "*");
+	if (r->has_number)
+		sb_addf(&b, " %u", (unsigned)r->number);
+	if (r->name && *r->name) {
+		sb_str(&b, " ");
+		trace_clean(&b, r->name, strlen(r->name));
+	}
+	if (r->code) {
+		sb_str(&b, " [");
+		trace_clean(&b, r->code, strlen(r->code));
+		trace_items(&b, &r->code_args);
+		sb_str(&b, "]");
+	}
+	trace_items(&b, &r->args);
+	if (r->text && *r->text) {
+		sb_str(&b, " ");
+		trace_clean(&b, r->text, strlen(r->text));
+	}
+	if (b.len >= TRACE_MAX)
+		sb_str(&b, " ...");
+	if (!b.oom)
+		log_msg(LOG_DEBUG, "S: %s", b.s);
+	free(b.s);
+}
+
+/* ---- state ---- */
+
+static int set_text(char **dst, const char *s)
+{
+	char *n = NULL;
+
+	if (s) {
+		n = strdup(s);
+		if (!n)
+			return IMAP_ENOMEM;
+	}
+	free(*dst);
+	*dst = n;
+	return IMAP_OK;
+}
+
+/* Records why the connection is unusable; every later command fails at once. */
+static int conn_fail(struct imap_conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int conn_fail(struct imap_conn *c, int err, const char *fmt, ...)
+{
+	struct sbuf b = { 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	sb_vaddf(&b, fmt, ap);
+	va_end(ap);
+	if (err == IMAP_ENET || err == IMAP_ETIMEOUT || err == IMAP_EPROTO || err == IMAP_ENOMEM ||
+	    err == IMAP_ETLS)
+		c->broken = true;
+	if (!b.oom) {
+		free(c->last_text);
+		c->last_text = b.s;
+	} else {
+		free(b.s);
+	}
+	free(c->last_code);
+	c->last_code = NULL;
+	return err;
+}
+
+static void free_caps(char **caps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(caps[i]);
+	free(caps);
+}
+
+static int set_caps(struct imap_conn *c, const struct imap_arg *list)
+{
+	char **caps = calloc(list->len + 1, sizeof(*caps));
+	size_t n = 0;
+
+	if (!caps)
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	for (size_t i = 0; i < list->len; i++) {
+		const char *s = imap_arg_atom(&list->items[i]);
+
+		if (!s)
+			continue;
+		caps[n] = strdup(s);
+		if (!caps[n++]) {
+			free_caps(caps, n);
+			return conn_fail(c, IMAP_ENOMEM, "out of memory");
+		}
+	}
+	free_caps(c->caps, c->ncaps);
+	c->caps = caps;
+	c->ncaps = n;
+	c->caps_known = true;
+	return IMAP_OK;
+}
+
+/* ---- reading ---- */
+
+static int read_resp(struct imap_conn *c, struct imap_resp **out)
+{
+	char buf[16384];
+	const char *why;
+	ssize_t n;
+
+	for (;;) {
+		switch (imap_parser_next(c->parser, out)) {
+		case IMAP_PARSE_OK:
+			if (log_debug_enabled())
+				trace_resp(*out);
+			return IMAP_OK;
+		case IMAP_PARSE_ERROR:
+			why = imap_parser_error(c->parser);
+			return conn_fail(c, IMAP_EPROTO, "protocol error: %s", why ? why : "?");
+		case IMAP_PARSE_MORE:
+			break;
+		}
+		n = transport_read(c->t, buf, sizeof(buf), c->timeout_ms);
+		if (n == 0)
+			return conn_fail(c, IMAP_ENET, "connection closed by server");
+		if (n < 0 && errno == ETIMEDOUT)
+			return conn_fail(c, IMAP_ETIMEOUT, "no response from server within %d ms",
+					 c->timeout_ms);
+		if (n < 0)
+			return conn_fail(c, IMAP_ENET, "connection lost: %s", strerror(errno));
+		c->bytes_in += (uint64_t)n;
+		if (imap_parser_feed(c->parser, buf, (size_t)n) < 0) {
+			why = imap_parser_error(c->parser);
+			if (why && *why)
+				return conn_fail(c, IMAP_EPROTO, "protocol error: %s", why);
+			return conn_fail(c, IMAP_ENOMEM, "out of memory");
+		}
+	}
+}
+
+static int handle_untagged(struct imap_conn *c, const struct imap_resp *r,
+			   imap_untagged_fn *fn, void *ud)
+{
+	int rc = IMAP_OK;
+
+	if (r->status == IMAP_STATUS_BYE) {
+		if (c->logging_out)
+			return IMAP_OK;
+		return conn_fail(c, IMAP_ENET, "server closed the connection: %s", r->text);
+	}
+	if (r->status == IMAP_STATUS_NONE && !strcmp(r->name, "CAPABILITY"))
+		rc = set_caps(c, &r->args);
+	else if (r->status != IMAP_STATUS_NONE && r->code && !strcmp(r->code, "CAPABILITY"))
+		rc = set_caps(c, &r->code_args);
+	if (rc == IMAP_OK && fn)
+		fn(ud, r);
+	return rc;
+}
+
+static int handle_tagged(struct imap_conn *c, const char *tag, const struct imap_resp *r)
+{
+	int rc;
+
+	if (strcmp(r->tag, tag))
+		return conn_fail(c, IMAP_EPROTO, "protocol error: reply tagged %.40s, expected %s",
+				 r->tag, tag);
+	if (set_text(&c->last_text, r->text) || set_text(&c->last_code, r->code))
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	switch (r->status) {
+	case IMAP_STATUS_OK:
+		if (r->code && !strcmp(r->code, "CAPABILITY")) {
+			rc = set_caps(c, &r->code_args);
+			if (rc)
+				return rc;
+		}
+		return IMAP_OK;
+	case IMAP_STATUS_NO:
+		return IMAP_ENO;
+	case IMAP_STATUS_BAD:
+		return IMAP_EBAD;
+	default:
+		return conn_fail(c, IMAP_EPROTO, "protocol error: tagged %s reply", r->name);
+	}
+}
+
+/*
+ * Reads until the tagged reply to tag. With cont non-NULL a continuation
+ * request is handed back there (SASL_CONT); without, it is a protocol error
+ * because we never send anything that waits for one.
+ */
+static int await_reply(struct imap_conn *c, const char *tag, imap_untagged_fn *fn, void *ud,
+		       struct imap_resp **cont)
+{
+	struct imap_resp *r;
+	int rc;
+
+	for (;;) {
+		rc = read_resp(c, &r);
+		if (rc)
+			return rc;
+		switch (r->kind) {
+		case IMAP_RESP_UNTAGGED:
+			rc = handle_untagged(c, r, fn, ud);
+			imap_resp_free(r);
+			if (rc)
+				return rc;
+			break;
+		case IMAP_RESP_CONTINUE:
+			if (cont) {
+				*cont = r;
+				return SASL_CONT;
+			}
+			imap_resp_free(r);
+			return conn_fail(c, IMAP_EPROTO,
+					 "protocol error: unexpected continuation request");
+		case IMAP_RESP_TAGGED:
+			rc = handle_tagged(c, tag, r);
+			imap_resp_free(r);
+			return rc;
+		}
+	}
+}
+
+/* ---- writing ---- */
+
+/* trace: what the debug log shows instead of the bytes (NULL: nothing). */
+static int send_raw(struct imap_conn *c, const char *data, size_t len, const char *trace)
+{
+	if (trace && log_debug_enabled())
+		log_msg(LOG_DEBUG, "C: %s", trace);
+	if (transport_write(c->t, data, len, c->timeout_ms) == 0)
+		return IMAP_OK;
+	if (errno == ETIMEDOUT)
+		return conn_fail(c, IMAP_ETIMEOUT, "cannot send to server within %d ms",
+				 c->timeout_ms);
+	return conn_fail(c, IMAP_ENET, "cannot send to server: %s", strerror(errno));
+}
+
+static void new_tag(struct imap_conn *c, char tag[16])
+{
+	snprintf(tag, 16, "a%u", ++c->next_tag);
+}
+
+int imap_conn_vcmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *fmt, va_list ap)
+{
+	struct sbuf b = { 0 };
+	char tag[16];
+	int rc;
+
+	if (c->broken)
+		return IMAP_ENET;
+	new_tag(c, tag);
+	sb_addf(&b, "%s ", tag);
+	sb_vaddf(&b, fmt, ap);
+	if (b.oom) {
+		free(b.s);
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	}
+	if (strpbrk(b.s, "\r\n")) {
+		free(b.s);
+		set_text(&c->last_text, "command contains CR or LF, not sent");
+		set_text(&c->last_code, NULL);
+		return IMAP_EBAD;
+	}
+	if (log_debug_enabled())
+		log_msg(LOG_DEBUG, "C: %s", b.s);
+	sb_add(&b, "\r\n", 2);
+	rc = b.oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : send_raw(c, b.s, b.len, NULL);
+	free(b.s);
+	if (rc)
+		return rc;
+	return await_reply(c, tag, fn, ud, NULL);
+}
+
+int imap_conn_cmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = imap_conn_vcmd(c, fn, ud, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* ---- login ---- */
+
+/* Leaves room for a CRLF after the NUL-terminated text. */
+static char *b64_encode(const void *data, size_t len)
+{
+	char *out = malloc(4 * ((len + 2) / 3) + 3);
+
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+/* Decodes base64 text; NULL if it is not valid base64 or on ENOMEM. */
+static unsigned char *b64_decode(const char *s, size_t *outlen)
+{
+	size_t len = strlen(s), pad = 0;
+	unsigned char *out;
+	int n;
+
+	if (len % 4 || len > (size_t)INT32_MAX)
+		return NULL;
+	out = malloc(len / 4 * 3 + 1);
+	if (!out)
+		return NULL;
+	n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
+	if (n < 0) {
+		free(out);
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts the bytes that padding stands for. */
+	while (pad < 2 && len > pad && s[len - 1 - pad] == '=')
+		pad++;
+	*outlen = (size_t)n - pad;
+	out[*outlen] = '\0';
+	return out;
+}
+
+/* Sends base64(data) as one line: an answer to a SASL challenge. */
+static int send_sasl_line(struct imap_conn *c, const void *data, size_t len)
+{
+	char *line = b64_encode(data, len);
+	size_t n;
+	int rc;
+
+	if (!line)
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	n = strlen(line);
+	memcpy(line + n, "\r\n", 3);
+	rc = send_raw(c, line, n + 2, "<secret>");
+	OPENSSL_cleanse(line, n + 2);
+	free(line);
+	return rc;
+}
+
+/*
+ * Starts AUTHENTICATE mech with an initial response: inline with SASL-IR
+ * (RFC 4959), else after the server's first "+". Returns IMAP_OK when the
+ * initial response is sent, or the tagged result if the server answered early.
+ */
+static int sasl_start(struct imap_conn *c, const char *tag, const char *mech, bool sasl_ir,
+		      const void *ir, size_t irlen)
+{
+	struct imap_resp *cont = NULL;
+	struct sbuf b = { 0 };
+	char trace[80];
+	char *b64;
+	int rc;
+
+	snprintf(trace, sizeof(trace), "%s AUTHENTICATE %s%s", tag, mech,
+		 sasl_ir ? " <secret>" : "");
+	sb_addf(&b, "%s AUTHENTICATE %s", tag, mech);
+	if (sasl_ir) {
+		b64 = b64_encode(ir, irlen);
+		if (!b64)
+			b.oom = true;
+		else
+			sb_addf(&b, " %s", *b64 ? b64 : "=");
+		free(b64);
+	}
+	sb_add(&b, "\r\n", 2);
+	rc = b.oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : send_raw(c, b.s, b.len, trace);
+	if (b.s)
+		OPENSSL_cleanse(b.s, b.len);
+	free(b.s);
+	if (rc || sasl_ir)
+		return rc;
+	rc = await_reply(c, tag, NULL, NULL, &cont);
+	if (rc == IMAP_OK)
+		return conn_fail(c, IMAP_EPROTO, "protocol error: login done without a response");
+	if (rc != SASL_CONT)
+		return rc;
+	imap_resp_free(cont);
+	return send_sasl_line(c, ir, irlen);
+}
+
+/* Waits for the end of an exchange whose client part is done: any further
+ * challenge is cancelled ("*") and the tagged reply returned. */
+static int sasl_finish(struct imap_conn *c, const char *tag, const void *answer, size_t alen)
+{
+	struct imap_resp *cont = NULL;
+	int rc, rounds = 0;
+
+	for (;;) {
+		rc = await_reply(c, tag, NULL, NULL, &cont);
+		if (rc != SASL_CONT)
+			return rc;
+		imap_resp_free(cont);
+		if (answer && rounds++ == 0)
+			rc = send_sasl_line(c, answer, alen);
+		else
+			rc = send_raw(c, "*\r\n", 3, "*");
+		if (rc)
+			return rc;
+	}
+}
+
+/* The server's error challenge (OAUTHBEARER, XOAUTH2) is answered as each
+ * mechanism requires so that the server sends its tagged NO. */
+static int auth_sasl(struct imap_conn *c, const char *mech, const void *ir, size_t irlen,
+		     const void *err_answer, size_t alen)
+{
+	char tag[16];
+	int rc;
+
+	new_tag(c, tag);
+	rc = sasl_start(c, tag, mech, imap_conn_has_cap(c, "SASL-IR"), ir, irlen);
+	c->caps_known = false;
+	if (rc)
+		return rc;
+	return sasl_finish(c, tag, err_answer, alen);
+}
+
+static int auth_plain(struct imap_conn *c, const struct imap_conn_config *cfg)
+{
+	struct sbuf b = { 0 };
+	int rc;
+
+	sb_add(&b, "", 1);  /* empty authorization identity */
+	sb_str(&b, cfg->user);
+	sb_add(&b, "", 1);
+	sb_str(&b, cfg->password);
+	if (b.oom)
+		rc = conn_fail(c, IMAP_ENOMEM, "out of memory");
+	else
+		rc = auth_sasl(c, "PLAIN", b.s, b.len, NULL, 0);
+	if (b.s)
+		OPENSSL_cleanse(b.s, b.len);
+	free(b.s);
+	return rc;
+}
+
+/* RFC 7628: the token goes in a GS2 header; on failure the server sends a
+ * JSON challenge that must be answered with a lone ^A. */
+static int auth_oauthbearer(struct imap_conn *c, const struct imap_conn_config *cfg)
+{
+	struct sbuf b = { 0 };
+	int rc;
+
+	sb_addf(&b, "n,a=%s,\001", cfg->user);
+	if (cfg->host)
+		sb_addf(&b, "host=%s\001", cfg->host);
+	if (cfg->port)
+		sb_addf(&b, "port=%s\001", cfg->port);
+	sb_addf(&b, "auth=Bearer %s\001\001", cfg->password);
+	if (b.oom)
+		rc = conn_fail(c, IMAP_ENOMEM, "out of memory");
+	else
+		rc = auth_sasl(c, "OAUTHBEARER", b.s, b.len, "\001", 1);
+	if (b.s)
+		OPENSSL_cleanse(b.s, b.len);
+	free(b.s);
+	return rc;
+}
+
+/* Google's XOAUTH2: like OAUTHBEARER, the error challenge gets an empty answer. */
+static int auth_xoauth2(struct imap_conn *c, const struct imap_conn_config *cfg)
+{
+	struct sbuf b = { 0 };
+	int rc;
+
+	sb_addf(&b, "user=%s\001auth=Bearer %s\001\001", cfg->user, cfg->password);
+	if (b.oom)
+		rc = conn_fail(c, IMAP_ENOMEM, "out of memory");
+	else
+		rc = auth_sasl(c, "XOAUTH2", b.s, b.len, "", 0);
+	if (b.s)
+		OPENSSL_cleanse(b.s, b.len);
+	free(b.s);
+	return rc;
+}
+
+/* Cancels an exchange ("*") and reads the server's tagged answer to it, so
+ * that the connection stays in step; returns EAUTH with why. */
+static int sasl_abort(struct imap_conn *c, const char *tag, const char *why)
+{
+	struct imap_resp *cont = NULL;
+	int rc = send_raw(c, "*\r\n", 3, "*");
+
+	if (!rc && await_reply(c, tag, NULL, NULL, &cont) == SASL_CONT)
+		imap_resp_free(cont);
+	return conn_fail(c, IMAP_EAUTH, "%s", why);
+}
+
+/* ---- SCRAM-SHA-256 (RFC 5802, RFC 7677) ---- */
+
+struct scram {
+	char *client_first_bare;  /* "n=USER,r=CNONCE" */
+	char *server_first;       /* as received */
+	char *fields;             /* a copy of server_first cut at the commas */
+	const char *nonce;        /* the combined nonce, in fields */
+	unsigned char *salt;
+	size_t saltlen;
+	unsigned long iter;
+	unsigned char server_sig[SHA256_DIGEST_LENGTH];
+};
+
+static void scram_free(struct scram *s)
+{
+	free(s->client_first_bare);
+	free(s->server_first);
+	free(s->fields);
+	free(s->salt);
+}
+
+static char *scram_client_first(const char *user)
+{
+	unsigned char raw[18];
+	struct sbuf b = { 0 };
+	char *nonce;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return NULL;
+	nonce = b64_encode(raw, sizeof(raw));
+	if (!nonce)
+		return NULL;
+	sb_str(&b, "n=");
+	for (const char *p = user; *p; p++) {
+		if (*p == ',')
+			sb_str(&b, "=2C");
+		else if (*p == '=')
+			sb_str(&b, "=3D");
+		else
+			sb_add(&b, p, 1);
+	}
+	sb_addf(&b, ",r=%s", nonce);
+	free(nonce);
+	if (b.oom) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* Checks "r=...,s=...,i=..." and that the nonce extends ours; NULL or why not. */
+static const char *scram_parse_first(struct scram *s)
+{
+	const char *cnonce = strstr(s->client_first_bare, ",r=") + 3;
+	char *salt, *iter, *end;
+
+	s->fields = strdup(s->server_first);
+	if (!s->fields)
+		return "out of memory";
+	if (strncmp(s->fields, "r=", 2))
+		return "no nonce in the server's SCRAM message";
+	s->nonce = s->fields + 2;
+	salt = strstr(s->fields, ",s=");
+	iter = salt ? strstr(salt, ",i=") : NULL;
+	if (!salt || !iter)
+		return "no salt or iteration count in the server's SCRAM message";
+	*salt = *iter = '\0';
+	salt += 3;
+	iter += 3;
+	errno = 0;
+	s->iter = strtoul(iter, &end, 10);
+	if (errno || end == iter || (*end && *end != ',') || s->iter < 1 ||
+	    s->iter > SCRAM_MAX_ITER)
+		return "bad iteration count in the server's SCRAM message";
+	if (strlen(s->nonce) <= strlen(cnonce) || strncmp(s->nonce, cnonce, strlen(cnonce)))
+		return "the server's SCRAM nonce does not extend ours";
+	s->salt = b64_decode(salt, &s->saltlen);
+	if (!s->salt || !s->saltlen)
+		return "bad salt in the server's SCRAM message";
+	return NULL;
+}
+
+static bool hmac256(const void *key, size_t keylen, const char *msg, unsigned char *out)
+{
+	unsigned int outlen = SHA256_DIGEST_LENGTH;
+
+	return HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), out,
+		    &outlen) != NULL;
+}
+
+/* The client-final message; remembers the signature the server must answer with. */
+static char *scram_client_final(struct scram *s, const char *password)
+{
+	unsigned char salted[SHA256_DIGEST_LENGTH], ckey[SHA256_DIGEST_LENGTH];
+	unsigned char stored[SHA256_DIGEST_LENGTH], proof[SHA256_DIGEST_LENGTH];
+	unsigned char skey[SHA256_DIGEST_LENGTH];
+	struct sbuf msg = { 0 }, out = { 0 };
+	char *p64 = NULL;
+	bool ok;
+
+	/* "biws" is base64("n,,"): no channel binding. */
+	sb_addf(&out, "c=biws,r=%s", s->nonce);
+	sb_addf(&msg, "%s,%s,%s", s->client_first_bare, s->server_first, out.s ? out.s : "");
+	ok = !msg.oom && !out.oom;
+	ok = ok && PKCS5_PBKDF2_HMAC(password, (int)strlen(password), s->salt, (int)s->saltlen,
+				     (int)s->iter, EVP_sha256(), sizeof(salted), salted) == 1;
+	ok = ok && hmac256(salted, sizeof(salted), "Client Key", ckey);
+	ok = ok && SHA256(ckey, sizeof(ckey), stored);
+	ok = ok && hmac256(stored, sizeof(stored), msg.s, proof);
+	for (size_t i = 0; ok && i < sizeof(proof); i++)
+		proof[i] ^= ckey[i];
+	ok = ok && hmac256(salted, sizeof(salted), "Server Key", skey);
+	ok = ok && hmac256(skey, sizeof(skey), msg.s, s->server_sig);
+	ok = ok && (p64 = b64_encode(proof, sizeof(proof)));
+	if (ok)
+		sb_addf(&out, ",p=%s", p64);
+	OPENSSL_cleanse(salted, sizeof(salted));
+	OPENSSL_cleanse(ckey, sizeof(ckey));
+	OPENSSL_cleanse(stored, sizeof(stored));
+	OPENSSL_cleanse(skey, sizeof(skey));
+	free(p64);
+	free(msg.s);
+	if (!ok || out.oom) {
+		free(out.s);
+		return NULL;
+	}
+	return out.s;
+}
+
+/* Reads the server's next SASL message into *msg (decoded), or returns the tagged result. */
+static int scram_challenge(struct imap_conn *c, const char *tag, char **msg)
+{
+	struct imap_resp *cont = NULL;
+	unsigned char *raw;
+	size_t len;
+	int rc;
+
+	rc = await_reply(c, tag, NULL, NULL, &cont);
+	if (rc != SASL_CONT)
+		return rc == IMAP_OK ? conn_fail(c, IMAP_EAUTH, "server ended SCRAM early") : rc;
+	raw = b64_decode(cont->text, &len);
+	imap_resp_free(cont);
+	if (!raw || memchr(raw, '\0', len)) {
+		free(raw);
+		return sasl_abort(c, tag, "server sent an invalid SCRAM message");
+	}
+	*msg = (char *)raw;
+	return SASL_CONT;
+}
+
+/* Checks "v=<ServerSignature>": proof that the server knows the password too. */
+static int scram_verify(struct imap_conn *c, const char *tag, struct scram *s, const char *final)
+{
+	char *want = b64_encode(s->server_sig, sizeof(s->server_sig));
+	bool good;
+	int rc;
+
+	if (!want)
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	good = !strncmp(final, "v=", 2) && !strcmp(final + 2, want);
+	free(want);
+	if (!good)
+		return sasl_abort(c, tag, !strncmp(final, "e=", 2) ? "login refused by SCRAM" :
+				  "server failed to prove it knows the password (SCRAM)");
+	rc = send_sasl_line(c, "", 0);
+	return rc ? rc : sasl_finish(c, tag, NULL, 0);
+}
+
+static int auth_scram(struct imap_conn *c, const struct imap_conn_config *cfg)
+{
+	struct scram s = { 0 };
+	char tag[16], *first = NULL, *final = NULL, *msg = NULL;
+	const char *why;
+	int rc;
+
+	s.client_first_bare = scram_client_first(cfg->user);
+	if (!s.client_first_bare || asprintf(&first, "n,,%s", s.client_first_bare) < 0) {
+		first = NULL;
+		rc = conn_fail(c, IMAP_ENOMEM, "out of memory");
+		goto out;
+	}
+	new_tag(c, tag);
+	rc = sasl_start(c, tag, "SCRAM-SHA-256", imap_conn_has_cap(c, "SASL-IR"), first,
+			strlen(first));
+	c->caps_known = false;
+	if (!rc)
+		rc = scram_challenge(c, tag, &s.server_first);
+	if (rc != SASL_CONT)
+		goto out;
+	why = scram_parse_first(&s);
+	if (why) {
+		rc = sasl_abort(c, tag, why);
+		goto out;
+	}
+	final = scram_client_final(&s, cfg->password);
+	if (final)
+		rc = send_sasl_line(c, final, strlen(final));
+	else
+		rc = conn_fail(c, IMAP_ENOMEM, "out of memory");
+	if (!rc)
+		rc = scram_challenge(c, tag, &msg);
+	if (rc == SASL_CONT)
+		rc = scram_verify(c, tag, &s, msg);
+out:
+	free(first);
+	free(final);
+	free(msg);
+	scram_free(&s);
+	return rc;
+}
+
+/*
+ * Appends one LOGIN argument: quoted if possible, else a synchronising
+ * literal, for which the part before it is sent and the "+" awaited.
+ */
+static int login_arg(struct imap_conn *c, const char *tag, struct sbuf *b, const char *arg)
+{
+	struct imap_resp *cont = NULL;
+	char *q = imap_quote(arg);
+	int rc;
+
+	if (q) {
+		sb_str(b, q);
+		OPENSSL_cleanse(q, strlen(q));
+		free(q);
+		return b->oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : IMAP_OK;
+	}
+	if (errno != EINVAL)
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	sb_addf(b, "{%zu}\r\n", strlen(arg));
+	if (b->oom)
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	rc = send_raw(c, b->s, b->len, NULL);
+	OPENSSL_cleanse(b->s, b->len);
+	b->len = 0;
+	if (rc)
+		return rc;
+	rc = await_reply(c, tag, NULL, NULL, &cont);
+	if (rc == IMAP_OK)
+		return conn_fail(c, IMAP_EPROTO, "protocol error: LOGIN accepted early");
+	if (rc != SASL_CONT)
+		return rc;
+	imap_resp_free(cont);
+	sb_str(b, arg);
+	return b->oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : IMAP_OK;
+}
+
+static int auth_login(struct imap_conn *c, const struct imap_conn_config *cfg)
+{
+	struct sbuf b = { 0 };
+	char tag[16], trace[40];
+	int rc;
+
+	if (imap_conn_has_cap(c, "LOGINDISABLED"))
+		return conn_fail(c, IMAP_EAUTH, "the server does not allow LOGIN (LOGINDISABLED)");
+	new_tag(c, tag);
+	snprintf(trace, sizeof(trace), "%s LOGIN <secret>", tag);
+	if (log_debug_enabled())
+		log_msg(LOG_DEBUG, "C: %s", trace);
+	sb_addf(&b, "%s LOGIN ", tag);
+	rc = login_arg(c, tag, &b, cfg->user);
+	if (!rc) {
+		sb_str(&b, " ");
+		rc = login_arg(c, tag, &b, cfg->password);
+	}
+	if (!rc) {
+		sb_add(&b, "\r\n", 2);
+		if (b.oom)
+			rc = conn_fail(c, IMAP_ENOMEM, "out of memory");
+		else
+			rc = send_raw(c, b.s, b.len, NULL);
+	}
+	if (b.s)
+		OPENSSL_cleanse(b.s, b.cap);
+	free(b.s);
+	c->caps_known = false;
+	return rc ? rc : await_reply(c, tag, NULL, NULL, NULL);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct imap_conn *c, const struct imap_conn_config *cfg);
+} mechanisms[] = {
+	{ "login", auth_login },
+	{ "plain", auth_plain },
+	{ "oauthbearer", auth_oauthbearer },
+	{ "xoauth2", auth_xoauth2 },
+	{ "scram-sha-256", auth_scram },
+};
+
+static int login(struct imap_conn *c, const struct imap_conn_config *cfg)
+{
+	const char *mech = cfg->auth;
+	int rc;
+
+	if (!cfg->user || !cfg->password)
+		return conn_fail(c, IMAP_EAUTH, "no user name or password to log in with");
+	if (!mech && imap_conn_has_cap(c, "AUTH=PLAIN"))
+		mech = "plain";
+	else if (!mech && imap_conn_has_cap(c, "LOGINDISABLED"))
+		return conn_fail(c, IMAP_EAUTH,
+				 "no usable login mechanism (LOGINDISABLED and no AUTH=PLAIN)");
+	else if (!mech)
+		mech = "login";
+	for (size_t i = 0; i < sizeof(mechanisms) / sizeof(mechanisms[0]); i++) {
+		if (strcasecmp(mech, mechanisms[i].name))
+			continue;
+		rc = mechanisms[i].fn(c, cfg);
+		if (rc == IMAP_ENO || rc == IMAP_EBAD)
+			return conn_fail(c, IMAP_EAUTH, "login refused: %s",
+					 imap_conn_last_text(c));
+		return rc;
+	}
+	return conn_fail(c, IMAP_ECONFIG, "unknown authentication mechanism %s", mech);
+}
+
+/* ---- opening ---- */
+
+static int read_greeting(struct imap_conn *c, bool *preauth)
+{
+	struct imap_resp *r;
+	int rc;
+
+	rc = read_resp(c, &r);
+	if (rc)
+		return rc;
+	if (r->kind != IMAP_RESP_UNTAGGED || (r->status != IMAP_STATUS_OK &&
+	    r->status != IMAP_STATUS_PREAUTH && r->status != IMAP_STATUS_BYE)) {
+		imap_resp_free(r);
+		return conn_fail(c, IMAP_EPROTO, "protocol error: not an IMAP greeting");
+	}
+	*preauth = r->status == IMAP_STATUS_PREAUTH;
+	if (r->status == IMAP_STATUS_BYE)
+		rc = conn_fail(c, IMAP_ENET, "server refused the connection: %s", r->text);
+	else if (r->code && !strcmp(r->code, "CAPABILITY"))
+		rc = set_caps(c, &r->code_args);
+	imap_resp_free(r);
+	return rc;
+}
+
+static int ensure_caps(struct imap_conn *c)
+{
+	int rc;
+
+	if (c->caps_known)
+		return IMAP_OK;
+	rc = imap_conn_cmd(c, NULL, NULL, "CAPABILITY");
+	if (rc == IMAP_OK && !c->caps_known)
+		rc = conn_fail(c, IMAP_EPROTO, "protocol error: no CAPABILITY response");
+	return rc;
+}
+
+static int start_tls(struct imap_conn *c, const struct imap_conn_config *cfg, bool preauth)
+{
+	struct imap_parser *fresh;
+	char err[256];
+	int rc;
+
+	if (preauth)
+		return conn_fail(c, IMAP_ETLS, "server sent PREAUTH, so STARTTLS is impossible");
+	rc = ensure_caps(c);
+	if (rc)
+		return rc;
+	if (!imap_conn_has_cap(c, "STARTTLS"))
+		return conn_fail(c, IMAP_ETLS, "server does not offer STARTTLS");
+	rc = imap_conn_cmd(c, NULL, NULL, "STARTTLS");
+	if (rc == IMAP_ENO || rc == IMAP_EBAD)
+		return conn_fail(c, IMAP_ETLS, "STARTTLS refused: %s", c->last_text);
+	if (rc)
+		return rc;
+	/* Bytes after the OK came in clear text, maybe from an attacker
+	 * (CVE-2011-0411): they must not be read as if protected by TLS. */
+	if (imap_parser_buffered(c->parser) > 0)
+		return conn_fail(c, IMAP_ETLS, "server sent data after STARTTLS");
+	fresh = imap_parser_new(NULL);
+	if (!fresh)
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	imap_parser_free(c->parser);
+	c->parser = fresh;
+	if (transport_tls(c->t, cfg->host, &cfg->tls_params, c->timeout_ms, err, sizeof(err)) < 0)
+		return conn_fail(c, IMAP_ETLS, "%s", err);
+	c->caps_known = false;
+	return ensure_caps(c);
+}
+
+static void conn_free(struct imap_conn *c)
+{
+	if (!c)
+		return;
+	transport_free(c->t);
+	imap_parser_free(c->parser);
+	free_caps(c->caps, c->ncaps);
+	free(c->last_text);
+	free(c->last_code);
+	free(c->selected);
+	free(c);
+}
+
+static void set_err(char *err, size_t errlen, const char *s)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", s);
+}
+
+struct imap_conn *imap_conn_open_transport(const struct imap_conn_config *cfg,
+					   struct imap_transport *t, char *err, size_t errlen,
+					   int *why)
+{
+	struct imap_conn *c = calloc(1, sizeof(*c));
+	bool preauth = false;
+	int rc;
+
+	if (!c || !(c->parser = imap_parser_new(NULL))) {
+		free(c);
+		transport_free(t);
+		set_err(err, errlen, "out of memory");
+		*why = IMAP_ENOMEM;
+		return NULL;
+	}
+	c->t = t;
+	c->timeout_ms = cfg->timeout_ms;
+	rc = read_greeting(c, &preauth);
+	if (!rc && cfg->tls == TLS_STARTTLS && !cfg->tunnel)
+		rc = start_tls(c, cfg, preauth);
+	if (!rc && !preauth && !cfg->tunnel)
+		rc = login(c, cfg);
+	if (!rc)
+		rc = ensure_caps(c);
+	if (rc) {
+		set_err(err, errlen, c->last_text ? c->last_text : imap_strerror(rc));
+		*why = rc;
+		conn_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct imap_conn *imap_conn_open(const struct imap_conn_config *cfg, char *err, size_t errlen,
+				 int *why)
+{
+	struct imap_transport *t;
+
+	if (cfg->tunnel) {
+		t = transport_tunnel(cfg->tunnel, err, errlen);
+		*why = IMAP_ENET;
+		return t ? imap_conn_open_transport(cfg, t, err, errlen, why) : NULL;
+	}
+	if (cfg->tls == TLS_NONE && !cfg->allow_plaintext &&
+	    !transport_host_is_loopback(cfg->host)) {
+		snprintf(err, errlen, "refusing tls=none to %s: the password would cross the "
+			 "network in clear text (use tls=starttls, or -o allow_plaintext)",
+			 cfg->host);
+		*why = IMAP_ECONFIG;
+		return NULL;
+	}
+	t = transport_tcp(cfg->host, cfg->port, cfg->timeout_ms, err, errlen);
+	if (!t) {
+		*why = errno == ETIMEDOUT ? IMAP_ETIMEOUT : IMAP_ENET;
+		return NULL;
+	}
+	if (cfg->tls == TLS_IMPLICIT &&
+	    transport_tls(t, cfg->host, &cfg->tls_params, cfg->timeout_ms, err, errlen) < 0) {
+		transport_free(t);
+		*why = IMAP_ETLS;
+		return NULL;
+	}
+	return imap_conn_open_transport(cfg, t, err, errlen, why);
+}
+
+void imap_conn_close(struct imap_conn *c)
+{
+	if (!c)
+		return;
+	if (!c->broken) {
+		/* A courtesy to the server: never wait long for it. */
+		if (c->timeout_ms < 0 || c->timeout_ms > LOGOUT_TIMEOUT_MS)
+			c->timeout_ms = LOGOUT_TIMEOUT_MS;
+		c->logging_out = true;
+		imap_conn_cmd(c, NULL, NULL, "LOGOUT");
+	}
+	conn_free(c);
+}
+
+/* ---- accessors ---- */
+
+const char *imap_conn_last_text(const struct imap_conn *c)
+{
+	return c->last_text ? c->last_text : "";
+}
+
+const char *imap_conn_last_code(const struct imap_conn *c)
+{
+	return c->last_code;
+}
+
+bool imap_conn_has_cap(const struct imap_conn *c, const char *cap)
+{
+	for (size_t i = 0; i < c->ncaps; i++)
+		if (!strcasecmp(c->caps[i], cap))
+			return true;
+	return false;
+}
+
+bool imap_conn_broken(const struct imap_conn *c)
+{
+	return c->broken;
+}
+
+const char *imap_conn_selected(const struct imap_conn *c)
+{
+	return c->selected;
+}
+
+int imap_conn_set_selected(struct imap_conn *c, const char *mailbox)
+{
+	return set_text(&c->selected, mailbox);
+}
+
+uint64_t imap_conn_bytes_in(const struct imap_conn *c)
+{
+	return c->bytes_in;
+}
+
+const char *imap_strerror(int err)
+{
+	switch (err) {
+	case IMAP_OK: return "success";
+	case IMAP_ENET: return "network error";
+	case IMAP_ETIMEOUT: return "timed out";
+	case IMAP_ETLS: return "TLS error";
+	case IMAP_EAUTH: return "authentication failed";
+	case IMAP_ENO: return "refused by server";
+	case IMAP_EBAD: return "rejected by server as invalid";
+	case IMAP_EPROTO: return "protocol error";
+	case IMAP_ENOMEM: return "out of memory";
+	case IMAP_ECONFIG: return "refused by configuration";
+	}
+	return "unknown error";
+}

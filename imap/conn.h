@@ -1,0 +1,100 @@
+/*
+ * conn — one logged-in IMAP connection: greeting, capabilities, STARTTLS,
+ * login, and commands with their untagged responses.
+ *
+ *   struct imap_conn *c = imap_conn_open(&cfg, err, sizeof err, &why);  // ready to use
+ *   rc = imap_conn_cmd(c, on_untagged, ctx, "UID FETCH %s (FLAGS)", set);
+ *   if (rc == IMAP_ENET) ... the connection is broken: close it, open another
+ *   imap_conn_close(c);
+ *
+ * A connection is used by one thread at a time (the pool sees to that).
+ * With log debug on, every line sent and received is logged ("C: "/"S: "),
+ * except that LOGIN and AUTHENTICATE arguments are replaced by "<secret>" and
+ * literals longer than a line are summarised by their size.
+ */
+#ifndef IMAPFS_CONN_H
+#define IMAPFS_CONN_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parser.h"
+#include "transport.h"
+
+enum tls_mode { TLS_IMPLICIT, TLS_STARTTLS, TLS_NONE };
+
+/* What went wrong; IMAP_ENET and IMAP_ETIMEOUT leave the connection broken. */
+enum imap_err {
+	IMAP_OK = 0,
+	IMAP_ENET = -1,      /* connect failed, stream closed, transport error, BYE */
+	IMAP_ETIMEOUT = -2,  /* no answer within the time limit */
+	IMAP_ETLS = -3,      /* TLS handshake or certificate check failed; STARTTLS missing */
+	IMAP_EAUTH = -4,     /* login refused, or no usable mechanism */
+	IMAP_ENO = -5,       /* the server answered NO */
+	IMAP_EBAD = -6,      /* the server answered BAD */
+	IMAP_EPROTO = -7,    /* malformed or oversized response (connection broken) */
+	IMAP_ENOMEM = -8,
+	IMAP_ECONFIG = -9,   /* refused by policy: plaintext to a non-loopback host... */
+};
+
+struct imap_conn_config {
+	const char *host;
+	const char *port;         /* "993", "143"... */
+	enum tls_mode tls;
+	struct tls_params tls_params;
+	bool allow_plaintext;     /* tls=none to a host that is not loopback */
+	const char *tunnel;       /* non-NULL: pre-authenticated command, no TLS/login */
+	const char *user;
+	const char *password;     /* or OAuth token for oauthbearer/xoauth2 */
+	const char *auth;         /* NULL: best offered; "login", "plain", ... */
+	int timeout_ms;           /* limit for connect, TLS, and each response */
+};
+
+struct imap_conn;
+
+/* Connects, reads the greeting, upgrades to TLS, logs in and learns the
+ * capabilities. On failure returns NULL, *why is the imap_err and err one line. */
+struct imap_conn *imap_conn_open(const struct imap_conn_config *cfg, char *err, size_t errlen,
+				 int *why);
+/* The same over a stream that is already open (tests use a tunnel to a fake
+ * server); takes ownership of t, even on failure. cfg->tunnel set means
+ * pre-authenticated: no STARTTLS and no login. */
+struct imap_conn *imap_conn_open_transport(const struct imap_conn_config *cfg,
+					   struct imap_transport *t, char *err, size_t errlen,
+					   int *why);
+void imap_conn_close(struct imap_conn *c);
+
+/* Called for every untagged response that arrives while a command runs. */
+typedef void imap_untagged_fn(void *ud, const struct imap_resp *r);
+
+/*
+ * Sends one command (a tag and CRLF are added; fmt must not contain CR/LF) and
+ * reads until its tagged reply. Returns IMAP_OK, IMAP_ENO/IMAP_EBAD (the
+ * server's text via imap_conn_last_text), or a connection error.
+ */
+int imap_conn_cmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int imap_conn_vcmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *fmt, va_list ap);
+
+/* Text of the last tagged reply, or of the error that broke the connection. */
+const char *imap_conn_last_text(const struct imap_conn *c);
+/* Response code of the last tagged reply (upper-case, e.g. "TRYCREATE"), or NULL. */
+const char *imap_conn_last_code(const struct imap_conn *c);
+/* Capability check, case-insensitive ("BINARY", "AUTH=PLAIN", "QRESYNC"). */
+bool imap_conn_has_cap(const struct imap_conn *c, const char *cap);
+bool imap_conn_broken(const struct imap_conn *c);
+
+/* The mailbox (modified UTF-7, as sent) that is EXAMINEd/SELECTed, or NULL.
+ * Set by whoever runs EXAMINE; cleared on failure. */
+const char *imap_conn_selected(const struct imap_conn *c);
+int imap_conn_set_selected(struct imap_conn *c, const char *mailbox);
+
+/* Counts bytes received, for tests and benchmarks of partial fetches. */
+uint64_t imap_conn_bytes_in(const struct imap_conn *c);
+
+/* A short name for an imap_err, e.g. "network error". */
+const char *imap_strerror(int err);
+
+#endif

@@ -1,0 +1,378 @@
+#include "pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+struct pool_slot {
+	struct imap_conn *conn;         /* NULL: empty */
+	bool busy;                      /* lent out, or being opened while conn is NULL */
+	struct imap_mailbox_status st;  /* of conn's selected mailbox; written by the borrower */
+};
+
+/* The pool's own copies of the configuration strings. */
+struct pool_strings {
+	char *host, *port, *cafile, *tunnel, *user, *password, *auth;
+};
+
+struct imap_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;          /* a slot became idle or empty */
+	struct imap_conn_config cfg;   /* points into strs */
+	struct pool_strings strs;
+	int wait_ms;
+	unsigned size;
+	uint64_t closed_bytes;         /* protected by lock */
+	struct pool_slot slots[];      /* protected by lock */
+};
+
+/*
+ * pool_conn_status is given only a connection, and a connection does not
+ * know its pool. The slot pool_run is serving on this thread is the one
+ * answer, so it is remembered per thread for as long as fn runs.
+ */
+static _Thread_local struct pool_slot *running_slot;
+
+static int dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	if (!s)
+		return 0;
+	*out = strdup(s);
+	return *out ? 0 : -1;
+}
+
+static int copy_config(struct imap_pool *p, const struct imap_conn_config *cfg)
+{
+	struct pool_strings *s = &p->strs;
+
+	p->cfg = *cfg;
+	if (dup_opt(cfg->host, &s->host) || dup_opt(cfg->port, &s->port) ||
+	    dup_opt(cfg->tls_params.cafile, &s->cafile) || dup_opt(cfg->tunnel, &s->tunnel) ||
+	    dup_opt(cfg->user, &s->user) || dup_opt(cfg->password, &s->password) ||
+	    dup_opt(cfg->auth, &s->auth))
+		return -1;
+	p->cfg.host = s->host;
+	p->cfg.port = s->port;
+	p->cfg.tls_params.cafile = s->cafile;
+	p->cfg.tunnel = s->tunnel;
+	p->cfg.user = s->user;
+	p->cfg.password = s->password;
+	p->cfg.auth = s->auth;
+	return 0;
+}
+
+static void free_strings(struct pool_strings *s)
+{
+	if (s->password)
+		explicit_bzero(s->password, strlen(s->password));
+	free(s->host);
+	free(s->port);
+	free(s->cafile);
+	free(s->tunnel);
+	free(s->user);
+	free(s->password);
+	free(s->auth);
+}
+
+static int init_sync(struct imap_pool *p)
+{
+	pthread_condattr_t attr;
+	int rc;
+
+	if (pthread_condattr_init(&attr))
+		return -1;
+	/* Waits are measured on the monotonic clock: a clock step must not
+	 * stretch or cut a wait. */
+	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!rc)
+		rc = pthread_cond_init(&p->freed, &attr);
+	pthread_condattr_destroy(&attr);
+	if (rc)
+		return -1;
+	if (pthread_mutex_init(&p->lock, NULL)) {
+		pthread_cond_destroy(&p->freed);
+		return -1;
+	}
+	return 0;
+}
+
+struct imap_pool *pool_new(const struct imap_conn_config *cfg, unsigned size, int wait_ms)
+{
+	struct imap_pool *p;
+
+	if (!cfg || size == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = calloc(1, sizeof *p + size * sizeof p->slots[0]);
+	if (!p)
+		return NULL;
+	if (copy_config(p, cfg) < 0)
+		goto fail;
+	if (init_sync(p) < 0)
+		goto fail;
+	p->size = size;
+	p->wait_ms = wait_ms;
+	return p;
+fail:
+	free_strings(&p->strs);
+	free(p);
+	return NULL;
+}
+
+void pool_free(struct imap_pool *p)
+{
+	if (!p)
+		return;
+	for (unsigned i = 0; i < p->size; i++)
+		if (p->slots[i].conn)
+			imap_conn_close(p->slots[i].conn);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->freed);
+	free_strings(&p->strs);
+	free(p);
+}
+
+static struct pool_slot *slot_of(struct imap_pool *p, const struct imap_conn *c)
+{
+	for (unsigned i = 0; i < p->size; i++)
+		if (p->slots[i].conn == c)
+			return &p->slots[i];
+	return NULL;
+}
+
+/* Idle with mailbox selected, else idle, else empty, else NULL. Called locked. */
+static struct pool_slot *pick(struct imap_pool *p, const char *mailbox)
+{
+	struct pool_slot *idle = NULL, *empty = NULL;
+
+	for (unsigned i = 0; i < p->size; i++) {
+		struct pool_slot *s = &p->slots[i];
+		const char *sel;
+
+		if (s->busy)
+			continue;
+		if (!s->conn) {
+			if (!empty)
+				empty = s;
+			continue;
+		}
+		sel = imap_conn_selected(s->conn);
+		if (mailbox && sel && strcmp(sel, mailbox) == 0)
+			return s;
+		if (!idle)
+			idle = s;
+	}
+	return idle ? idle : empty;
+}
+
+/*
+ * Fills an empty slot that the caller has marked busy. Called locked; the
+ * lock is dropped while connecting, which can take up to the time limit, so
+ * the other slots stay usable meanwhile.
+ */
+static struct imap_conn *open_slot(struct imap_pool *p, struct pool_slot *s, char *err,
+				   size_t errlen, int *why)
+{
+	struct imap_conn *c;
+
+	pthread_mutex_unlock(&p->lock);
+	c = imap_conn_open(&p->cfg, err, errlen, why);
+	pthread_mutex_lock(&p->lock);
+	if (!c) {
+		s->busy = false;
+		pthread_cond_broadcast(&p->freed);
+		return NULL;
+	}
+	s->conn = c;
+	memset(&s->st, 0, sizeof s->st);
+	return c;
+}
+
+static void deadline_after(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox, char *err,
+				size_t errlen, int *why)
+{
+	struct imap_conn *c = NULL;
+	struct timespec deadline;
+	bool late = false;
+
+	*why = IMAP_OK;
+	deadline_after(&deadline, p->wait_ms > 0 ? p->wait_ms : 0);
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct pool_slot *s = pick(p, mailbox);
+
+		if (s) {
+			s->busy = true;
+			c = s->conn ? s->conn : open_slot(p, s, err, errlen, why);
+			break;
+		}
+		if (late) {
+			*why = IMAP_ETIMEOUT;
+			snprintf(err, errlen, "no free connection within %d ms", p->wait_ms);
+			break;
+		}
+		late = pthread_cond_timedwait(&p->freed, &p->lock, &deadline) == ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return c;
+}
+
+struct imap_conn *pool_borrow(struct imap_pool *p, const char *mailbox, int *err)
+{
+	struct imap_conn *c;
+	char why[256] = "";
+	int rc;
+
+	c = borrow(p, mailbox, why, sizeof why, &rc);
+	if (!c && rc != IMAP_ETIMEOUT)
+		log_msg(LOG_WARNING, "cannot open an IMAP connection: %s", why);
+	if (err)
+		*err = rc;
+	return c;
+}
+
+void pool_return(struct imap_pool *p, struct imap_conn *c)
+{
+	struct imap_conn *dead = NULL;
+	struct pool_slot *s;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&p->lock);
+	s = slot_of(p, c);
+	if (s) {
+		if (imap_conn_broken(c)) {
+			p->closed_bytes += imap_conn_bytes_in(c);
+			s->conn = NULL;
+			dead = c;
+		}
+		s->busy = false;
+		pthread_cond_broadcast(&p->freed);
+	}
+	pthread_mutex_unlock(&p->lock);
+	/* Closing reaps a tunnel's child: not while others wait for the lock. */
+	if (dead)
+		imap_conn_close(dead);
+}
+
+/* The slot of a connection this thread has borrowed: nobody else touches it. */
+static struct pool_slot *own_slot(struct imap_pool *p, const struct imap_conn *c)
+{
+	struct pool_slot *s;
+
+	pthread_mutex_lock(&p->lock);
+	s = slot_of(p, c);
+	pthread_mutex_unlock(&p->lock);
+	return s;
+}
+
+static int select_mailbox(struct imap_conn *c, struct pool_slot *s, const char *mailbox)
+{
+	const char *sel = imap_conn_selected(c);
+	int rc;
+
+	if (!mailbox || (sel && strcmp(sel, mailbox) == 0))
+		return IMAP_OK;
+	rc = imap_examine(c, mailbox, &s->st);
+	if (rc != IMAP_OK)
+		memset(&s->st, 0, sizeof s->st);
+	return rc;
+}
+
+static bool conn_lost(const struct imap_conn *c, int rc)
+{
+	return (rc == IMAP_ENET || rc == IMAP_ETIMEOUT || rc == IMAP_EPROTO) &&
+	       imap_conn_broken(c);
+}
+
+static int run_once(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud,
+		    bool *lost)
+{
+	struct pool_slot *s, *outer = running_slot;
+	struct imap_conn *c;
+	int rc;
+
+	*lost = false;
+	c = pool_borrow(p, mailbox, &rc);
+	if (!c)
+		return rc;
+	s = own_slot(p, c);
+	rc = select_mailbox(c, s, mailbox);
+	if (rc == IMAP_OK) {
+		running_slot = s;
+		rc = fn(c, ud);
+		running_slot = outer;
+	}
+	*lost = conn_lost(c, rc);
+	pool_return(p, c);
+	return rc;
+}
+
+int pool_run(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud)
+{
+	bool lost;
+	int rc;
+
+	rc = run_once(p, mailbox, fn, ud, &lost);
+	/* A connection the server dropped (idle timeout, restart) is no fault
+	 * of the request: once more on another one. */
+	if (lost)
+		rc = run_once(p, mailbox, fn, ud, &lost);
+	return rc;
+}
+
+const struct imap_mailbox_status *pool_conn_status(const struct imap_conn *c)
+{
+	struct pool_slot *s = running_slot;
+
+	return s && s->conn == c ? &s->st : NULL;
+}
+
+int pool_prime(struct imap_pool *p, char *err, size_t errlen)
+{
+	struct imap_conn *c;
+	char none[1];
+	int rc;
+
+	if (!err || errlen == 0) {
+		err = none;
+		errlen = sizeof none;
+	}
+	err[0] = '\0';
+	c = borrow(p, NULL, err, errlen, &rc);
+	if (!c)
+		return rc;
+	pool_return(p, c);
+	return IMAP_OK;
+}
+
+uint64_t pool_bytes_in(struct imap_pool *p)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->closed_bytes;
+	for (unsigned i = 0; i < p->size; i++)
+		if (p->slots[i].conn)
+			n += imap_conn_bytes_in(p->slots[i].conn);
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}

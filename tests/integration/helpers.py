@@ -1,0 +1,259 @@
+"""Shared pieces of the integration tests: the fixture, a mounted imapfs, IMAP helpers.
+
+Environment:
+    IMAPFS_BIN         the imapfs binary to test (default: build/imapfs)
+    IMAPFS_TIMEOUT     seconds to wait for a mount / an exit (default 30)
+"""
+import datetime
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fixture"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "data"))
+
+import dovecot  # noqa: E402
+import seed  # noqa: E402
+
+IMAPFS_BIN = os.path.abspath(os.environ.get("IMAPFS_BIN", os.path.join(ROOT, "build", "imapfs")))
+TIMEOUT = float(os.environ.get("IMAPFS_TIMEOUT", "30"))
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                   "runtime error:", "ThreadSanitizer")
+
+
+def is_mounted(path):
+    """True if PATH is a mount point in /proc/self/mountinfo (also when the
+    filesystem's process died and os.path.ismount fails with ENOTCONN)."""
+    path = os.path.realpath(path)
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                mp = line.split()[4]
+                mp = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), mp)
+                if mp == path:
+                    return True
+    except OSError:
+        return os.path.ismount(path)
+    return False
+
+
+def require_binary():
+    if not os.access(IMAPFS_BIN, os.X_OK):
+        raise unittest.SkipTest(f"no imapfs binary at {IMAPFS_BIN} (set IMAPFS_BIN)")
+    if not os.path.exists("/dev/fuse"):
+        raise unittest.SkipTest("no /dev/fuse")
+
+
+def start_fixture(testcase_cls, seeded=True, **kw):
+    """Start a Dovecot for a test class; stopped by the class cleanup (also on failure)."""
+    d = dovecot.Dovecot(rawlog=True, **kw)
+    testcase_cls.addClassCleanup(d.cleanup)
+    d.start()
+    if seeded:
+        seed.seed(d)
+    return d
+
+
+class Imapfs:
+    """One imapfs process, run in the foreground (-f) with its output in files."""
+
+    def __init__(self, fixture, opts=(), target=None, password=None, env=None, workdir=None,
+                 args=()):
+        self.fixture = fixture
+        self.dir = workdir or tempfile.mkdtemp(prefix="imapfs-mnt-")
+        self.mnt = os.path.join(self.dir, "mnt")
+        os.makedirs(self.mnt, exist_ok=True)
+        self.stderr_path = os.path.join(self.dir, "stderr")
+        self.stdout_path = os.path.join(self.dir, "stdout")
+        self.target = target or f"{fixture.user}@{fixture.host}"
+        self.opts = list(opts)
+        self.args = list(args)
+        self.env = dict(os.environ)
+        self.env["IMAPFS_PASSWORD"] = fixture.password if password is None else password
+        self.env["XDG_CACHE_HOME"] = os.path.join(self.dir, "cache")
+        self.env["HOME"] = self.dir
+        self.env.update(env or {})
+        self.proc = None
+        self.returncode = None
+
+    @property
+    def argv(self):
+        argv = [IMAPFS_BIN, "-f"] + self.args
+        for o in self.opts:
+            argv += ["-o", o]
+        return argv + [self.target, self.mnt]
+
+    def spawn(self):
+        out = open(self.stdout_path, "wb")
+        err = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
+                                     stderr=err, env=self.env, start_new_session=True)
+        out.close()
+        err.close()
+        return self
+
+    def mount(self, timeout=TIMEOUT):
+        """Start and wait until the mount is live; raise with imapfs's output otherwise."""
+        self.spawn()
+        deadline = time.monotonic() + timeout
+        while not (is_mounted(self.mnt) and os.path.ismount(self.mnt)):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"imapfs exited with {self.proc.returncode} before mounting:"
+                                     f"\n{' '.join(self.argv)}\n{self.stderr()}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"imapfs did not mount within {timeout}s:\n{self.stderr()}")
+            time.sleep(0.05)
+        return self
+
+    def wait_exit(self, timeout=TIMEOUT):
+        """Wait for the process to end on its own; returns its exit status or None."""
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def stderr(self):
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def unmount(self, timeout=TIMEOUT):
+        """fusermount3 -u and wait for the process; kill it if it hangs. Returns its status."""
+        if self.proc is None:
+            return None
+        if is_mounted(self.mnt):
+            subprocess.run(["fusermount3", "-u", self.mnt], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=timeout)
+        rc = self.wait_exit(timeout)
+        if rc is None:
+            self.kill()
+        if rc != 0 or self.sanitizer_report():
+            sys.stderr.write(f"\n--- imapfs {' '.join(self.argv)} ended with {rc}; its stderr:\n"
+                             f"{self.stderr()[-4000:]}\n---\n")
+        return rc
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        if is_mounted(self.mnt):
+            subprocess.run(["fusermount3", "-u", "-z", self.mnt], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=10)
+
+    def cleanup(self):
+        self.unmount()
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def sanitizer_report(self):
+        err = self.stderr()
+        return err if any(m in err for m in SANITIZER_MARKS) else None
+
+
+def mount_for_class(testcase_cls, fixture, opts, **kw):
+    m = Imapfs(fixture, opts, **kw)
+
+    def done():
+        m.unmount()
+        m.kill()
+        report = m.sanitizer_report()
+        if report is None:
+            shutil.rmtree(m.dir, ignore_errors=True)
+        else:
+            raise AssertionError(f"sanitizer report from imapfs:\n{report[-8000:]}")
+    testcase_cls.addClassCleanup(done)
+    m.mount()
+    return m
+
+
+def tls_opts(fixture, *extra):
+    return [f"tls=implicit,port={fixture.port_tls},cafile={fixture.ca}", *extra]
+
+
+# ---- IMAP side ---------------------------------------------------------------
+
+def examine(client, mailbox):
+    typ, data = client.select(dovecot.imap_quote(dovecot.mutf7_encode(mailbox)), readonly=True)
+    if typ != "OK":
+        raise AssertionError(f"EXAMINE {mailbox}: {data}")
+
+
+def uids(client, mailbox, *criteria):
+    examine(client, mailbox)
+    typ, data = client.uid("SEARCH", None, *(criteria or ("ALL",)))
+    assert typ == "OK", data
+    return [int(x) for x in b" ".join(d for d in data if d).split()]
+
+
+def fetch_item(client, uid, item):
+    """Bytes of one literal item (e.g. BODY.PEEK[]) of message UID in the selected mailbox."""
+    typ, data = client.uid("FETCH", str(uid), f"({item})")
+    assert typ == "OK", data
+    for d in data:
+        if isinstance(d, tuple):
+            return d[1]
+    raise AssertionError(f"no literal in FETCH {uid} {item}: {data}")
+
+
+def fetch_meta(client, uid):
+    """{'flags': set, 'internaldate': epoch, 'size': int} of UID in the selected mailbox."""
+    typ, data = client.uid("FETCH", str(uid), "(FLAGS INTERNALDATE RFC822.SIZE)")
+    assert typ == "OK", data
+    line = b" ".join(d if isinstance(d, bytes) else d[0] for d in data if d).decode()
+    flags = set(re.search(r"FLAGS \(([^)]*)\)", line).group(1).split())
+    idate = re.search(r'INTERNALDATE "([^"]+)"', line).group(1)
+    size = int(re.search(r"RFC822\.SIZE (\d+)", line).group(1))
+    ts = datetime.datetime.strptime(idate.strip(), "%d-%b-%Y %H:%M:%S %z").timestamp()
+    return {"flags": flags - {"\\Recent"}, "internaldate": int(ts), "size": size}
+
+
+def all_flags(fixture):
+    """{(mailbox, uid): flags} for every message of the fixture's user."""
+    c = fixture.client()
+    try:
+        out = {}
+        for mb in ["INBOX", "Sent", "Trash"] + [m for m in seed.MAILBOXES]:
+            for u in uids(c, mb):
+                out[(mb, u)] = fetch_meta(c, u)["flags"]
+        return out
+    finally:
+        c.logout()
+
+
+def client_fetch_commands(fixture):
+    """Every FETCH command line the server received from any session (rawlog)."""
+    time.sleep(0.5)  # let the last imap processes flush their rawlog
+    lines = []
+    for user in fixture.users:
+        d = fixture.rawlog_dir(user)
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            if name.endswith(".in"):
+                with open(os.path.join(d, name), "rb") as f:
+                    for line in f.read().split(b"\n"):
+                        if re.search(rb"\bFETCH\b", line, re.I):
+                            lines.append(line.decode("utf-8", "replace").strip())
+    return lines
+
+
+def is_uid_name(name):
+    return name.isdigit()

@@ -1,0 +1,141 @@
+"""Integration tests: how imapfs fetches (partial, PEEK), what it logs, and what it
+sees of other clients' changes — against a real Dovecot with a raw protocol log.
+
+    IMAPFS_BIN=build/imapfs python3 -m unittest discover -s tests/integration -k TestPartial
+"""
+import base64
+import hashlib
+import os
+import re
+import time
+import unittest
+
+from helpers import Imapfs, client_fetch_commands, require_binary, start_fixture, tls_opts, uids
+
+CHUNK = 262144
+
+
+def big_message(size):
+    """A message of about SIZE bytes whose every 64-byte line is different."""
+    head = (b"From: big@imapfs.test\r\nTo: alice@imapfs.test\r\nSubject: big\r\n"
+            b"Message-ID: <big@imapfs.test>\r\n\r\n")
+    lines = []
+    n = 0
+    while len(head) + 64 * len(lines) < size:
+        lines.append(hashlib.sha256(str(n).encode()).hexdigest()[:62].encode() + b"\r\n")
+        n += 1
+    return head + b"".join(lines)
+
+
+class TestPartialReads(unittest.TestCase):
+    """A read fetches the aligned chunks around it, never the whole message."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls, seeded=False)
+        cls.d.create("alice", "Big")
+        cls.body = big_message(3 * 1024 * 1024)
+        cls.uid = cls.d.append("alice", "Big", cls.body)
+
+    def fetched_ranges(self):
+        """(offset, length) of every BODY.PEEK[] fetch of the big message."""
+        got = []
+        for line in client_fetch_commands(self.d):
+            for m in re.finditer(r"BODY\.PEEK\[\]<(\d+)\.(\d+)>", line):
+                got.append((int(m.group(1)), int(m.group(2))))
+            self.assertNotRegex(line, r"BODY\.PEEK\[\](?!<)", "whole-message fetch")
+        return got
+
+    def test_head_and_middle_read_fetch_little(self):
+        m = Imapfs(self.d, tls_opts(self.d))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        path = os.path.join(m.mnt, "Big", str(self.uid), "message.eml")
+        self.assertEqual(os.stat(path).st_size, len(self.body))
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(100), self.body[:100])
+            f.seek(2 * 1024 * 1024 + 12345)
+            self.assertEqual(f.read(4096), self.body[2 * 1024 * 1024 + 12345:][:4096])
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        ranges = self.fetched_ranges()
+        self.assertTrue(ranges, "no partial fetch seen")
+        for off, length in ranges:
+            self.assertEqual(off % CHUNK, 0, ranges)
+            self.assertLessEqual(length, CHUNK, ranges)
+        self.assertLessEqual(sum(length for _, length in ranges), 3 * CHUNK, ranges)
+
+    def test_whole_read_is_exact(self):
+        m = Imapfs(self.d, tls_opts(self.d, "connections=2"))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        path = os.path.join(m.mnt, "Big", str(self.uid), "message.eml")
+        with open(path, "rb") as f:
+            data = f.read()
+        self.assertEqual(hashlib.sha256(data).hexdigest(), hashlib.sha256(self.body).hexdigest())
+        self.assertEqual(m.unmount(), 0, m.stderr())
+
+
+class TestDebugLog(unittest.TestCase):
+    """-d logs the protocol, and never the password."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls)
+
+    def test_protocol_logged_password_not(self):
+        for auth in ("plain", "login"):
+            m = Imapfs(self.d, tls_opts(self.d, "auth=" + auth), args=["-d"])
+            self.addCleanup(m.cleanup)
+            m.mount()
+            os.listdir(os.path.join(m.mnt, "INBOX"))
+            self.assertEqual(m.unmount(), 0, m.stderr())
+            err = m.stderr()
+            self.assertRegex(err, r"C: \S+ UID FETCH")
+            self.assertRegex(err, r"S: ")
+            password = self.d.password
+            self.assertNotIn(password, err)
+            plain = base64.b64encode(b"\0" + self.d.user.encode() + b"\0" + password.encode())
+            self.assertNotIn(plain.decode(), err)
+
+
+class TestOtherClients(unittest.TestCase):
+    """New mail and expunges by another client show up within seconds."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls)
+
+    def test_new_and_expunged(self):
+        m = Imapfs(self.d, tls_opts(self.d))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        inbox = os.path.join(m.mnt, "INBOX")
+        before = set(os.listdir(inbox))
+        new = self.d.append("alice", "INBOX", b"Subject: late\r\n\r\nlate arrival\r\n")
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        victim = min(uids(c, "INBOX"))
+        self.assertEqual(c.select("INBOX")[0], "OK")  # uids() leaves it EXAMINEd
+        self.assertEqual(c.uid("STORE", str(victim), "+FLAGS", "(\\Deleted)")[0], "OK")
+        self.assertEqual(c.expunge()[0], "OK")
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            now = set(os.listdir(inbox))
+            if str(new) in now and str(victim) not in now:
+                break
+            time.sleep(0.5)
+        self.assertIn(str(new), now)
+        self.assertNotIn(str(victim), now)
+        self.assertEqual(now, (before | {str(new)}) - {str(victim)})
+        with open(os.path.join(inbox, str(new), "message.eml"), "rb") as f:
+            self.assertIn(b"late arrival", f.read())
+        with self.assertRaises(FileNotFoundError):
+            os.stat(os.path.join(inbox, str(victim), "message.eml"))
+        self.assertEqual(m.unmount(), 0, m.stderr())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,410 @@
+"""Integration tests: imapfs against a real Dovecot (tests/fixture/dovecot.py), per SPEC.md.
+
+    IMAPFS_BIN=build/imapfs python3 -m unittest discover -s tests/integration -v
+    IMAPFS_BIN=build/imapfs python3 -m unittest discover -s tests/integration -k TestBrowse
+"""
+import errno
+import os
+import re
+import subprocess
+import unicodedata
+import unittest
+
+from helpers import (IMAPFS_BIN, TIMEOUT, Imapfs, all_flags, client_fetch_commands, examine,
+                     fetch_item, fetch_meta, is_mounted, is_uid_name, mount_for_class, require_binary,
+                     seed, start_fixture, tls_opts, uids)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def walk_files(top):
+    """Every regular file below TOP, not following symlinks, skipping .search."""
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [d for d in dirnames if d != ".search"]
+        for f in filenames:
+            p = os.path.join(dirpath, f)
+            if not os.path.islink(p):
+                yield p
+
+
+# Written ahead of the code they test; each names the issue that brings it.
+PARTS = unittest.skip("MIME part files arrive with issue 3")
+SEARCH = unittest.skip(".search/ arrives with a later issue")
+
+
+def nfc(s):
+    return unicodedata.normalize("NFC", s)
+
+
+class TestBrowse(unittest.TestCase):
+    """Implicit TLS with a CA file, read-write mount, read-only use."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls)
+        cls.m = mount_for_class(cls, cls.d, tls_opts(cls.d))
+        cls.mnt = cls.m.mnt
+        cls.c = cls.d.client()
+        cls.addClassCleanup(cls.c.logout)
+
+    def msgdir(self, mailbox, uid):
+        return os.path.join(self.mnt, seed.DISPLAY[mailbox], str(uid))
+
+    def uid_of(self, mailbox, message_id):
+        found = uids(self.c, mailbox, "HEADER", "Message-ID", message_id)
+        self.assertEqual(len(found), 1, message_id)
+        return found[0]
+
+    def test_mailboxes_are_directories(self):
+        top = {nfc(n) for n in os.listdir(self.mnt)}
+        for name in ["INBOX", "Trash", "Sent", "Thư mục", "收件箱", "Archive"]:
+            self.assertIn(name, top)
+            self.assertTrue(os.path.isdir(os.path.join(self.mnt, name)), name)
+        self.assertTrue(os.path.isdir(os.path.join(self.mnt, "Archive", "Projects")))
+        self.assertIn("Projects", os.listdir(os.path.join(self.mnt, "Archive")))
+
+    def test_mailbox_name_escapes(self):
+        top = set(os.listdir(self.mnt))
+        for raw, shown in [("2026", "%32026"), (".old", "%2Eold"), ("100% done", "100%25 done")]:
+            self.assertIn(shown, top)
+            self.assertNotIn(raw, top)
+            self.assertTrue(os.path.isdir(os.path.join(self.mnt, shown)), shown)
+            self.assertEqual(len([n for n in os.listdir(os.path.join(self.mnt, shown))
+                                  if is_uid_name(n)]), 1, shown)
+
+    def test_message_dirs_are_uids(self):
+        for mb in ["INBOX", "Archive/Projects", "Thư mục", "收件箱", "Sent"]:
+            shown = [int(n) for n in os.listdir(os.path.join(self.mnt, seed.DISPLAY[mb]))
+                     if is_uid_name(n)]
+            self.assertEqual(sorted(shown), sorted(uids(self.c, mb)), mb)
+
+    def test_message_and_header_match_server(self):
+        for mb in ["INBOX", "Thư mục", "Archive/Projects", "100% done"]:
+            for uid in uids(self.c, mb):
+                d = self.msgdir(mb, uid)
+                entries = os.listdir(d)
+                self.assertIn("message.eml", entries)
+                self.assertIn("header", entries)
+                examine(self.c, mb)
+                self.assertEqual(read(os.path.join(d, "message.eml")),
+                                 fetch_item(self.c, uid, "BODY.PEEK[]"), (mb, uid))
+                self.assertEqual(read(os.path.join(d, "header")),
+                                 fetch_item(self.c, uid, "BODY.PEEK[HEADER]"), (mb, uid))
+
+    def test_sizes_are_exact(self):
+        n = 0
+        for p in walk_files(os.path.join(self.mnt, "INBOX")):
+            data = read(p)
+            self.assertEqual(os.stat(p).st_size, len(data), p)
+            n += 1
+        self.assertGreaterEqual(n, 2 * len(uids(self.c, "INBOX")))
+
+    def test_grep_finds_word(self):
+        r = subprocess.run(["grep", "-rl", seed.SEARCH_WORD, os.path.join(self.mnt, "INBOX")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        hits = r.stdout.decode().split("\n")
+        want = uids(self.c, "INBOX", "TEXT", seed.SEARCH_WORD)
+        self.assertEqual(len(want), 1)
+        got = {int(os.path.relpath(h, os.path.join(self.mnt, "INBOX")).split("/")[0])
+               for h in hits if h}
+        self.assertEqual(got, set(want))
+        self.assertIn(os.path.join(self.msgdir("INBOX", want[0]), "message.eml"), hits)
+
+    def test_xattrs(self):
+        examine(self.c, "INBOX")
+        for uid in uids(self.c, "INBOX"):
+            d = self.msgdir("INBOX", uid)
+            names = os.listxattr(d)
+            for a in ("user.imap.flags", "user.imap.uid", "user.imap.size",
+                      "user.imap.internaldate"):
+                self.assertIn(a, names, (uid, names))
+            meta = fetch_meta(self.c, uid)
+            flags = set(os.getxattr(d, "user.imap.flags").decode().split()) - {"\\Recent"}
+            self.assertEqual(flags, meta["flags"], uid)
+            self.assertEqual(int(os.getxattr(d, "user.imap.uid")), uid)
+            self.assertEqual(int(os.getxattr(d, "user.imap.size")), meta["size"])
+            self.assertTrue(os.getxattr(d, "user.imap.internaldate").strip())
+
+    def test_flagged_message_flags(self):
+        uid = self.uid_of("INBOX", "<seed-6@imapfs.test>")
+        flags = set(os.getxattr(self.msgdir("INBOX", uid), "user.imap.flags").decode().split())
+        self.assertTrue({"\\Flagged", "\\Seen"} <= flags, flags)
+        uid = self.uid_of("INBOX", "<seed-3@imapfs.test>")
+        flags = set(os.getxattr(self.msgdir("INBOX", uid), "user.imap.flags").decode().split())
+        self.assertIn("$Label1", flags)
+        self.assertNotIn("\\Seen", flags)
+
+    def test_mtime_is_internaldate(self):
+        examine(self.c, "INBOX")
+        for uid in uids(self.c, "INBOX"):
+            st = os.stat(self.msgdir("INBOX", uid))
+            self.assertEqual(int(st.st_mtime), fetch_meta(self.c, uid)["internaldate"], uid)
+
+    @PARTS
+    def test_attachments_decoded(self):
+        d = self.msgdir("INBOX", self.uid_of("INBOX", "<seed-4@imapfs.test>"))
+        self.assertEqual(read(os.path.join(d, "2", seed.PDF_NAME)), seed.PDF_BYTES)
+        self.assertEqual(read(os.path.join(d, "3", seed.ZIP_NAME)), seed.ZIP_BYTES)
+        self.assertEqual(os.getxattr(os.path.join(d, "2", seed.PDF_NAME), "user.mime_type"),
+                         b"application/pdf")
+        self.assertIn(b"report and the archive", read(os.path.join(d, "1", "body.txt")))
+
+    @PARTS
+    def test_quoted_printable_and_subject(self):
+        d = self.msgdir("INBOX", self.uid_of("INBOX", "<seed-3@imapfs.test>"))
+        text = read(os.path.join(d, "1", "body.txt")).decode("utf-8")
+        self.assertEqual(text.replace("\r\n", "\n"), seed.QP_TEXT)
+        self.assertEqual(os.getxattr(os.path.join(d, "message.eml"),
+                                     "user.xdg.origin.email.subject").decode(), seed.UTF8_SUBJECT)
+
+    @PARTS
+    def test_latin1_converted_and_names_safe(self):
+        d = self.msgdir("INBOX", self.uid_of("INBOX", "<fixed-latin1@imapfs.test>"))
+        self.assertIn("schöne Grüße aus München", read(os.path.join(d, "1", "body.txt")).decode())
+        self.assertEqual([nfc(n) for n in os.listdir(os.path.join(d, "2"))],
+                         ["Übersicht München.txt"])
+        (bad,) = os.listdir(os.path.join(d, "3"))
+        self.assertNotIn("/", bad)
+        self.assertNotIn(bad, (".", ".."))
+
+    @PARTS
+    def test_multipart_alternative_and_rfc822(self):
+        d = self.msgdir("INBOX", self.uid_of("INBOX", "<seed-5@imapfs.test>"))
+        self.assertEqual(os.listdir(os.path.join(d, "1")), ["body.txt"])
+        self.assertEqual(os.listdir(os.path.join(d, "2")), ["body.html"])
+        d = self.msgdir("INBOX", self.uid_of("INBOX", "<seed-7@imapfs.test>"))
+        inner = os.listdir(os.path.join(d, "2"))
+        self.assertIn("message.eml", inner)
+        self.assertIn("header", inner)
+        examine(self.c, "INBOX")
+        uid = self.uid_of("INBOX", "<seed-7@imapfs.test>")
+        self.assertEqual(read(os.path.join(d, "2", "message.eml")),
+                         fetch_item(self.c, uid, "BODY.PEEK[2]"))
+
+    @SEARCH
+    def test_search_directory(self):
+        want = uids(self.c, "INBOX", "TEXT", seed.SEARCH_WORD)
+        sdir = os.path.join(self.mnt, "INBOX", ".search", "TEXT " + seed.SEARCH_WORD)
+        entries = os.listdir(sdir)
+        self.assertEqual(len(entries), len(want))
+        for e in entries:
+            p = os.path.join(sdir, e)
+            self.assertTrue(os.path.islink(p), p)
+            self.assertEqual(os.path.realpath(p),
+                             os.path.realpath(self.msgdir("INBOX", want[0])))
+
+    def test_missing_names(self):
+        for p in ["NoSuchBox", "INBOX/999999", "INBOX/1/nope", "2026"]:
+            with self.assertRaises(FileNotFoundError, msg=p):
+                os.stat(os.path.join(self.mnt, p))
+
+
+class TestReadingHasNoSideEffects(unittest.TestCase):
+    """Reading everything changes no flag, and every FETCH imapfs sends is a PEEK."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls)
+
+    def test_read_everything_then_compare(self):
+        before = all_flags(self.d)
+        m = Imapfs(self.d, tls_opts(self.d))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        for p in walk_files(m.mnt):
+            read(p)
+        r = subprocess.run(["grep", "-rlq", seed.SEARCH_WORD, m.mnt], timeout=120)
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        self.assertEqual(all_flags(self.d), before)
+        self.assertTrue(any(k[0] == "INBOX" and "\\Seen" not in v for k, v in before.items()))
+        bad = [l for l in client_fetch_commands(self.d)
+               if re.search(r"\b(BODY|BINARY)\[|\bRFC822(?!\.SIZE|\.HEADER)\b", l, re.I)]
+        self.assertEqual(bad, [])
+
+
+class TestReadOnly(unittest.TestCase):
+    """-o ro: every change is refused with EROFS and the server is untouched."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls)
+        cls.m = mount_for_class(cls, cls.d, tls_opts(cls.d, "ro"))
+        cls.mnt = cls.m.mnt
+
+    def assertErofs(self, fn, *args):
+        with self.assertRaises(OSError) as cm:
+            fn(*args)
+        self.assertEqual(cm.exception.errno, errno.EROFS, f"{fn.__name__}{args}: {cm.exception}")
+
+    def test_writes_fail(self):
+        before = all_flags(self.d)
+        inbox = os.path.join(self.mnt, "INBOX")
+        uid = sorted(int(n) for n in os.listdir(inbox) if is_uid_name(n))[0]
+        msg = os.path.join(inbox, str(uid))
+        self.assertErofs(os.mkdir, os.path.join(self.mnt, "NewBox"))
+        self.assertErofs(os.mkdir, os.path.join(inbox, "Sub"))
+        self.assertErofs(open, os.path.join(inbox, "new.eml"), "wb")
+        self.assertErofs(open, os.path.join(msg, "message.eml"), "r+b")
+        self.assertErofs(os.utime, os.path.join(msg, "message.eml"))
+        self.assertErofs(os.rmdir, msg)
+        self.assertErofs(os.rename, msg, os.path.join(self.mnt, "Trash", str(uid)))
+        self.assertErofs(os.rename, os.path.join(self.mnt, "Archive"),
+                         os.path.join(self.mnt, "Archive2"))
+        self.assertErofs(os.rmdir, os.path.join(self.mnt, "%32026"))
+        self.assertErofs(os.setxattr, msg, "user.imap.flags", b"\\Seen")
+        r = subprocess.run(["touch", os.path.join(inbox, "x")], stderr=subprocess.PIPE,
+                           timeout=TIMEOUT)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(all_flags(self.d), before)
+        self.assertIn("Archive", os.listdir(self.mnt))
+
+
+class TestTransports(unittest.TestCase):
+    """STARTTLS, plaintext on loopback, tunnel, and the failures before mounting."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls)
+        c = cls.d.client()
+        cls.inbox = sorted(uids(c, "INBOX"))
+        c.logout()
+
+    def mount_and_list(self, opts, **kw):
+        m = Imapfs(self.d, opts, **kw)
+        self.addCleanup(m.cleanup)
+        m.mount()
+        got = sorted(int(n) for n in os.listdir(os.path.join(m.mnt, "INBOX")) if is_uid_name(n))
+        self.assertEqual(got, self.inbox)
+        uid = self.inbox[0]
+        self.assertIn(b"Message-ID:", read(os.path.join(m.mnt, "INBOX", str(uid), "header")))
+        rc = m.unmount()
+        self.assertEqual(rc, 0, m.stderr())
+        self.assertIsNone(m.sanitizer_report(), m.stderr())
+        return m
+
+    def fail_before_mount(self, opts, **kw):
+        m = Imapfs(self.d, opts, **kw)
+        self.addCleanup(m.cleanup)
+        m.spawn()
+        rc = m.wait_exit(TIMEOUT)
+        self.assertIsNotNone(rc, "imapfs did not exit")
+        self.assertNotEqual(rc, 0)
+        self.assertFalse(is_mounted(m.mnt))
+        self.assertIsNone(m.sanitizer_report(), m.stderr())
+        return m.stderr()
+
+    def test_implicit_tls(self):
+        self.mount_and_list(tls_opts(self.d))
+
+    def test_implicit_tls_host_port_syntax(self):
+        self.mount_and_list([f"cafile={self.d.ca}"],
+                            target=f"{self.d.user}@localhost:{self.d.port_tls}")
+
+    def test_starttls(self):
+        self.mount_and_list([f"tls=starttls,port={self.d.port_plain},cafile={self.d.ca}"])
+
+    def test_tls_none_loopback(self):
+        self.mount_and_list([f"tls=none,port={self.d.port_plain}"])
+
+    def test_tunnel(self):
+        self.mount_and_list(["tunnel=" + self.d.tunnel_command()])
+
+    def test_connections_option(self):
+        self.mount_and_list(tls_opts(self.d, "connections=1"))
+
+    def test_user_option(self):
+        self.mount_and_list(tls_opts(self.d, f"user={self.d.user}"), target=self.d.host)
+
+    def test_password_command(self):
+        self.mount_and_list(tls_opts(self.d, f"password_command=echo {self.d.password}"),
+                            password="wrong")
+
+    def test_untrusted_certificate_fails(self):
+        err = self.fail_before_mount([f"tls=implicit,port={self.d.port_tls}"])
+        self.assertIn("certificate", err.lower())
+
+    def test_wrong_password_fails(self):
+        err = self.fail_before_mount(tls_opts(self.d), password="not-the-password")
+        self.assertIn("login", err.lower())
+
+    def test_unreachable_server_fails(self):
+        from dovecot import free_port
+        self.fail_before_mount([f"tls=implicit,port={free_port()},cafile={self.d.ca}"])
+
+    def test_plaintext_refused_off_loopback(self):
+        self.fail_before_mount([f"tls=none,port={self.d.port_plain}"],
+                               target=f"{self.d.user}@192.0.2.1")
+
+
+class TestUnmount(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls)
+
+    def test_clean_unmount(self):
+        m = Imapfs(self.d, tls_opts(self.d))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        os.listdir(os.path.join(m.mnt, "INBOX"))
+        for p in walk_files(os.path.join(m.mnt, "Archive")):
+            read(p)
+        r = subprocess.run(["fusermount3", "-u", m.mnt], stderr=subprocess.PIPE, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rc = m.wait_exit(TIMEOUT)
+        err = m.stderr()
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("ERROR", err)
+        self.assertIsNone(m.sanitizer_report(), err)
+        self.assertFalse(is_mounted(m.mnt))
+
+
+class TestNoBinary(unittest.TestCase):
+    """A server that does not advertise BINARY: content still right, no BINARY sent."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls, no_binary=True)
+
+    def test_messages_without_binary(self):
+        m = Imapfs(self.d, tls_opts(self.d))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        examine(c, "INBOX")
+        for uid in uids(c, "INBOX"):
+            self.assertEqual(read(os.path.join(m.mnt, "INBOX", str(uid), "message.eml")),
+                             fetch_item(c, uid, "BODY.PEEK[]"), uid)
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        sent = [l for l in client_fetch_commands(self.d) if re.search(r"\bBINARY", l, re.I)]
+        self.assertEqual(sent, [])
+
+    @PARTS
+    def test_parts_without_binary(self):
+        m = Imapfs(self.d, tls_opts(self.d))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        (uid,) = uids(c, "INBOX", "HEADER", "Message-ID", "<seed-4@imapfs.test>")
+        d = os.path.join(m.mnt, "INBOX", str(uid))
+        self.assertEqual(read(os.path.join(d, "2", seed.PDF_NAME)), seed.PDF_BYTES)
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        sent = [l for l in client_fetch_commands(self.d) if re.search(r"\bBINARY", l, re.I)]
+        self.assertEqual(sent, [])
+
+
+if __name__ == "__main__":
+    unittest.main()

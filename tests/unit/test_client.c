@@ -1,0 +1,325 @@
+/*
+ * client — each command against tests/fake/fakeimap.py over a tunnel. The
+ * scripts in tests/fake/client/ assert the exact commands sent: a command
+ * that does not match makes the fake server hang up, and the call fails.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "client.h"
+
+static struct imap_conn *open_script(const char *script)
+{
+	const char *root = getenv("IMAPFS_SOURCE_ROOT");
+	struct imap_conn_config cfg = { .host = "fake", .timeout_ms = 5000 };
+	struct imap_conn *c;
+	char cmd[1024], err[256] = "";
+	int why = 0;
+
+	if (!root)
+		root = ".";
+	snprintf(cmd, sizeof cmd, "python3 %s/tests/fake/fakeimap.py %s/tests/fake/client/%s", root,
+		 root, script);
+	cfg.tunnel = cmd;
+	c = imap_conn_open(&cfg, err, sizeof err, &why);
+	if (!c)
+		fail_msg("cannot open %s: %s (%d)", script, err, why);
+	return c;
+}
+
+/* ---- LIST ---- */
+
+struct listed {
+	int n;
+	char name[8][32];
+	char delim[8];
+	unsigned attrs[8];
+};
+
+static void on_mailbox(void *ud, const char *name, char delim, unsigned attrs)
+{
+	struct listed *l = ud;
+
+	assert_true(l->n < 8);
+	snprintf(l->name[l->n], sizeof l->name[0], "%s", name);
+	l->delim[l->n] = delim;
+	l->attrs[l->n] = attrs;
+	l->n++;
+}
+
+static void test_list(void **state)
+{
+	struct imap_conn *c = open_script("list.txt");
+	struct listed l = { 0 };
+
+	(void)state;
+	assert_int_equal(imap_list(c, on_mailbox, &l), IMAP_OK);
+	assert_int_equal(l.n, 6);
+	assert_string_equal(l.name[0], "INBOX");
+	assert_int_equal(l.delim[0], '/');
+	assert_int_equal(l.attrs[0], IMAP_MBOX_HASNOCHILDREN);
+	assert_string_equal(l.name[1], "Archive");
+	assert_int_equal(l.attrs[1], IMAP_MBOX_HASCHILDREN | IMAP_MBOX_NOSELECT);
+	assert_string_equal(l.name[2], "Trash");
+	assert_int_equal(l.delim[2], '.');
+	assert_int_equal(l.attrs[2], IMAP_MBOX_HASNOCHILDREN | IMAP_MBOX_TRASH);
+	assert_string_equal(l.name[3], "Flat");
+	assert_int_equal(l.delim[3], 0);
+	assert_int_equal(l.attrs[3], IMAP_MBOX_NOINFERIORS);
+	assert_string_equal(l.name[4], "&ZeVnLIqe-");
+	assert_int_equal(l.attrs[4], IMAP_MBOX_SENT | IMAP_MBOX_DRAFTS | IMAP_MBOX_JUNK |
+					     IMAP_MBOX_ARCHIVE | IMAP_MBOX_ALL | IMAP_MBOX_FLAGGED |
+					     IMAP_MBOX_NOSELECT);
+	assert_string_equal(l.name[5], "back");
+	assert_int_equal(l.delim[5], '\\');
+	imap_conn_close(c);
+}
+
+static void test_list_plain(void **state)
+{
+	struct imap_conn *c = open_script("list_plain.txt");
+	struct listed l = { 0 };
+
+	(void)state;
+	assert_int_equal(imap_list(c, on_mailbox, &l), IMAP_OK);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.name[0], "INBOX");
+	imap_conn_close(c);
+}
+
+/* ---- EXAMINE ---- */
+
+static void test_examine(void **state)
+{
+	struct imap_conn *c = open_script("examine.txt");
+	struct imap_mailbox_status st;
+
+	(void)state;
+	assert_int_equal(imap_examine(c, "INBOX", &st), IMAP_OK);
+	assert_int_equal(st.uidvalidity, 3857529045u);
+	assert_int_equal(st.uidnext, 4392);
+	assert_int_equal(st.exists, 172);
+	assert_true(st.highestmodseq == 715194045007ull);
+	assert_string_equal(imap_conn_selected(c), "INBOX");
+
+	assert_int_equal(imap_examine(c, "a\"b", &st), IMAP_OK);
+	assert_int_equal(st.exists, 0);
+	assert_int_equal(st.uidvalidity, 0);
+	assert_true(st.highestmodseq == 0);
+	assert_string_equal(imap_conn_selected(c), "a\"b");
+
+	assert_int_equal(imap_examine(c, "Gone", &st), IMAP_ENO);
+	assert_null(imap_conn_selected(c));
+	imap_conn_close(c);
+}
+
+/* ---- FETCH metadata ---- */
+
+struct fetched {
+	int n;
+	struct {
+		uint32_t uid;
+		unsigned have;
+		char flags[64];
+		time_t date;
+		uint64_t size;
+		char from[64], subject[64], msgid[64], irt[64];
+		bool date_nil, subject_nil, from_nil, irt_nil;
+		size_t bs_len;
+	} m[8];
+};
+
+static void copy_nullable(char *dst, size_t len, const char *s, bool *nil)
+{
+	*nil = s == NULL;
+	snprintf(dst, len, "%s", s ? s : "");
+}
+
+static void on_meta(void *ud, const struct imap_msg_meta *m)
+{
+	struct fetched *f = ud;
+	bool dummy;
+
+	assert_true(f->n < 8);
+	f->m[f->n].uid = m->uid;
+	f->m[f->n].have = m->have;
+	assert_non_null(m->flags);
+	snprintf(f->m[f->n].flags, sizeof f->m[0].flags, "%s", m->flags);
+	f->m[f->n].date = m->internaldate;
+	f->m[f->n].size = m->size;
+	if (m->have & IMAP_META_ENVELOPE) {
+		copy_nullable(f->m[f->n].from, 64, m->envelope.from, &f->m[f->n].from_nil);
+		copy_nullable(f->m[f->n].subject, 64, m->envelope.subject, &f->m[f->n].subject_nil);
+		copy_nullable(f->m[f->n].msgid, 64, m->envelope.message_id, &dummy);
+		copy_nullable(f->m[f->n].irt, 64, m->envelope.in_reply_to, &f->m[f->n].irt_nil);
+		f->m[f->n].date_nil = m->envelope.date == NULL;
+	}
+	if (m->have & IMAP_META_BODYSTRUCTURE)
+		f->m[f->n].bs_len = m->bodystructure->len;
+	f->n++;
+}
+
+static void test_fetch_meta(void **state)
+{
+	struct imap_conn *c = open_script("fetch_meta.txt");
+	unsigned all = IMAP_META_FLAGS | IMAP_META_INTERNALDATE | IMAP_META_SIZE |
+		       IMAP_META_ENVELOPE | IMAP_META_BODYSTRUCTURE;
+	struct fetched f = { 0 };
+
+	(void)state;
+	assert_int_equal(imap_fetch_meta(c, "1:*", all, on_meta, &f), IMAP_OK);
+	assert_int_equal(f.n, 4);   /* the FETCH without UID is skipped */
+
+	assert_int_equal(f.m[0].uid, 7);
+	assert_int_equal(f.m[0].have, all);
+	assert_string_equal(f.m[0].flags, "\\Seen $Label1");
+	assert_int_equal(f.m[0].date, 837596665);
+	assert_int_equal(f.m[0].size, 4286);
+	assert_string_equal(f.m[0].from, "Terry Gray <gray@cac.washington.edu>");
+	assert_string_equal(f.m[0].subject, "IMAP4rev1 WG mtg summary and minutes");
+	assert_string_equal(f.m[0].msgid, "<B27397-0100000@cac.washington.edu>");
+	assert_true(f.m[0].irt_nil);
+	assert_int_equal(f.m[0].bs_len, 8);
+
+	assert_int_equal(f.m[1].uid, 9);
+	assert_int_equal(f.m[1].have, IMAP_META_FLAGS | IMAP_META_ENVELOPE | IMAP_META_SIZE |
+					      IMAP_META_INTERNALDATE);
+	assert_string_equal(f.m[1].flags, "");
+	assert_int_equal(f.m[1].date, 946684800);
+	assert_int_equal(f.m[1].size, 10);
+	assert_true(f.m[1].from_nil && f.m[1].subject_nil && f.m[1].date_nil && f.m[1].irt_nil);
+
+	assert_int_equal(f.m[2].uid, 12);   /* unsolicited: FLAGS only */
+	assert_int_equal(f.m[2].have, IMAP_META_FLAGS);
+	assert_string_equal(f.m[2].flags, "\\Flagged");
+
+	assert_int_equal(f.m[3].uid, 13);
+	assert_int_equal(f.m[3].have, IMAP_META_ENVELOPE);
+	assert_string_equal(f.m[3].flags, "");
+	assert_string_equal(f.m[3].from, "bob@example.org");
+	assert_string_equal(f.m[3].subject, "subj");
+	assert_string_equal(f.m[3].irt, "<x@y>");
+	assert_string_equal(f.m[3].msgid, "<m@y>");
+
+	memset(&f, 0, sizeof f);
+	assert_int_equal(imap_fetch_meta(c, "5,7:9", IMAP_META_FLAGS, on_meta, &f), IMAP_OK);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(f.m[0].uid, 42);
+	assert_string_equal(f.m[0].flags, "\\Seen");
+	imap_conn_close(c);
+}
+
+/* ---- FETCH body part ---- */
+
+static void test_fetch_part(void **state)
+{
+	struct imap_conn *c = open_script("fetch_part.txt");
+	char *data;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(imap_fetch_part(c, 42, "", 0, 65536, &data, &len), IMAP_OK);
+	assert_int_equal(len, 11);
+	assert_memory_equal(data, "ab\r\ncd\0ef\r\n", 11);
+	free(data);
+
+	assert_int_equal(imap_fetch_part(c, 42, "HEADER", 0, 0, &data, &len), IMAP_OK);
+	assert_non_null(data);
+	assert_int_equal(len, 0);
+	free(data);
+
+	assert_int_equal(imap_fetch_part(c, 42, "1.2.mime", 100, 0, &data, &len), IMAP_OK);
+	assert_int_equal(len, 3);
+	assert_memory_equal(data, "xyz", 3);
+	free(data);
+
+	/* More than asked for is cut to the length. */
+	assert_int_equal(imap_fetch_part(c, 42, "TEXT", 7, 5, &data, &len), IMAP_OK);
+	assert_int_equal(len, 5);
+	assert_memory_equal(data, "abcde", 5);
+	free(data);
+
+	assert_int_equal(imap_fetch_part(c, 42, "HEADER.FIELDS (From Subject)", 0, 0, &data, &len),
+			 IMAP_OK);
+	assert_int_equal(len, 9);
+	assert_memory_equal(data, "From: a\r\n", 9);
+	free(data);
+
+	assert_int_equal(imap_fetch_part(c, 99, "", 0, 0, &data, &len), IMAP_ENO);
+	assert_null(data);
+	assert_int_equal(len, 0);
+	imap_conn_close(c);
+}
+
+static void test_reject(void **state)
+{
+	static const char *bad[] = {
+		"0", "1.0", "1.", ".1", "01", "MIME", "HEADER\r\n", "TEXT] RFC822", "BODY",
+		"HEADER.FIELDS ()", "HEADER.FIELDS (A\"B)", "HEADER.FIELDS (A) X",
+		"HEADER.FIELDS  (A)", "HEADER.FIELDS (A", "1.HEADERX", "TEXT)", "1 2",
+	};
+	struct imap_conn *c = open_script("reject.txt");
+	struct fetched f = { 0 };
+	char *data;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		data = (char *)"x";
+		assert_int_equal(imap_fetch_part(c, 42, bad[i], 0, 0, &data, &len), IMAP_EBAD);
+		assert_null(data);
+	}
+	assert_int_equal(imap_fetch_part(c, 0, "", 0, 0, &data, &len), IMAP_EBAD);
+	assert_int_equal(imap_fetch_part(c, 1, "", 1ull << 32, 0, &data, &len), IMAP_EBAD);
+	assert_int_equal(imap_fetch_meta(c, "1:* (BODY[])", 0, on_meta, &f), IMAP_EBAD);
+	assert_int_equal(imap_fetch_meta(c, "", 0, on_meta, &f), IMAP_EBAD);
+	/* Nothing reached the server: the next command is what the script expects. */
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
+	imap_conn_close(c);
+}
+
+/* ---- INTERNALDATE ---- */
+
+static void test_internaldate(void **state)
+{
+	static const char *bad[] = {
+		"", "17-Jul-1996 02:44:25", "17-Jly-1996 02:44:25 -0700",
+		"32-Jul-1996 02:44:25 -0700", "31-Feb-2001 00:00:00 +0000",
+		"17-Jul-1996 24:00:00 +0000", "17-Jul-1996 02:60:00 +0000",
+		"17-Jul-1996 02:44:25 0700", "17-Jul-1996 02:44:25 -07000",
+		"17-Jul-96 02:44:25 -0700", "17-Jul-1996  2:44:25 -0700",
+		"17-Jul-1996 02:44:25 +2400", "17-Jul-1996 02:44:25 +0060", "x",
+	};
+
+	(void)state;
+	assert_int_equal(imap_parse_internaldate("17-Jul-1996 02:44:25 -0700"), 837596665);
+	assert_int_equal(imap_parse_internaldate("17-jul-1996 16:14:25 +0630"), 837596665);
+	assert_int_equal(imap_parse_internaldate(" 1-Jan-2000 00:00:00 +0000"), 946684800);
+	assert_int_equal(imap_parse_internaldate("01-Jan-2000 01:00:00 +0100"), 946684800);
+	assert_int_equal(imap_parse_internaldate("29-Feb-2024 12:00:00 +0530"), 1709188200);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(imap_parse_internaldate(bad[i]), -1);
+	assert_int_equal(imap_parse_internaldate(NULL), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_list_plain),
+		cmocka_unit_test(test_examine),
+		cmocka_unit_test(test_fetch_meta),
+		cmocka_unit_test(test_fetch_part),
+		cmocka_unit_test(test_reject),
+		cmocka_unit_test(test_internaldate),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

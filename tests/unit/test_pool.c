@@ -1,0 +1,275 @@
+/*
+ * pool — against fake servers: every connection the pool opens runs
+ * tests/fake/client/pick.py, which plays <prefix>.N.txt for the Nth
+ * connection, so each script asserts what one connection was sent.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pool.h"
+
+struct fixture {
+	char dir[64];
+	char cmd[1024];
+	struct imap_conn_config cfg;
+};
+
+static void setup_fixture(struct fixture *f, const char *prefix)
+{
+	const char *root = getenv("IMAPFS_SOURCE_ROOT");
+
+	if (!root)
+		root = ".";
+	snprintf(f->dir, sizeof f->dir, "/tmp/imapfs-pool-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->cmd, sizeof f->cmd, "python3 %s/tests/fake/client/pick.py %s %s/tests/fake/client/%s",
+		 root, f->dir, root, prefix);
+	memset(&f->cfg, 0, sizeof f->cfg);
+	f->cfg.host = "fake";
+	f->cfg.tunnel = f->cmd;
+	f->cfg.password = "secret";
+	f->cfg.timeout_ms = 5000;
+}
+
+/* How many connections were opened. */
+static int opened(const struct fixture *f)
+{
+	char path[128];
+	FILE *fp;
+	int n = 0;
+
+	snprintf(path, sizeof path, "%s/count", f->dir);
+	fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	if (fscanf(fp, "%d", &n) != 1)
+		n = -1;
+	fclose(fp);
+	return n;
+}
+
+static void teardown_fixture(struct fixture *f)
+{
+	char path[128];
+
+	snprintf(path, sizeof path, "%s/count", f->dir);
+	unlink(path);
+	rmdir(f->dir);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+struct run {
+	struct imap_pool *p;
+	int calls;
+	int inner_rc;
+	int result;            /* what fn returns after its NOOP */
+};
+
+static int noop_fn(struct imap_conn *c, void *ud)
+{
+	struct run *r = ud;
+	int rc;
+
+	r->calls++;
+	rc = imap_conn_cmd(c, NULL, NULL, "NOOP");
+	return rc == IMAP_OK ? r->result : rc;
+}
+
+/* Runs on INBOX's connection and needs Other meanwhile: a second connection. */
+static int outer_fn(struct imap_conn *c, void *ud)
+{
+	struct run *r = ud;
+	const struct imap_mailbox_status *st = pool_conn_status(c);
+
+	assert_non_null(st);
+	assert_int_equal(st->uidvalidity, 5);
+	assert_int_equal(st->exists, 3);
+	r->inner_rc = pool_run(r->p, "Other", noop_fn, r);
+	assert_ptr_equal(pool_conn_status(c), st);
+	return noop_fn(c, ud);
+}
+
+static int check_other_fn(struct imap_conn *c, void *ud)
+{
+	const struct imap_mailbox_status *st = pool_conn_status(c);
+
+	assert_non_null(st);
+	assert_int_equal(st->uidvalidity, 6);
+	return noop_fn(c, ud);
+}
+
+static void test_lazy_and_reuse(void **state)
+{
+	struct fixture f;
+	struct imap_pool *p;
+	struct run r = { 0 };
+
+	(void)state;
+	setup_fixture(&f, "pool_reuse");
+	p = pool_new(&f.cfg, 2, 1000);
+	assert_non_null(p);
+	assert_int_equal(opened(&f), 0);
+	assert_true(pool_bytes_in(p) == 0);
+	r.p = p;
+	assert_int_equal(pool_run(p, "INBOX", outer_fn, &r), IMAP_OK);
+	assert_int_equal(r.inner_rc, IMAP_OK);
+	assert_int_equal(opened(&f), 2);
+	/* Both idle now: each mailbox goes to the connection that has it. */
+	assert_int_equal(pool_run(p, "Other", check_other_fn, &r), IMAP_OK);
+	assert_int_equal(pool_run(p, "INBOX", noop_fn, &r), IMAP_OK);
+	assert_int_equal(r.calls, 4);
+	assert_int_equal(opened(&f), 2);
+	assert_true(pool_bytes_in(p) > 0);
+	pool_free(p);
+	teardown_fixture(&f);
+}
+
+struct waiter {
+	struct imap_pool *p;
+	struct imap_conn *got;
+	int err;
+};
+
+static void *borrow_thread(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->got = pool_borrow(w->p, NULL, &w->err);
+	return NULL;
+}
+
+static void test_busy_timeout(void **state)
+{
+	struct fixture f;
+	struct imap_pool *p;
+	struct imap_conn *a, *b, *c;
+	struct waiter w = { 0 };
+	pthread_t t;
+	long start, took;
+	int err = 0;
+
+	(void)state;
+	setup_fixture(&f, "pool_busy");
+	p = pool_new(&f.cfg, 2, 200);
+	assert_non_null(p);
+	a = pool_borrow(p, NULL, &err);
+	assert_non_null(a);
+	b = pool_borrow(p, NULL, &err);
+	assert_non_null(b);
+	assert_ptr_not_equal(a, b);
+
+	start = now_ms();
+	c = pool_borrow(p, NULL, &err);
+	took = now_ms() - start;
+	assert_null(c);
+	assert_int_equal(err, IMAP_ETIMEOUT);
+	assert_in_range(took, 190, 1500);
+
+	/* A waiter gets the connection given back meanwhile. */
+	w.p = p;
+	assert_int_equal(pthread_create(&t, NULL, borrow_thread, &w), 0);
+	usleep(50 * 1000);
+	pool_return(p, a);
+	pthread_join(t, NULL);
+	assert_ptr_equal(w.got, a);
+	assert_int_equal(w.err, IMAP_OK);
+	pool_return(p, a);
+	pool_return(p, b);
+	assert_int_equal(opened(&f), 2);
+	pool_free(p);
+	teardown_fixture(&f);
+}
+
+static void test_reconnect(void **state)
+{
+	struct fixture f;
+	struct imap_pool *p;
+	struct run r = { 0 };
+
+	(void)state;
+	setup_fixture(&f, "pool_retry");
+	p = pool_new(&f.cfg, 2, 1000);
+	assert_non_null(p);
+	assert_int_equal(pool_run(p, "INBOX", noop_fn, &r), IMAP_OK);
+	assert_int_equal(r.calls, 2);
+	assert_int_equal(opened(&f), 2);
+	pool_free(p);
+	teardown_fixture(&f);
+}
+
+static void test_second_failure(void **state)
+{
+	struct fixture f;
+	struct imap_pool *p;
+	struct run r = { 0 };
+	int rc;
+
+	(void)state;
+	setup_fixture(&f, "pool_fail");
+	p = pool_new(&f.cfg, 1, 1000);
+	assert_non_null(p);
+	rc = pool_run(p, NULL, noop_fn, &r);
+	assert_true(rc == IMAP_ENET || rc == IMAP_EPROTO);
+	assert_int_equal(r.calls, 2);
+	assert_int_equal(opened(&f), 2);
+	/* Nothing wedged: the next call opens a third connection. */
+	assert_int_equal(pool_run(p, NULL, noop_fn, &r), IMAP_OK);
+	assert_int_equal(opened(&f), 3);
+	pool_free(p);
+	teardown_fixture(&f);
+}
+
+static void test_open_failure(void **state)
+{
+	struct fixture f;
+	struct imap_pool *p;
+	struct run r = { 0 };
+	char err[256];
+
+	(void)state;
+	setup_fixture(&f, "pool_open");
+	p = pool_new(&f.cfg, 1, 1000);
+	assert_non_null(p);
+	assert_int_not_equal(pool_prime(p, err, sizeof err), IMAP_OK);
+	assert_true(err[0] != '\0');
+	assert_int_equal(pool_prime(p, err, sizeof err), IMAP_OK);
+	/* A mailbox that cannot be examined: fn does not run, nothing retried. */
+	assert_int_equal(pool_run(p, "Gone", noop_fn, &r), IMAP_ENO);
+	assert_int_equal(r.calls, 0);
+	/* A refusal is an answer, not a broken connection: not retried. */
+	assert_int_equal(pool_run(p, NULL, noop_fn, &r), IMAP_ENO);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(opened(&f), 2);
+	pool_free(p);
+	teardown_fixture(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lazy_and_reuse),
+		cmocka_unit_test(test_busy_timeout),
+		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_second_failure),
+		cmocka_unit_test(test_open_failure),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
