@@ -257,8 +257,9 @@ static void on_list(void *ud, const char *wire, char delim, unsigned attrs)
 	free(path);
 }
 
-static int run_list(struct imap_conn *c, void *ud)
+static int run_list(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
 {
+	(void)st;
 	return imap_list(c, on_list, ud);
 }
 
@@ -348,10 +349,9 @@ static void on_meta(void *ud, const struct imap_msg_meta *meta)
 	ctx->n++;
 }
 
-static int run_load(struct imap_conn *c, void *ud)
+static int run_load(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
 {
 	struct load_ctx *ctx = ud;
-	const struct imap_mailbox_status *st = pool_conn_status(c);
 	int rc;
 
 	/* A connection that examined the mailbox earlier has not been told
@@ -359,7 +359,7 @@ static int run_load(struct imap_conn *c, void *ud)
 	rc = imap_conn_cmd(c, NULL, NULL, "NOOP");
 	if (rc != IMAP_OK)
 		return rc;
-	ctx->uidvalidity = st ? st->uidvalidity : 0;
+	ctx->uidvalidity = st->uidvalidity;
 	return imap_fetch_meta(c, "1:*", IMAP_META_FLAGS | IMAP_META_INTERNALDATE | IMAP_META_SIZE,
 			       on_meta, ctx);
 }
@@ -383,7 +383,8 @@ static struct msg *msg_find(const struct mbox *b, uint32_t uid)
 /* Installs a fresh listing; cached headers survive when UIDVALIDITY holds. */
 static void install_msgs(struct model *m, struct mbox *b, struct load_ctx *ctx)
 {
-	qsort(ctx->msgs, ctx->n, sizeof(*ctx->msgs), cmp_msg);
+	if (ctx->n)
+		qsort(ctx->msgs, ctx->n, sizeof(*ctx->msgs), cmp_msg);
 	if (b->uidvalidity == ctx->uidvalidity) {
 		for (size_t i = 0; i < ctx->n; i++) {
 			struct msg *old = msg_find(b, ctx->msgs[i].uid);
@@ -520,12 +521,11 @@ struct fetch_req {
 	bool stale;               /* the mailbox's UIDVALIDITY changed under us */
 };
 
-static int run_fetch(struct imap_conn *c, void *ud)
+static int run_fetch(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
 {
 	struct fetch_req *req = ud;
-	const struct imap_mailbox_status *st = pool_conn_status(c);
 
-	if (st && st->uidvalidity != req->uidvalidity) {
+	if (st->uidvalidity != req->uidvalidity) {
 		req->stale = true;
 		return IMAP_ENO;
 	}

@@ -31,13 +31,6 @@ struct imap_pool {
 	struct pool_slot slots[];      /* protected by lock */
 };
 
-/*
- * pool_conn_status is given only a connection, and a connection does not
- * know its pool. The slot pool_run is serving on this thread is the one
- * answer, so it is remembered per thread for as long as fn runs.
- */
-static _Thread_local struct pool_slot *running_slot;
-
 static int dup_opt(const char *s, char **out)
 {
 	*out = NULL;
@@ -297,6 +290,29 @@ static int select_mailbox(struct imap_conn *c, struct pool_slot *s, const char *
 	return rc;
 }
 
+/* Closes every idle connection (see pool.h for why). */
+static void drop_idle(struct imap_pool *p)
+{
+	struct imap_conn *idle[p->size];
+	unsigned n = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < p->size; i++) {
+		struct pool_slot *s = &p->slots[i];
+
+		if (s->conn && !s->busy) {
+			p->closed_bytes += imap_conn_bytes_in(s->conn);
+			idle[n++] = s->conn;
+			s->conn = NULL;
+		}
+	}
+	pthread_cond_broadcast(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+	/* Closing waits a little for LOGOUT: not while holding the lock. */
+	for (unsigned i = 0; i < n; i++)
+		imap_conn_close(idle[i]);
+}
+
 static bool conn_lost(const struct imap_conn *c, int rc)
 {
 	return (rc == IMAP_ENET || rc == IMAP_ETIMEOUT || rc == IMAP_EPROTO) &&
@@ -306,7 +322,7 @@ static bool conn_lost(const struct imap_conn *c, int rc)
 static int run_once(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud,
 		    bool *lost)
 {
-	struct pool_slot *s, *outer = running_slot;
+	struct pool_slot *s;
 	struct imap_conn *c;
 	int rc;
 
@@ -316,13 +332,13 @@ static int run_once(struct imap_pool *p, const char *mailbox, pool_fn *fn, void 
 		return rc;
 	s = own_slot(p, c);
 	rc = select_mailbox(c, s, mailbox);
-	if (rc == IMAP_OK) {
-		running_slot = s;
-		rc = fn(c, ud);
-		running_slot = outer;
-	}
+	/* The slot is this thread's until it is returned: st needs no lock. */
+	if (rc == IMAP_OK)
+		rc = fn(c, mailbox ? &s->st : NULL, ud);
 	*lost = conn_lost(c, rc);
 	pool_return(p, c);
+	if (*lost)
+		drop_idle(p);
 	return rc;
 }
 
@@ -337,13 +353,6 @@ int pool_run(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud)
 	if (lost)
 		rc = run_once(p, mailbox, fn, ud, &lost);
 	return rc;
-}
-
-const struct imap_mailbox_status *pool_conn_status(const struct imap_conn *c)
-{
-	struct pool_slot *s = running_slot;
-
-	return s && s->conn == c ? &s->st : NULL;
 }
 
 int pool_prime(struct imap_pool *p, char *err, size_t errlen)

@@ -8,7 +8,9 @@
  * the wanted mailbox selected, then an idle one, then opens a new one while
  * fewer than size exist, else waits (at most wait_ms, then IMAP_ETIMEOUT).
  * pool_run reopens a connection that broke (IMAP_ENET/ETIMEOUT/EPROTO) and
- * runs fn once more; a second failure is returned.
+ * runs fn once more; a second failure is returned. A broken connection also
+ * closes the idle ones: what broke one (a server restart, a new network)
+ * has most likely broken them too, and the retry must not land on one.
  */
 #ifndef IMAPFS_POOL_H
 #define IMAPFS_POOL_H
@@ -28,12 +30,11 @@ struct imap_conn *pool_borrow(struct imap_pool *p, const char *mailbox, int *err
 void pool_return(struct imap_pool *p, struct imap_conn *c);
 
 /* fn runs with a connection on which mailbox (wire name; NULL: none needed)
- * is examined. Returns fn's result, or the error that kept fn from running. */
-typedef int pool_fn(struct imap_conn *c, void *ud);
+ * is examined; st is that mailbox's status as the EXAMINE found it (NULL
+ * when mailbox is NULL). Returns fn's result, or the error that kept fn from
+ * running. */
+typedef int pool_fn(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud);
 int pool_run(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud);
-
-/* Status of the mailbox as last EXAMINEd on connection c (valid after pool_run selected it). */
-const struct imap_mailbox_status *pool_conn_status(const struct imap_conn *c);
 
 /* Opens one connection now, so main can report a login error before mounting. */
 int pool_prime(struct imap_pool *p, char *err, size_t errlen);
