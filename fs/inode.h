@@ -21,6 +21,10 @@ enum ino_type {
 	INO_MSG = 2,      /* a message directory, named by UID */
 	INO_EML = 3,      /* message.eml */
 	INO_HEADER = 4,   /* header */
+	INO_PART = 5,     /* a MIME part's directory; sub is its index in the part tree */
+	INO_CONTENT = 6,  /* a leaf part's content file */
+	INO_PEML = 7,     /* message.eml of an attached message (message/rfc822 part) */
+	INO_PHEADER = 8,  /* header of an attached message */
 };
 
 #define INO_MAX_MBOX 0xffffu
@@ -44,6 +48,17 @@ static inline uint32_t ino_mbox(uint64_t ino)
 static inline uint32_t ino_uid(uint64_t ino)
 {
 	return (uint32_t)(ino >> 12);
+}
+
+static inline uint32_t ino_sub(uint64_t ino)
+{
+	return (uint32_t)ino & 0xfff;
+}
+
+/* The same message's inode of another type and part. */
+static inline uint64_t ino_sibling(uint64_t ino, enum ino_type type, uint32_t sub)
+{
+	return ino_make(type, ino_mbox(ino), ino_uid(ino), sub);
 }
 
 #endif

@@ -9,6 +9,7 @@
  * the background, so a wrong password or an untrusted certificate is told on
  * the user's terminal; worker threads start only after the fork.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,14 @@
 
 #include <fuse_lowlevel.h>
 
+#include "decode.h"
 #include "log.h"
 #include "model.h"
 #include "ops.h"
 #include "options.h"
 #include "password.h"
 #include "pool.h"
+#include "store.h"
 
 /* The limit on every wait for the server: connect, TLS, each response. */
 #define IMAP_TIMEOUT_MS 20000
@@ -95,18 +98,39 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *fopts)
 	return rc;
 }
 
+/* Decoded content lives in cache_dir/content, bounded by cache_size. */
+static struct store *open_store(const struct imapfs_opts *o)
+{
+	char *dir = NULL;
+	struct store *store = NULL;
+
+	if (asprintf(&dir, "%s/content", o->cache_dir) < 0)
+		return NULL;
+	store = store_new(dir, o->cache_size);
+	if (!store)
+		fprintf(stderr, "imapfs: cannot use the cache in %s: %s\n", dir, strerror(errno));
+	free(dir);
+	return store;
+}
+
 static int run(struct imapfs_opts *o, struct fuse_args *args, const char *password)
 {
 	struct fuse_cmdline_opts fopts;
 	struct imapfs_mount mnt = { 0 };
 	struct fuse_session *se = NULL;
 	struct imap_pool *pool;
+	struct store *store;
 	int rc = 1;
 
 	memset(&fopts, 0, sizeof(fopts));
-	pool = connect_pool(o, password);
-	if (!pool)
+	store = open_store(o);
+	if (!store)
 		return 1;
+	pool = connect_pool(o, password);
+	if (!pool) {
+		store_free(store);
+		return 1;
+	}
 	if (fuse_parse_cmdline(args, &fopts) != 0 || add_mount_names(args, o) != 0)
 		goto out;
 	se = fuse_session_new(args, &imapfs_ll_ops, sizeof(imapfs_ll_ops), &mnt);
@@ -126,7 +150,7 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 		if (!pool)
 			goto out_unmount;
 	}
-	mnt.model = model_new(pool);
+	mnt.model = model_new(pool, store);
 	if (!mnt.model)
 		goto out_unmount;
 	log_msg(LOG_INFO, "mounted %s@%s on %s", o->user ? o->user : "", o->host, o->mountpoint);
@@ -141,6 +165,7 @@ out:
 		fuse_session_destroy(se);
 	free(fopts.mountpoint);
 	pool_free(pool);
+	store_free(store);
 	return rc;
 }
 
@@ -171,6 +196,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_open(LOG_TO_STDERR, o.debug);
+	mime_init();
 	if (o.offline) {
 		fprintf(stderr, "imapfs: -o offline needs the persistent cache, "
 				"which this version does not have yet\n");

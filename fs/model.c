@@ -1,4 +1,4 @@
-#include "model.h"
+#include "model_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,61 +12,11 @@
 #include "client.h"
 #include "inode.h"
 #include "log.h"
-#include "names.h"
+#include "mbox_names.h"
 #include "utf7.h"
 
-/* Headers kept in memory, so that stat and read of `header` agree without a
- * second fetch; past this budget they are fetched again each time. */
-#define HEADER_BUDGET (32u * 1024 * 1024)
 /* How long one thread waits for another's listing of the same mailbox. */
 #define LOAD_WAIT_MS 60000
-
-struct msg {
-	uint32_t uid;
-	time_t date;
-	uint64_t size;
-	char *flags;              /* protected by model.lock */
-	char *header;             /* protected by model.lock; NULL until fetched */
-	size_t header_len;
-};
-
-struct mbox {
-	char *path;               /* shown path from the root, levels joined by '/' */
-	const char *leaf;         /* last level of path */
-	uint32_t parent;          /* mailbox id, 0 for the root */
-	char *wire;               /* server name, NULL for a level with no mailbox */
-	bool present;             /* in the last LIST */
-	uint32_t uidvalidity;
-	struct msg *msgs;         /* sorted by uid */
-	size_t nmsgs;
-	bool loaded;
-	bool loading;             /* a thread is fetching the message list */
-	struct timespec loaded_at;
-};
-
-struct model {
-	struct imap_pool *pool;
-	pthread_mutex_t lock;
-	pthread_cond_t loaded;    /* signalled when a listing finishes */
-	struct mbox *mbox;        /* index = mailbox id; [0] unused (the root) */
-	size_t nmbox;             /* ids in use, counting [0] */
-	bool listed;
-	bool listing;
-	struct timespec listed_at;
-	size_t header_bytes;
-	time_t mounted_at;
-	uid_t uid;
-	gid_t gid;
-};
-
-struct model_file {
-	uint64_t ino;
-	uint64_t size;
-	pthread_mutex_t lock;
-	char *chunk;              /* protected by lock */
-	uint64_t chunk_off;
-	size_t chunk_len;
-};
 
 static long ms_since(const struct timespec *t)
 {
@@ -87,7 +37,7 @@ static void deadline_after(struct timespec *ts, long ms)
 	}
 }
 
-struct model *model_new(struct imap_pool *pool)
+struct model *model_new(struct imap_pool *pool, struct store *store)
 {
 	struct model *m = calloc(1, sizeof(*m));
 	pthread_condattr_t ca;
@@ -101,6 +51,7 @@ struct model *model_new(struct imap_pool *pool)
 	}
 	m->nmbox = 1;
 	m->pool = pool;
+	m->store = store;
 	m->mounted_at = time(NULL);
 	m->uid = getuid();
 	m->gid = getgid();
@@ -117,6 +68,7 @@ static void msgs_free(struct msg *msgs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(msgs[i].flags);
 		free(msgs[i].header);
+		msg_detail_unref(msgs[i].detail);
 	}
 	free(msgs);
 }
@@ -371,7 +323,7 @@ static int cmp_msg(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct msg *msg_find(const struct mbox *b, uint32_t uid)
+struct msg *msg_find(const struct mbox *b, uint32_t uid)
 {
 	struct msg key = { .uid = uid };
 
@@ -389,11 +341,13 @@ static void install_msgs(struct model *m, struct mbox *b, struct load_ctx *ctx)
 		for (size_t i = 0; i < ctx->n; i++) {
 			struct msg *old = msg_find(b, ctx->msgs[i].uid);
 
-			if (old && old->header) {
-				ctx->msgs[i].header = old->header;
-				ctx->msgs[i].header_len = old->header_len;
-				old->header = NULL;
-			}
+			if (!old)
+				continue;
+			ctx->msgs[i].header = old->header;
+			ctx->msgs[i].header_len = old->header_len;
+			ctx->msgs[i].detail = old->detail;
+			old->header = NULL;
+			old->detail = NULL;
 		}
 	}
 	for (size_t i = 0; i < b->nmsgs; i++)
@@ -423,7 +377,7 @@ static int wait_loading(struct model *m, uint32_t id)
 
 /* Fetches the message list of mailbox id when never done, or when force and
  * stale. Caller holds the lock; it is released while the server answers. */
-static int ensure_loaded(struct model *m, uint32_t id, bool force)
+int ensure_loaded(struct model *m, uint32_t id, bool force)
 {
 	struct load_ctx ctx = { 0 };
 	char *wire;
@@ -509,115 +463,57 @@ static int mbox_of(struct model *m, uint64_t ino, uint32_t *id)
 	return 0;
 }
 
-/* ---- content --------------------------------------------------------------- */
+/* ---- message details ------------------------------------------------------ */
 
-struct fetch_req {
-	uint32_t uid;
-	uint32_t uidvalidity;
-	const char *section;
-	uint64_t off, len;
-	char *data;
-	size_t n;
-	bool stale;               /* the mailbox's UIDVALIDITY changed under us */
-};
-
-static int run_fetch(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+int detail_get(struct model *m, uint64_t ino, struct msg_detail **out)
 {
-	struct fetch_req *req = ud;
-
-	if (st->uidvalidity != req->uidvalidity) {
-		req->stale = true;
-		return IMAP_ENO;
-	}
-	free(req->data);
-	req->data = NULL;
-	return imap_fetch_part(c, req->uid, req->section, req->off, req->len, &req->data, &req->n);
-}
-
-/* Fetches a section of message ino's mailbox/UID into req (no lock held). */
-static int fetch_section(struct model *m, uint64_t ino, struct fetch_req *req)
-{
-	uint32_t id = ino_mbox(ino);
-	char *wire = NULL;
-	int rc;
-
-	pthread_mutex_lock(&m->lock);
-	if (id < m->nmbox && m->mbox[id].wire) {
-		wire = strdup(m->mbox[id].wire);
-		req->uidvalidity = m->mbox[id].uidvalidity;
-	}
-	pthread_mutex_unlock(&m->lock);
-	if (!wire)
-		return -ENOENT;
-	req->uid = ino_uid(ino);
-	rc = pool_run(m->pool, wire, run_fetch, req);
-	if (req->stale) {
-		log_msg(LOG_WARNING, "UIDVALIDITY of %s changed: listing it again", wire);
-		pthread_mutex_lock(&m->lock);
-		if (id < m->nmbox)
-			m->mbox[id].loaded = false;
-		pthread_mutex_unlock(&m->lock);
-	}
-	free(wire);
-	if (rc == IMAP_OK)
-		return 0;
-	free(req->data);
-	req->data = NULL;
-	if (rc == IMAP_ENO)
-		return -ENOENT;
-	log_msg(LOG_ERR, "cannot fetch UID %u: %s", ino_uid(ino), imap_strerror(rc));
-	return -EIO;
-}
-
-/* The message's header block: a malloc'd copy in *out. */
-static int header_get(struct model *m, uint64_t ino, char **out, size_t *len)
-{
-	struct fetch_req req = { .section = "HEADER" };
+	struct msg_detail *d = NULL;
+	uint32_t id = ino_mbox(ino), uidvalidity;
 	struct msg *msg;
+	char *wire;
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
-	msg = ino_mbox(ino) < m->nmbox ? msg_find(&m->mbox[ino_mbox(ino)], ino_uid(ino)) : NULL;
-	if (msg && msg->header) {
-		*out = malloc(msg->header_len + 1);
-		if (*out) {
-			memcpy(*out, msg->header, msg->header_len);
-			*len = msg->header_len;
-		}
-		pthread_mutex_unlock(&m->lock);
-		return *out ? 0 : -ENOMEM;
-	}
+	msg = id && id < m->nmbox ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
+	if (msg && msg->detail)
+		d = msg_detail_ref(msg->detail);
+	wire = msg && !d ? strdup(m->mbox[id].wire) : NULL;
+	uidvalidity = m->mbox[id].uidvalidity;
 	pthread_mutex_unlock(&m->lock);
-
-	rc = fetch_section(m, ino, &req);
-	if (rc)
-		return rc;
+	if (d || !msg) {
+		*out = d;
+		return d ? 0 : -ENOENT;
+	}
+	if (!wire)
+		return -ENOMEM;
+	rc = msg_detail_fetch(m->pool, wire, uidvalidity, ino_uid(ino), &d);
+	free(wire);
 	pthread_mutex_lock(&m->lock);
+	if (rc == -ESTALE)
+		m->mbox[id].loaded = false; /* list it again: its UIDs mean other messages now */
 	/* Look again: the message may have gone while we fetched. */
-	msg = ino_mbox(ino) < m->nmbox ? msg_find(&m->mbox[ino_mbox(ino)], ino_uid(ino)) : NULL;
-	if (msg && !msg->header && m->header_bytes + req.n <= HEADER_BUDGET) {
-		msg->header = malloc(req.n + 1);
-		if (msg->header) {
-			memcpy(msg->header, req.data, req.n);
-			msg->header_len = req.n;
-			m->header_bytes += req.n;
-		}
-	}
+	msg = rc == 0 ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
+	if (msg && !msg->detail)
+		msg->detail = msg_detail_ref(d);
 	pthread_mutex_unlock(&m->lock);
-	*out = req.data;
-	*len = req.n;
-	if (!*out) {
-		*out = malloc(1); /* an empty header is still a file */
-		if (!*out)
-			return -ENOMEM;
-	}
+	if (rc)
+		return rc == -ESTALE ? -EIO : rc;
+	*out = d;
 	return 0;
 }
 
-/* ---- the inode operations ------------------------------------------------- */
+const struct mime_part *detail_part(const struct msg_detail *d, uint32_t sub)
+{
+	const struct part_tree *t = msg_detail_tree(d);
 
-/* Copies what a message inode needs out of the table. Caller holds the lock. */
-static int msg_facts(struct model *m, uint64_t ino, struct msg *facts)
+	if (!t || sub >= part_tree_count(t))
+		return NULL;
+	return part_tree_get(t, sub);
+}
+
+/* ---- attributes ----------------------------------------------------------- */
+
+int msg_facts(struct model *m, uint64_t ino, struct msg *facts)
 {
 	uint32_t id;
 	struct msg *msg;
@@ -630,16 +526,17 @@ static int msg_facts(struct model *m, uint64_t ino, struct msg *facts)
 	*facts = *msg;
 	facts->flags = NULL;
 	facts->header = NULL;
+	facts->detail = NULL;
 	return 0;
 }
 
-static int attr_locked(struct model *m, uint64_t ino, struct stat *st, bool *need_header)
+/* Attributes known from the tables alone; 1 when a message file needs more
+ * (a fetch, a part tree), with its facts in *facts. Caller holds the lock. */
+static int attr_locked(struct model *m, uint64_t ino, struct stat *st, struct msg *facts)
 {
-	struct msg facts;
 	uint32_t id;
 	int rc;
 
-	*need_header = false;
 	switch (ino_type(ino)) {
 	case INO_ROOT:
 		stat_dir(m, st, ino, m->mounted_at);
@@ -651,49 +548,72 @@ static int attr_locked(struct model *m, uint64_t ino, struct stat *st, bool *nee
 		return rc;
 	case INO_MSG:
 	case INO_EML:
+		rc = msg_facts(m, ino, facts);
+		if (rc == 0 && ino_type(ino) == INO_MSG)
+			stat_dir(m, st, ino, facts->date);
+		else if (rc == 0)
+			stat_file(m, st, ino, facts->date, facts->size);
+		return rc;
 	case INO_HEADER:
-		break;
+	case INO_PART:
+	case INO_CONTENT:
+	case INO_PEML:
+	case INO_PHEADER:
+		rc = msg_facts(m, ino, facts);
+		return rc ? rc : 1;
 	default:
 		return -ENOENT;
 	}
-	rc = msg_facts(m, ino, &facts);
+}
+
+/* Attributes of the files below a message that need its part tree or a fetch. */
+static int attr_fetched(struct model *m, uint64_t ino, struct stat *st, time_t date)
+{
+	const struct mime_part *p;
+	struct msg_detail *d;
+	uint64_t size = 0;
+	char *header;
+	size_t len;
+	int rc;
+
+	if (ino_type(ino) == INO_HEADER || ino_type(ino) == INO_PHEADER) {
+		rc = header_get(m, ino, &header, &len);
+		if (rc == 0)
+			stat_file(m, st, ino, date, len);
+		free(header);
+		return rc;
+	}
+	rc = detail_get(m, ino, &d);
 	if (rc)
 		return rc;
-	if (ino_type(ino) == INO_MSG)
-		stat_dir(m, st, ino, facts.date);
-	else if (ino_type(ino) == INO_EML)
-		stat_file(m, st, ino, facts.date, facts.size);
-	else
-		*need_header = true;
-	return 0;
+	p = ino_sub(ino) ? detail_part(d, ino_sub(ino)) : NULL;
+	if (!p)
+		rc = -ENOENT;
+	else if (ino_type(ino) == INO_PART)
+		stat_dir(m, st, ino, date);
+	else if (ino_type(ino) == INO_PEML && p->is_message)
+		stat_file(m, st, ino, date, p->size);
+	else if (ino_type(ino) == INO_CONTENT && p->is_leaf &&
+		 (rc = content_size(m, ino, d, &size)) == 0)
+		stat_file(m, st, ino, date, size);
+	else if (rc == 0)
+		rc = -ENOENT;
+	msg_detail_unref(d);
+	return rc;
 }
 
 int model_getattr(struct model *m, uint64_t ino, struct stat *st)
 {
-	bool need_header;
-	char *header;
-	size_t len;
-	time_t date = 0;
+	struct msg facts;
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
-	rc = attr_locked(m, ino, st, &need_header);
-	if (rc == 0 && need_header) {
-		struct msg facts;
-
-		rc = msg_facts(m, ino, &facts);
-		date = facts.date;
-	}
+	rc = attr_locked(m, ino, st, &facts);
 	pthread_mutex_unlock(&m->lock);
-	if (rc || !need_header)
-		return rc;
-	rc = header_get(m, ino, &header, &len);
-	if (rc)
-		return rc;
-	free(header);
-	stat_file(m, st, ino, date, len);
-	return 0;
+	return rc == 1 ? attr_fetched(m, ino, st, facts.date) : rc;
 }
+
+/* ---- names ---------------------------------------------------------------- */
 
 /* The child mailbox level of parent called name, or 0. Caller holds the lock. */
 static uint32_t mbox_child(struct model *m, uint32_t parent, const char *name)
@@ -729,6 +649,49 @@ static int lookup_in_mbox(struct model *m, uint32_t parent, const char *name, ui
 	return 0;
 }
 
+/* The index of the part a message or part directory stands for (0: the
+ * message itself). */
+static uint32_t part_index(uint64_t ino)
+{
+	return ino_type(ino) == INO_MSG ? 0 : ino_sub(ino);
+}
+
+/* Names inside a message or part directory: message.eml and header of a
+ * message, the content file of a leaf, and part directories. */
+static int lookup_in_part(struct model *m, uint64_t parent, const char *name, uint64_t *ino)
+{
+	uint32_t i = part_index(parent);
+	const struct mime_part *p;
+	struct msg_detail *d;
+	size_t child;
+	int rc;
+
+	if (i == 0 && (strcmp(name, "message.eml") == 0 || strcmp(name, "header") == 0)) {
+		/* No part tree needed: these are the message's own. */
+		*ino = ino_sibling(parent, name[0] == 'm' ? INO_EML : INO_HEADER, 0);
+		return 0;
+	}
+	if (ino_type(parent) == INO_PART && i == 0)
+		return -ENOENT;
+	rc = detail_get(m, parent, &d);
+	if (rc)
+		return rc;
+	p = detail_part(d, i);
+	rc = 0;
+	if (p && i && p->is_message && strcmp(name, "message.eml") == 0)
+		*ino = ino_sibling(parent, INO_PEML, i);
+	else if (p && i && p->is_message && strcmp(name, "header") == 0)
+		*ino = ino_sibling(parent, INO_PHEADER, i);
+	else if (p && p->is_leaf && strcmp(name, p->filename) == 0)
+		*ino = ino_sibling(parent, INO_CONTENT, i);
+	else if (p && (child = part_tree_child(msg_detail_tree(d), i, name)) != 0)
+		*ino = ino_sibling(parent, INO_PART, (uint32_t)child);
+	else
+		rc = -ENOENT;
+	msg_detail_unref(d);
+	return rc;
+}
+
 int model_lookup(struct model *m, uint64_t parent, const char *name, struct stat *st)
 {
 	uint64_t ino = 0;
@@ -738,28 +701,25 @@ int model_lookup(struct model *m, uint64_t parent, const char *name, struct stat
 	rc = ensure_listed(m, false);
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&m->lock);
 	switch (ino_type(parent)) {
 	case INO_ROOT:
-		rc = parent == 1 ? lookup_in_mbox(m, 0, name, &ino) : -ENOENT;
-		break;
 	case INO_MBOX:
-		rc = mbox_of(m, parent, &id);
+		pthread_mutex_lock(&m->lock);
+		if (ino_type(parent) == INO_ROOT)
+			rc = parent == 1 ? 0 : -ENOENT;
+		else
+			rc = mbox_of(m, parent, &id);
 		if (rc == 0)
 			rc = lookup_in_mbox(m, id, name, &ino);
+		pthread_mutex_unlock(&m->lock);
 		break;
 	case INO_MSG:
-		if (strcmp(name, "message.eml") == 0)
-			ino = ino_make(INO_EML, ino_mbox(parent), ino_uid(parent), 0);
-		else if (strcmp(name, "header") == 0)
-			ino = ino_make(INO_HEADER, ino_mbox(parent), ino_uid(parent), 0);
-		else
-			rc = -ENOENT;
+	case INO_PART:
+		rc = lookup_in_part(m, parent, name, &ino);
 		break;
 	default:
 		rc = -ENOTDIR;
 	}
-	pthread_mutex_unlock(&m->lock);
 	return rc ? rc : model_getattr(m, ino, st);
 }
 
@@ -807,17 +767,66 @@ static int list_mbox(struct model *m, uint32_t id, struct model_dir *d, size_t *
 	return rc;
 }
 
+static int list_part(struct model *m, uint64_t ino, struct model_dir *dir, size_t *cap)
+{
+	uint32_t i = part_index(ino);
+	const struct part_tree *t;
+	const struct mime_part *p;
+	struct msg_detail *d;
+	int rc;
+
+	if (ino_type(ino) == INO_PART && i == 0)
+		return -ENOENT;
+	rc = detail_get(m, ino, &d);
+	if (rc)
+		return rc;
+	t = msg_detail_tree(d);
+	p = detail_part(d, i);
+	if (i == 0 || (p && p->is_message)) {
+		rc = dir_add(dir, cap, "message.eml", ino_sibling(ino, i ? INO_PEML : INO_EML, i),
+			     S_IFREG);
+		if (rc == 0)
+			rc = dir_add(dir, cap, "header",
+				     ino_sibling(ino, i ? INO_PHEADER : INO_HEADER, i), S_IFREG);
+	} else if (!p) {
+		rc = -ENOENT;
+	}
+	if (rc == 0 && p && p->is_leaf)
+		rc = dir_add(dir, cap, p->filename, ino_sibling(ino, INO_CONTENT, i), S_IFREG);
+	for (size_t j = 1; rc == 0 && p && j < part_tree_count(t); j++)
+		if (part_tree_get(t, j)->parent == i)
+			rc = dir_add(dir, cap, part_tree_get(t, j)->dirname,
+				     ino_sibling(ino, INO_PART, (uint32_t)j), S_IFDIR);
+	msg_detail_unref(d);
+	return rc;
+}
+
+/* Mailbox levels and the root, from the tables. */
+static int list_locked(struct model *m, uint64_t ino, struct model_dir *d, size_t *cap)
+{
+	uint32_t id = 0;
+	int rc;
+
+	pthread_mutex_lock(&m->lock);
+	if (ino_type(ino) == INO_ROOT)
+		rc = ino == 1 ? 0 : -ENOENT;
+	else
+		rc = mbox_of(m, ino, &id);
+	if (rc == 0)
+		rc = list_mbox(m, id, d, cap);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
 int model_readdir(struct model *m, uint64_t ino, struct model_dir **out)
 {
 	struct model_dir *d = calloc(1, sizeof(*d));
 	size_t cap = 0;
-	uint32_t id = 0;
 	int rc;
 
 	if (!d)
 		return -ENOMEM;
 	rc = ensure_listed(m, ino_type(ino) == INO_ROOT);
-	pthread_mutex_lock(&m->lock);
 	if (rc == 0)
 		rc = dir_add(d, &cap, ".", ino, S_IFDIR);
 	if (rc == 0)
@@ -825,31 +834,17 @@ int model_readdir(struct model *m, uint64_t ino, struct model_dir **out)
 	if (rc == 0) {
 		switch (ino_type(ino)) {
 		case INO_ROOT:
-			rc = ino == 1 ? list_mbox(m, 0, d, &cap) : -ENOENT;
-			break;
 		case INO_MBOX:
-			rc = mbox_of(m, ino, &id);
-			if (rc == 0)
-				rc = list_mbox(m, id, d, &cap);
+			rc = list_locked(m, ino, d, &cap);
 			break;
-		case INO_MSG: {
-			struct msg facts;
-
-			rc = msg_facts(m, ino, &facts);
-			if (rc == 0)
-				rc = dir_add(d, &cap, "message.eml",
-					     ino_make(INO_EML, ino_mbox(ino), ino_uid(ino), 0), S_IFREG);
-			if (rc == 0)
-				rc = dir_add(d, &cap, "header",
-					     ino_make(INO_HEADER, ino_mbox(ino), ino_uid(ino), 0),
-					     S_IFREG);
+		case INO_MSG:
+		case INO_PART:
+			rc = list_part(m, ino, d, &cap);
 			break;
-		}
 		default:
 			rc = -ENOTDIR;
 		}
 	}
-	pthread_mutex_unlock(&m->lock);
 	if (rc) {
 		model_dir_free(d);
 		return rc;
@@ -868,214 +863,16 @@ void model_dir_free(struct model_dir *d)
 	free(d);
 }
 
-/* ---- files ---------------------------------------------------------------- */
-
-int model_open(struct model *m, uint64_t ino, struct model_file **out)
-{
-	struct model_file *f;
-	struct stat st;
-	int rc;
-
-	if (ino_type(ino) != INO_EML && ino_type(ino) != INO_HEADER)
-		return ino_type(ino) == INO_ROOT || ino_type(ino) <= INO_MSG ? -EISDIR : -ENOENT;
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	f->ino = ino;
-	pthread_mutex_init(&f->lock, NULL);
-	if (ino_type(ino) == INO_HEADER) {
-		/* The header is small: keep all of it with the open file. */
-		rc = header_get(m, ino, &f->chunk, &f->chunk_len);
-		f->size = f->chunk_len;
-	} else {
-		rc = model_getattr(m, ino, &st);
-		f->size = (uint64_t)st.st_size;
-	}
-	if (rc) {
-		model_release(f);
-		return rc;
-	}
-	*out = f;
-	return 0;
-}
-
-/* Copies what the cached chunk holds of [off, off+size). Caller holds f->lock. */
-static size_t copy_cached(struct model_file *f, uint64_t off, size_t size, char *buf)
-{
-	size_t n;
-
-	if (!f->chunk || off < f->chunk_off || off >= f->chunk_off + f->chunk_len)
-		return 0;
-	n = (size_t)(f->chunk_off + f->chunk_len - off);
-	if (n > size)
-		n = size;
-	memcpy(buf, f->chunk + (off - f->chunk_off), n);
-	return n;
-}
-
-/* Fetches the aligned chunk holding off and makes it f's cached chunk. A
- * server that sends less than RFC822.SIZE promised gets zeros, so that a
- * file always reads as many bytes as stat says. */
-static int fetch_chunk(struct model *m, struct model_file *f, uint64_t off)
-{
-	uint64_t start = off - off % MODEL_CHUNK;
-	uint64_t want = f->size - start < MODEL_CHUNK ? f->size - start : MODEL_CHUNK;
-	struct fetch_req req = { .section = "", .off = start, .len = want };
-	char *chunk;
-	int rc;
-
-	rc = fetch_section(m, f->ino, &req);
-	if (rc)
-		return rc;
-	chunk = calloc(1, (size_t)want + 1);
-	if (!chunk) {
-		free(req.data);
-		return -ENOMEM;
-	}
-	if (req.n != want)
-		log_msg(LOG_WARNING, "UID %u: server sent %zu bytes at %llu, expected %llu",
-			ino_uid(f->ino), req.n, (unsigned long long)start,
-			(unsigned long long)want);
-	memcpy(chunk, req.data, req.n < want ? req.n : (size_t)want);
-	free(req.data);
-	pthread_mutex_lock(&f->lock);
-	free(f->chunk);
-	f->chunk = chunk;
-	f->chunk_off = start;
-	f->chunk_len = (size_t)want;
-	pthread_mutex_unlock(&f->lock);
-	return 0;
-}
-
-int model_read(struct model *m, struct model_file *f, uint64_t off, size_t size, char *buf,
-	       size_t *n)
-{
-	size_t done = 0, got;
-	int rc;
-
-	if (off >= f->size) {
-		*n = 0;
-		return 0;
-	}
-	if (size > f->size - off)
-		size = (size_t)(f->size - off);
-	while (done < size) {
-		pthread_mutex_lock(&f->lock);
-		got = copy_cached(f, off + done, size - done, buf + done);
-		pthread_mutex_unlock(&f->lock);
-		if (got) {
-			done += got;
-			continue;
-		}
-		if (ino_type(f->ino) == INO_HEADER)
-			break; /* all of it is cached; nothing more to fetch */
-		rc = fetch_chunk(m, f, off + done);
-		if (rc)
-			return done ? (*n = done, 0) : rc;
-	}
-	*n = done;
-	return 0;
-}
-
-void model_release(struct model_file *f)
-{
-	if (!f)
-		return;
-	free(f->chunk);
-	pthread_mutex_destroy(&f->lock);
-	free(f);
-}
-
-/* ---- extended attributes -------------------------------------------------- */
-
-static const char *const msg_xattrs[] = {
-	"user.imap.flags", "user.imap.uid", "user.imap.internaldate", "user.imap.size",
-};
-
-int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len)
-{
-	struct stat st;
-	size_t total = 0;
-	int rc = model_getattr(m, ino, &st);
-
-	if (rc)
-		return rc;
-	*len = 0;
-	*list = NULL;
-	if (ino_type(ino) != INO_MSG)
-		return 0;
-	for (size_t i = 0; i < sizeof(msg_xattrs) / sizeof(*msg_xattrs); i++)
-		total += strlen(msg_xattrs[i]) + 1;
-	*list = malloc(total);
-	if (!*list)
-		return -ENOMEM;
-	for (size_t i = 0; i < sizeof(msg_xattrs) / sizeof(*msg_xattrs); i++) {
-		memcpy(*list + *len, msg_xattrs[i], strlen(msg_xattrs[i]) + 1);
-		*len += strlen(msg_xattrs[i]) + 1;
-	}
-	return 0;
-}
-
-/* The text of one message xattr. Caller holds the lock; msg is current. */
-static char *xattr_text(const struct msg *msg, const char *name)
-{
-	char buf[64];
-	struct tm tm;
-
-	if (strcmp(name, "user.imap.flags") == 0)
-		return strdup(msg->flags ? msg->flags : "");
-	if (strcmp(name, "user.imap.uid") == 0) {
-		snprintf(buf, sizeof(buf), "%u", msg->uid);
-	} else if (strcmp(name, "user.imap.size") == 0) {
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)msg->size);
-	} else if (strcmp(name, "user.imap.internaldate") == 0) {
-		/* IMAP's own date-time spelling, in UTC. */
-		if (!gmtime_r(&msg->date, &tm) ||
-		    !strftime(buf, sizeof(buf), "%d-%b-%Y %H:%M:%S +0000", &tm))
-			return NULL;
-	} else {
-		errno = ENODATA;
-		return NULL;
-	}
-	return strdup(buf);
-}
-
-int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value, size_t *len)
-{
-	struct stat st;
-	struct msg *msg;
-	uint32_t id = ino_mbox(ino);
-	int rc = model_getattr(m, ino, &st);
-
-	if (rc)
-		return rc;
-	if (ino_type(ino) != INO_MSG)
-		return -ENODATA;
-	pthread_mutex_lock(&m->lock);
-	/* Flags are the one thing other clients change: answer from a listing
-	 * no older than MODEL_FRESH_MS. */
-	if (strcmp(name, "user.imap.flags") == 0)
-		rc = ensure_loaded(m, id, true);
-	msg = rc == 0 ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
-	if (!msg) {
-		pthread_mutex_unlock(&m->lock);
-		return rc ? rc : -ENOENT;
-	}
-	errno = ENOMEM;
-	*value = xattr_text(msg, name);
-	rc = *value ? 0 : -errno;
-	pthread_mutex_unlock(&m->lock);
-	if (rc == 0)
-		*len = strlen(*value);
-	return rc;
-}
-
 double model_timeout(uint64_t ino)
 {
 	switch (ino_type(ino)) {
 	case INO_EML:
 	case INO_HEADER:
-		return 86400.0; /* content never changes under a UID */
+	case INO_PART:
+	case INO_CONTENT:
+	case INO_PEML:
+	case INO_PHEADER:
+		return 86400.0; /* content and structure never change under a UID */
 	default:
 		return 1.0;     /* listings and flags do */
 	}

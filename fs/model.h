@@ -25,13 +25,14 @@
 #include <sys/stat.h>
 
 #include "pool.h"
+#include "store.h"
 
 #define MODEL_FRESH_MS 2000
 #define MODEL_CHUNK (256 * 1024)
 
 struct model;
 
-struct model *model_new(struct imap_pool *pool);
+struct model *model_new(struct imap_pool *pool, struct store *store);
 void model_free(struct model *m);
 
 int model_lookup(struct model *m, uint64_t parent, const char *name, struct stat *st);

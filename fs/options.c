@@ -20,7 +20,7 @@
 
 #include <fuse_opt.h>
 
-#include "names.h"
+#include "mbox_names.h"
 #include "options.h"
 
 #define DEFAULT_CONNECTIONS 4

@@ -449,6 +449,21 @@ static bool section_ok(const char *s)
 	return msgtext_ok(s);
 }
 
+/* A part number ("1", "2.1"): the only sections BINARY takes (RFC 3516). */
+static bool part_number_ok(const char *s)
+{
+	for (;;) {
+		if (*s < '1' || *s > '9')
+			return false;
+		s += strspn(s, "0123456789");
+		if (*s == '\0')
+			return true;
+		if (*s != '.')
+			return false;
+		s++;
+	}
+}
+
 /* Length of the part of a section the server echoes verbatim: it may respell
  * a HEADER.FIELDS list (case, quoting), so only what precedes it is compared. */
 static size_t section_key_len(const char *s, size_t len)
@@ -458,15 +473,18 @@ static size_t section_key_len(const char *s, size_t len)
 	return sp ? (size_t)(sp - s) : len;
 }
 
-/* key is "BODY[section]" or "BODY[section]<origin>" for the section asked for. */
-static bool body_key_matches(const char *key, const char *section)
+/*
+ * key is "<item>[section]" or "<item>[section]<origin>" for the section asked
+ * for; item is "BODY" or "BINARY". Servers may leave out the origin.
+ */
+static bool section_key_matches(const char *key, const char *item, const char *section)
 {
 	const char *end;
-	size_t klen, olen, slen = strlen(section);
+	size_t ilen = strlen(item), klen, olen, slen = strlen(section);
 
-	if (!key || strncasecmp(key, "BODY[", 5) != 0)
+	if (!key || strncasecmp(key, item, ilen) != 0 || key[ilen] != '[')
 		return false;
-	key += 5;
+	key += ilen + 1;
 	end = strchr(key, ']');
 	if (!end)
 		return false;
@@ -484,6 +502,7 @@ static bool body_key_matches(const char *key, const char *section)
 
 struct part_ctx {
 	uint32_t uid;
+	const char *item;       /* "BODY" or "BINARY" */
 	const char *section;
 	uint64_t max;
 	bool found;
@@ -507,6 +526,7 @@ static void take_body(struct part_ctx *ctx, const struct imap_arg *v)
 	const char *s;
 	size_t len;
 
+	/* literal8 (BINARY) arrives as a literal, so nstring covers both. */
 	if (!imap_arg_nstring(v, &s, &len))
 		return;
 	/* NIL: the server has no such part content; read as empty. */
@@ -538,34 +558,32 @@ static void on_fetch_part(void *ud, const struct imap_resp *r)
 	if (fetch_uid(items, n) != ctx->uid)
 		return;
 	for (size_t i = 0; i + 1 < n; i += 2) {
-		if (body_key_matches(imap_arg_atom(&items[i]), ctx->section)) {
+		if (section_key_matches(imap_arg_atom(&items[i]), ctx->item, ctx->section)) {
 			take_body(ctx, &items[i + 1]);
 			return;
 		}
 	}
 }
 
-int imap_fetch_part(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
-		    uint64_t length, char **data, size_t *len)
+/* UID FETCH uid (<item>.PEEK[section]<offset.length>); section already checked. */
+static int fetch_section(struct imap_conn *c, uint32_t uid, const char *item,
+			 const char *section, uint64_t offset, uint64_t length, char **data,
+			 size_t *len)
 {
-	struct part_ctx ctx = { .uid = uid, .section = section, .max = SIZE_MAX - 1 };
+	struct part_ctx ctx = { .uid = uid, .item = item, .section = section,
+				.max = SIZE_MAX - 1 };
 	int rc;
 
-	*data = NULL;
-	*len = 0;
-	/* section is pasted into the command: only RFC 3501 sections get through. */
-	if (uid == 0 || !section || !section_ok(section) || offset > PARTIAL_MAX)
-		return IMAP_EBAD;
 	if (offset == 0 && length == 0) {
-		rc = imap_conn_cmd(c, on_fetch_part, &ctx, "UID FETCH %u (BODY.PEEK[%s])", uid,
+		rc = imap_conn_cmd(c, on_fetch_part, &ctx, "UID FETCH %u (%s.PEEK[%s])", uid, item,
 				   section);
 	} else {
 		if (length == 0 || length > PARTIAL_MAX)
 			length = PARTIAL_MAX;
 		if (length < ctx.max)
 			ctx.max = length;
-		rc = imap_conn_cmd(c, on_fetch_part, &ctx, "UID FETCH %u (BODY.PEEK[%s]<%llu.%llu>)",
-				   uid, section, (unsigned long long)offset,
+		rc = imap_conn_cmd(c, on_fetch_part, &ctx, "UID FETCH %u (%s.PEEK[%s]<%llu.%llu>)",
+				   uid, item, section, (unsigned long long)offset,
 				   (unsigned long long)length);
 	}
 	if (rc == IMAP_OK && ctx.err)
@@ -580,6 +598,128 @@ int imap_fetch_part(struct imap_conn *c, uint32_t uid, const char *section, uint
 	*data = ctx.data;
 	*len = ctx.len;
 	return IMAP_OK;
+}
+
+int imap_fetch_part(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
+		    uint64_t length, char **data, size_t *len)
+{
+	*data = NULL;
+	*len = 0;
+	/* section is pasted into the command: only RFC 3501 sections get through. */
+	if (uid == 0 || !section || !section_ok(section) || offset > PARTIAL_MAX)
+		return IMAP_EBAD;
+	return fetch_section(c, uid, "BODY", section, offset, length, data, len);
+}
+
+/* ---- FETCH BINARY (RFC 3516) ---- */
+
+int imap_fetch_binary(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
+		      uint64_t length, char **data, size_t *len)
+{
+	*data = NULL;
+	*len = 0;
+	if (uid == 0 || !section || !part_number_ok(section) || offset > PARTIAL_MAX)
+		return IMAP_EBAD;
+	return fetch_section(c, uid, "BINARY", section, offset, length, data, len);
+}
+
+struct sizes_ctx {
+	uint32_t uid;
+	const char *const *sections;
+	size_t n;
+	uint64_t *sizes;
+	bool found;
+};
+
+/* Which requested section "BINARY.SIZE[s]" names, or ctx->n. A size has no
+ * origin, so a key with one is not taken. */
+static size_t size_key_index(const struct sizes_ctx *ctx, const char *key)
+{
+	if (!key)
+		return ctx->n;
+	for (size_t i = 0; i < ctx->n; i++)
+		if (section_key_matches(key, "BINARY.SIZE", ctx->sections[i]) &&
+		    key[strlen(key) - 1] == ']')
+			return i;
+	return ctx->n;
+}
+
+/* A server may split the items over several FETCH responses: all are read. */
+static void on_fetch_sizes(void *ud, const struct imap_resp *r)
+{
+	struct sizes_ctx *ctx = ud;
+	const struct imap_arg *items;
+	size_t n, i;
+	uint64_t v;
+
+	if (!fetch_items(r, &items, &n) || fetch_uid(items, n) != ctx->uid)
+		return;
+	ctx->found = true;
+	for (size_t k = 0; k + 1 < n; k += 2) {
+		i = size_key_index(ctx, imap_arg_atom(&items[k]));
+		/* UINT64_MAX is the "unknown" marker: never taken as a size. */
+		if (i < ctx->n && imap_arg_number(&items[k + 1], &v) && v != UINT64_MAX)
+			ctx->sizes[i] = v;
+	}
+}
+
+/* "BINARY.SIZE[s1] BINARY.SIZE[s2] ...", or NULL (a bad section or no memory). */
+static char *sizes_items(const char *const *sections, size_t n, int *err)
+{
+	static const char item[] = " BINARY.SIZE[";
+	size_t total = 1, off = 0, len;
+	char *buf;
+
+	*err = IMAP_EBAD;
+	for (size_t i = 0; i < n; i++) {
+		/* pasted into the command: part numbers only */
+		if (!sections[i] || !part_number_ok(sections[i]))
+			return NULL;
+		total += sizeof item + strlen(sections[i]);     /* the NUL's byte is the ']' */
+	}
+	*err = IMAP_ENOMEM;
+	buf = malloc(total);
+	if (!buf)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		/* the first item has no separating space */
+		len = sizeof item - (i ? 1 : 2);
+		memcpy(buf + off, item + (i ? 0 : 1), len);
+		off += len;
+		len = strlen(sections[i]);
+		memcpy(buf + off, sections[i], len);
+		off += len;
+		buf[off++] = ']';
+	}
+	buf[off] = '\0';
+	return buf;
+}
+
+int imap_fetch_binary_sizes(struct imap_conn *c, uint32_t uid, const char *const *sections,
+			    size_t n, uint64_t *sizes)
+{
+	struct sizes_ctx ctx = { uid, sections, n, sizes, false };
+	char *what;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		sizes[i] = UINT64_MAX;
+	if (uid == 0 || (n && !sections))
+		return IMAP_EBAD;
+	if (n == 0)
+		return IMAP_OK;
+	what = sizes_items(sections, n, &rc);
+	if (!what)
+		return rc;
+	rc = imap_conn_cmd(c, on_fetch_sizes, &ctx, "UID FETCH %u (%s)", uid, what);
+	free(what);
+	/* No answer for the UID: it was expunged meanwhile. */
+	if (rc == IMAP_OK && !ctx.found)
+		rc = IMAP_ENO;
+	/* Sizes from a command that failed are not trusted. */
+	for (size_t i = 0; rc != IMAP_OK && i < n; i++)
+		sizes[i] = UINT64_MAX;
+	return rc;
 }
 
 /* ---- INTERNALDATE ---- */

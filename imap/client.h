@@ -89,6 +89,21 @@ int imap_fetch_meta(struct imap_conn *c, const char *uidset, unsigned items, ima
 int imap_fetch_part(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
 		    uint64_t length, char **data, size_t *len);
 
+/*
+ * UID FETCH uid BINARY.PEEK[section]<offset.length> (RFC 3516): the part's
+ * content with the transfer encoding removed by the server. Same contract as
+ * imap_fetch_part (section must be a part number: "1", "2.1"). A server that
+ * cannot decode the part answers NO [UNKNOWN-CTE]: IMAP_ENO, with that code
+ * in imap_conn_last_code.
+ */
+int imap_fetch_binary(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
+		      uint64_t length, char **data, size_t *len);
+
+/* UID FETCH uid (BINARY.SIZE[s1] BINARY.SIZE[s2] ...): sizes[i] is the
+ * decoded size of sections[i], or UINT64_MAX when the reply lacks it. */
+int imap_fetch_binary_sizes(struct imap_conn *c, uint32_t uid, const char *const *sections,
+			    size_t n, uint64_t *sizes);
+
 /* Parses an INTERNALDATE ("17-Jul-1996 02:44:25 -0700"). -1 if malformed. */
 time_t imap_parse_internaldate(const char *s);
 

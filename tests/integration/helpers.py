@@ -257,3 +257,47 @@ def client_fetch_commands(fixture):
 
 def is_uid_name(name):
     return name.isdigit()
+
+
+# ---- rawlog (what imapfs sent and received) ----------------------------------------
+
+def rawlog_files(fixture):
+    """Paths of every rawlog file (.in: what clients sent, .out: what they received)."""
+    out = set()
+    for user in fixture.users:
+        d = fixture.rawlog_dir(user)
+        if os.path.isdir(d):
+            out.update(os.path.join(d, n) for n in os.listdir(d))
+    return out
+
+
+def rawlog_sessions_since(fixture, before, settle=0.5):
+    """[(in_path, out_path)] of the IMAP sessions whose rawlog appeared after BEFORE
+    (a rawlog_files() snapshot): the sessions of a mount made since."""
+    time.sleep(settle)  # let the imap processes flush
+    new = sorted(rawlog_files(fixture) - set(before))
+    return [(p, p[:-3] + ".out") for p in new if p.endswith(".in")]
+
+
+def rawlog_command_lines(sessions):
+    """The command lines the client sent in SESSIONS (literal data comes along as lines too)."""
+    lines = []
+    for path, _ in sessions:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        lines += [l.decode("utf-8", "replace").strip() for l in data.split(b"\n")]
+    return lines
+
+
+def rawlog_received_bytes(sessions):
+    """Bytes the server sent to the client in SESSIONS."""
+    total = 0
+    for _, path in sessions:
+        try:
+            total += os.path.getsize(path)
+        except OSError:
+            pass
+    return total

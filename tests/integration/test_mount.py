@@ -31,7 +31,6 @@ def walk_files(top):
 
 
 # Written ahead of the code they test; each names the issue that brings it.
-PARTS = unittest.skip("MIME part files arrive with issue 3")
 SEARCH = unittest.skip(".search/ arrives with a later issue")
 
 
@@ -145,7 +144,6 @@ class TestBrowse(unittest.TestCase):
             st = os.stat(self.msgdir("INBOX", uid))
             self.assertEqual(int(st.st_mtime), fetch_meta(self.c, uid)["internaldate"], uid)
 
-    @PARTS
     def test_attachments_decoded(self):
         d = self.msgdir("INBOX", self.uid_of("INBOX", "<seed-4@imapfs.test>"))
         self.assertEqual(read(os.path.join(d, "2", seed.PDF_NAME)), seed.PDF_BYTES)
@@ -154,7 +152,6 @@ class TestBrowse(unittest.TestCase):
                          b"application/pdf")
         self.assertIn(b"report and the archive", read(os.path.join(d, "1", "body.txt")))
 
-    @PARTS
     def test_quoted_printable_and_subject(self):
         d = self.msgdir("INBOX", self.uid_of("INBOX", "<seed-3@imapfs.test>"))
         text = read(os.path.join(d, "1", "body.txt")).decode("utf-8")
@@ -162,7 +159,6 @@ class TestBrowse(unittest.TestCase):
         self.assertEqual(os.getxattr(os.path.join(d, "message.eml"),
                                      "user.xdg.origin.email.subject").decode(), seed.UTF8_SUBJECT)
 
-    @PARTS
     def test_latin1_converted_and_names_safe(self):
         d = self.msgdir("INBOX", self.uid_of("INBOX", "<fixed-latin1@imapfs.test>"))
         self.assertIn("schöne Grüße aus München", read(os.path.join(d, "1", "body.txt")).decode())
@@ -171,8 +167,10 @@ class TestBrowse(unittest.TestCase):
         (bad,) = os.listdir(os.path.join(d, "3"))
         self.assertNotIn("/", bad)
         self.assertNotIn(bad, (".", ".."))
+        self.assertFalse(bad.startswith("."), bad)
+        self.assertTrue(bad.endswith("passwd"), bad)
+        self.assertEqual(read(os.path.join(d, "3", bad)), b"harmless\n")
 
-    @PARTS
     def test_multipart_alternative_and_rfc822(self):
         d = self.msgdir("INBOX", self.uid_of("INBOX", "<seed-5@imapfs.test>"))
         self.assertEqual(os.listdir(os.path.join(d, "1")), ["body.txt"])
@@ -185,6 +183,11 @@ class TestBrowse(unittest.TestCase):
         uid = self.uid_of("INBOX", "<seed-7@imapfs.test>")
         self.assertEqual(read(os.path.join(d, "2", "message.eml")),
                          fetch_item(self.c, uid, "BODY.PEEK[2]"))
+        self.assertEqual(read(os.path.join(d, "2", "header")),
+                         fetch_item(self.c, uid, "BODY.PEEK[2.HEADER]"))
+        self.assertIn("1", inner)  # the embedded single-part message's body: 2/1/body.txt
+        self.assertEqual(os.listdir(os.path.join(d, "2", "1")), ["body.txt"])
+        self.assertIn(b"this is the first message.", read(os.path.join(d, "2", "1", "body.txt")))
 
     @SEARCH
     def test_search_directory(self):
@@ -391,7 +394,6 @@ class TestNoBinary(unittest.TestCase):
         sent = [l for l in client_fetch_commands(self.d) if re.search(r"\bBINARY", l, re.I)]
         self.assertEqual(sent, [])
 
-    @PARTS
     def test_parts_without_binary(self):
         m = Imapfs(self.d, tls_opts(self.d))
         self.addCleanup(m.cleanup)

@@ -285,6 +285,110 @@ static void test_reject(void **state)
 	imap_conn_close(c);
 }
 
+/* ---- FETCH BINARY ---- */
+
+static void test_fetch_binary(void **state)
+{
+	struct imap_conn *c = open_script("fetch_binary.txt");
+	char *data;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(imap_fetch_binary(c, 42, "2", 0, 0, &data, &len), IMAP_OK);
+	assert_int_equal(len, 9);
+	assert_memory_equal(data, "\0\r\n\xff\nab\r\0", 9);
+	free(data);
+
+	/* More than asked for is cut to the length. */
+	assert_int_equal(imap_fetch_binary(c, 42, "1.2", 100, 5, &data, &len), IMAP_OK);
+	assert_int_equal(len, 5);
+	assert_memory_equal(data, "vwxyz", 5);
+	free(data);
+
+	assert_int_equal(imap_fetch_binary(c, 42, "1", 4096, 0, &data, &len), IMAP_OK);
+	assert_int_equal(len, 3);
+	assert_memory_equal(data, "xyz", 3);
+	free(data);
+
+	assert_int_equal(imap_fetch_binary(c, 42, "3", 0, 10, &data, &len), IMAP_OK);
+	assert_non_null(data);
+	assert_int_equal(len, 0);
+	free(data);
+
+	data = (char *)"x";
+	assert_int_equal(imap_fetch_binary(c, 42, "4", 0, 0, &data, &len), IMAP_ENO);
+	assert_null(data);
+	assert_string_equal(imap_conn_last_code(c), "UNKNOWN-CTE");
+
+	assert_int_equal(imap_fetch_binary(c, 99, "1", 0, 0, &data, &len), IMAP_ENO);
+	assert_null(data);
+	assert_int_equal(len, 0);
+	imap_conn_close(c);
+}
+
+static void test_fetch_binary_sizes(void **state)
+{
+	static const char *const three[] = { "1", "2.1", "3" };
+	static const char *const two[] = { "2" };
+	static const char *const cte[] = { "1", "4" };
+	struct imap_conn *c = open_script("fetch_binary_sizes.txt");
+	uint64_t sizes[3];
+
+	(void)state;
+	assert_int_equal(imap_fetch_binary_sizes(c, 42, three, 3, sizes), IMAP_OK);
+	assert_true(sizes[0] == 12345);
+	assert_true(sizes[1] == 0);
+	assert_true(sizes[2] == UINT64_MAX);
+
+	/* Nothing to ask: nothing is sent. */
+	assert_int_equal(imap_fetch_binary_sizes(c, 42, three, 0, sizes), IMAP_OK);
+
+	assert_int_equal(imap_fetch_binary_sizes(c, 42, two, 1, sizes), IMAP_OK);
+	assert_true(sizes[0] == 20971520);
+
+	assert_int_equal(imap_fetch_binary_sizes(c, 99, three, 1, sizes), IMAP_ENO);
+	assert_true(sizes[0] == UINT64_MAX);
+
+	assert_int_equal(imap_fetch_binary_sizes(c, 42, cte, 2, sizes), IMAP_ENO);
+	assert_string_equal(imap_conn_last_code(c), "UNKNOWN-CTE");
+	assert_true(sizes[0] == UINT64_MAX && sizes[1] == UINT64_MAX);
+	imap_conn_close(c);
+}
+
+static void test_reject_binary(void **state)
+{
+	static const char *bad[] = {
+		"", "HEADER", "TEXT", "MIME", "1.MIME", "1.HEADER", "1.TEXT", "0", "1.0", "1.",
+		".1", "01", "1 2", "1]", "1]<0>", "2.1\r\n", "HEADER.FIELDS (From)",
+	};
+	const char *mixed[] = { "1", NULL };
+	struct imap_conn *c = open_script("reject.txt");
+	uint64_t sizes[2];
+	char *data;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		data = (char *)"x";
+		assert_int_equal(imap_fetch_binary(c, 42, bad[i], 0, 0, &data, &len), IMAP_EBAD);
+		assert_null(data);
+		mixed[1] = bad[i];
+		sizes[0] = 0;
+		assert_int_equal(imap_fetch_binary_sizes(c, 42, mixed, 2, sizes), IMAP_EBAD);
+		assert_true(sizes[0] == UINT64_MAX);
+	}
+	mixed[1] = NULL;
+	assert_int_equal(imap_fetch_binary_sizes(c, 42, mixed, 2, sizes), IMAP_EBAD);
+	assert_int_equal(imap_fetch_binary_sizes(c, 0, mixed, 1, sizes), IMAP_EBAD);
+	assert_int_equal(imap_fetch_binary_sizes(c, 42, NULL, 1, sizes), IMAP_EBAD);
+	assert_int_equal(imap_fetch_binary(c, 42, NULL, 0, 0, &data, &len), IMAP_EBAD);
+	assert_int_equal(imap_fetch_binary(c, 0, "1", 0, 0, &data, &len), IMAP_EBAD);
+	assert_int_equal(imap_fetch_binary(c, 1, "1", 1ull << 32, 0, &data, &len), IMAP_EBAD);
+	/* Nothing reached the server: the next command is what the script expects. */
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
+	imap_conn_close(c);
+}
+
 /* ---- INTERNALDATE ---- */
 
 static void test_internaldate(void **state)
@@ -318,6 +422,9 @@ int main(void)
 		cmocka_unit_test(test_fetch_meta),
 		cmocka_unit_test(test_fetch_part),
 		cmocka_unit_test(test_reject),
+		cmocka_unit_test(test_fetch_binary),
+		cmocka_unit_test(test_fetch_binary_sizes),
+		cmocka_unit_test(test_reject_binary),
 		cmocka_unit_test(test_internaldate),
 	};
 

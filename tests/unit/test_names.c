@@ -1,4 +1,4 @@
-/* Unit tests for fs/names.c: SPEC.md's mailbox name escapes. */
+/* Unit tests for fs/mbox_names.c: SPEC.md's mailbox name escapes. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "names.h"
+#include "mbox_names.h"
 
 static const struct {
 	const char *level;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "names.h"
+#include "mbox_names.h"
 
 static const char hex[] = "0123456789ABCDEF";
 

@@ -1,5 +1,5 @@
 /*
- * names — mailbox names as the mount shows them (SPEC.md "Layout").
+ * mbox_names — mailbox names as the mount shows them (SPEC.md "Layout").
  *
  *   char *shown = names_escape("2026");        // "%32026"
  *   char *shown = names_escape("a/b");         // "a%2Fb"  (a '/' inside one level)
@@ -14,8 +14,8 @@
  * needless escapes, a bare '.' start, all digits), so lookups of made-up names
  * fail with ENOENT. Both return malloc'd strings (NULL/ENOMEM).
  */
-#ifndef IMAPFS_NAMES_H
-#define IMAPFS_NAMES_H
+#ifndef IMAPFS_MBOX_NAMES_H
+#define IMAPFS_MBOX_NAMES_H
 
 char *names_escape(const char *level);
 char *names_unescape(const char *shown);

@@ -1,0 +1,586 @@
+/*
+ * The model's files: fetching content in chunks, headers, decoded parts
+ * from the store, and extended attributes (see model.h for the interface).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "inode.h"
+#include "log.h"
+#include "model_int.h"
+
+struct model_file {
+	uint64_t ino;
+	uint64_t size;
+	char *section;            /* what chunks fetch: "" (message), "2" (part)... */
+	bool binary;              /* chunks via BINARY.PEEK */
+	bool whole;               /* all content is in chunk (headers) */
+	int fd;                   /* decoded content in the store, or -1 */
+	pthread_mutex_t lock;
+	char *chunk;              /* protected by lock */
+	uint64_t chunk_off;
+	size_t chunk_len;
+};
+
+/* ---- fetching ------------------------------------------------------------- */
+
+struct fetch_req {
+	uint32_t uid;
+	uint32_t uidvalidity;
+	const char *section;
+	bool binary;
+	uint64_t off, len;
+	char *data;
+	size_t n;
+	bool stale;               /* the mailbox's UIDVALIDITY changed under us */
+};
+
+static int run_fetch(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct fetch_req *req = ud;
+
+	if (st->uidvalidity != req->uidvalidity) {
+		req->stale = true;
+		return IMAP_ENO;
+	}
+	free(req->data);
+	req->data = NULL;
+	if (req->binary)
+		return imap_fetch_binary(c, req->uid, req->section, req->off, req->len, &req->data,
+					 &req->n);
+	return imap_fetch_part(c, req->uid, req->section, req->off, req->len, &req->data, &req->n);
+}
+
+/* Fetches a section of message ino's mailbox/UID into req (no lock held). */
+static int fetch_section(struct model *m, uint64_t ino, struct fetch_req *req)
+{
+	uint32_t id = ino_mbox(ino);
+	char *wire = NULL;
+	int rc;
+
+	pthread_mutex_lock(&m->lock);
+	if (id < m->nmbox && m->mbox[id].wire) {
+		wire = strdup(m->mbox[id].wire);
+		req->uidvalidity = m->mbox[id].uidvalidity;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!wire)
+		return -ENOENT;
+	req->uid = ino_uid(ino);
+	rc = pool_run(m->pool, wire, run_fetch, req);
+	if (req->stale) {
+		log_msg(LOG_WARNING, "UIDVALIDITY of %s changed: listing it again", wire);
+		pthread_mutex_lock(&m->lock);
+		m->mbox[id].loaded = false;
+		pthread_mutex_unlock(&m->lock);
+	}
+	free(wire);
+	if (rc == IMAP_OK)
+		return 0;
+	free(req->data);
+	req->data = NULL;
+	if (rc == IMAP_ENO)
+		return -ENOENT;
+	log_msg(LOG_ERR, "cannot fetch UID %u: %s", ino_uid(ino), imap_strerror(rc));
+	return -EIO;
+}
+
+/* An attached message's header block ("2.HEADER"), fetched whole. */
+static int part_header_get(struct model *m, uint64_t ino, char **out, size_t *len)
+{
+	struct fetch_req req = { 0 };
+	const struct mime_part *p;
+	struct msg_detail *d;
+	char *section = NULL;
+	int rc = detail_get(m, ino, &d);
+
+	if (rc)
+		return rc;
+	p = detail_part(d, ino_sub(ino));
+	if (!p || !p->is_message)
+		rc = -ENOENT;
+	else if (asprintf(&section, "%s.HEADER", p->section) < 0)
+		rc = -ENOMEM;
+	msg_detail_unref(d);
+	if (rc)
+		return rc;
+	req.section = section;
+	rc = fetch_section(m, ino, &req);
+	free(section);
+	if (rc)
+		return rc;
+	*out = req.data ? req.data : calloc(1, 1);
+	*len = req.n;
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Copies the message's cached header out. Caller holds the lock. */
+static int header_cached(struct model *m, uint64_t ino, char **out, size_t *len)
+{
+	uint32_t id = ino_mbox(ino);
+	struct msg *msg = id < m->nmbox ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
+
+	if (!msg || !msg->header)
+		return 1;
+	*out = malloc(msg->header_len + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, msg->header, msg->header_len);
+	*len = msg->header_len;
+	return 0;
+}
+
+int header_get(struct model *m, uint64_t ino, char **out, size_t *len)
+{
+	struct fetch_req req = { .section = "HEADER" };
+	struct msg *msg;
+	int rc;
+
+	if (ino_type(ino) == INO_PHEADER)
+		return part_header_get(m, ino, out, len);
+	pthread_mutex_lock(&m->lock);
+	rc = header_cached(m, ino, out, len);
+	pthread_mutex_unlock(&m->lock);
+	if (rc <= 0)
+		return rc;
+	rc = fetch_section(m, ino, &req);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	/* Look again: the message may have gone while we fetched. */
+	msg = msg_find(&m->mbox[ino_mbox(ino)], ino_uid(ino));
+	if (msg && !msg->header && m->header_bytes + req.n <= HEADER_BUDGET) {
+		msg->header = malloc(req.n + 1);
+		if (msg->header) {
+			memcpy(msg->header, req.data, req.n);
+			msg->header_len = req.n;
+			m->header_bytes += req.n;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	*out = req.data ? req.data : calloc(1, 1); /* an empty header is still a file */
+	*len = req.n;
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Decoded content in the store, fetched there first if needed. */
+static int spool(struct model *m, uint64_t ino, const struct msg_detail *d, int *fd,
+		 uint64_t *size)
+{
+	uint32_t id = ino_mbox(ino), uidvalidity = 0;
+	char *wire = NULL;
+	int rc;
+
+	pthread_mutex_lock(&m->lock);
+	if (id < m->nmbox && m->mbox[id].wire) {
+		wire = strdup(m->mbox[id].wire);
+		uidvalidity = m->mbox[id].uidvalidity;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!wire)
+		return -ENOENT;
+	rc = msg_content_spool(m->pool, m->store, wire, uidvalidity, ino_uid(ino), d,
+			       ino_sub(ino), fd, size);
+	free(wire);
+	return rc == -ESTALE ? -EIO : rc;
+}
+
+int content_size(struct model *m, uint64_t ino, const struct msg_detail *d, uint64_t *size)
+{
+	int fd, rc;
+
+	if (msg_content_mode(d, ino_sub(ino)) != CONTENT_SPOOL) {
+		*size = msg_content_size(d, ino_sub(ino));
+		return 0;
+	}
+	rc = spool(m, ino, d, &fd, size);
+	if (rc == 0)
+		close(fd);
+	return rc;
+}
+
+/* ---- open files ----------------------------------------------------------- */
+
+static struct model_file *file_new(uint64_t ino)
+{
+	struct model_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->ino = ino;
+	f->fd = -1;
+	pthread_mutex_init(&f->lock, NULL);
+	return f;
+}
+
+/* A part's file: an attached message.eml, or a leaf's content. */
+static int open_part(struct model *m, struct model_file *f)
+{
+	const struct mime_part *p;
+	struct msg_detail *d;
+	uint32_t sub = ino_sub(f->ino);
+	int rc = detail_get(m, f->ino, &d);
+
+	if (rc)
+		return rc;
+	p = sub ? detail_part(d, sub) : NULL;
+	if (!p || (ino_type(f->ino) == INO_PEML ? !p->is_message : !p->is_leaf)) {
+		rc = -ENOENT;
+	} else if (ino_type(f->ino) == INO_PEML) {
+		f->size = p->size;
+	} else if (msg_content_mode(d, sub) == CONTENT_SPOOL) {
+		rc = spool(m, f->ino, d, &f->fd, &f->size);
+	} else {
+		f->binary = msg_content_mode(d, sub) == CONTENT_BINARY;
+		f->size = msg_content_size(d, sub);
+	}
+	if (rc == 0 && f->fd < 0) {
+		f->section = strdup(p->section);
+		if (!f->section)
+			rc = -ENOMEM;
+	}
+	msg_detail_unref(d);
+	return rc;
+}
+
+int model_open(struct model *m, uint64_t ino, struct model_file **out)
+{
+	struct model_file *f;
+	struct stat st;
+	int rc;
+
+	switch (ino_type(ino)) {
+	case INO_ROOT:
+	case INO_MBOX:
+	case INO_MSG:
+	case INO_PART:
+		return -EISDIR;
+	case INO_EML:
+	case INO_HEADER:
+	case INO_CONTENT:
+	case INO_PEML:
+	case INO_PHEADER:
+		break;
+	default:
+		return -ENOENT;
+	}
+	f = file_new(ino);
+	if (!f)
+		return -ENOMEM;
+	if (ino_type(ino) == INO_HEADER || ino_type(ino) == INO_PHEADER) {
+		/* Headers are small: keep all of it with the open file. */
+		f->whole = true;
+		rc = header_get(m, ino, &f->chunk, &f->chunk_len);
+		f->size = f->chunk_len;
+	} else if (ino_type(ino) == INO_EML) {
+		rc = model_getattr(m, ino, &st);
+		f->size = (uint64_t)st.st_size;
+		f->section = strdup("");
+		if (rc == 0 && !f->section)
+			rc = -ENOMEM;
+	} else {
+		rc = open_part(m, f);
+	}
+	if (rc) {
+		model_release(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+/* Copies what the cached chunk holds of [off, off+size). Caller holds f->lock. */
+static size_t copy_cached(struct model_file *f, uint64_t off, size_t size, char *buf)
+{
+	size_t n;
+
+	if (!f->chunk || off < f->chunk_off || off >= f->chunk_off + f->chunk_len)
+		return 0;
+	n = (size_t)(f->chunk_off + f->chunk_len - off);
+	if (n > size)
+		n = size;
+	memcpy(buf, f->chunk + (off - f->chunk_off), n);
+	return n;
+}
+
+/* Fetches the aligned chunk holding off and makes it f's cached chunk. A
+ * server that sends less than it said the size was gets zeros, so that a
+ * file always reads as many bytes as stat says. */
+static int fetch_chunk(struct model *m, struct model_file *f, uint64_t off)
+{
+	uint64_t start = off - off % MODEL_CHUNK;
+	uint64_t want = f->size - start < MODEL_CHUNK ? f->size - start : MODEL_CHUNK;
+	struct fetch_req req = {
+		.section = f->section, .binary = f->binary, .off = start, .len = want,
+	};
+	char *chunk;
+	int rc;
+
+	rc = fetch_section(m, f->ino, &req);
+	if (rc)
+		return rc;
+	chunk = calloc(1, (size_t)want + 1);
+	if (!chunk) {
+		free(req.data);
+		return -ENOMEM;
+	}
+	if (req.n != want)
+		log_msg(LOG_WARNING, "UID %u section '%s': server sent %zu bytes at %llu, expected %llu",
+			ino_uid(f->ino), f->section, req.n, (unsigned long long)start,
+			(unsigned long long)want);
+	memcpy(chunk, req.data, req.n < want ? req.n : (size_t)want);
+	free(req.data);
+	pthread_mutex_lock(&f->lock);
+	free(f->chunk);
+	f->chunk = chunk;
+	f->chunk_off = start;
+	f->chunk_len = (size_t)want;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+/* Reads decoded content from the store. */
+static int read_stored(struct model_file *f, uint64_t off, size_t size, char *buf, size_t *n)
+{
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t got = pread(f->fd, buf + done, size - done, (off_t)(off + done));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			break;
+		done += (size_t)got;
+	}
+	/* The store's file never shrinks under an open descriptor; pad anyway
+	 * so that size and bytes read always agree. */
+	memset(buf + done, 0, size - done);
+	*n = size;
+	return 0;
+}
+
+int model_read(struct model *m, struct model_file *f, uint64_t off, size_t size, char *buf,
+	       size_t *n)
+{
+	size_t done = 0, got;
+	int rc;
+
+	*n = 0;
+	if (off >= f->size)
+		return 0;
+	if (size > f->size - off)
+		size = (size_t)(f->size - off);
+	if (f->fd >= 0)
+		return read_stored(f, off, size, buf, n);
+	while (done < size) {
+		pthread_mutex_lock(&f->lock);
+		got = copy_cached(f, off + done, size - done, buf + done);
+		pthread_mutex_unlock(&f->lock);
+		if (got) {
+			done += got;
+			continue;
+		}
+		if (f->whole)
+			break; /* all of it is cached; nothing more to fetch */
+		rc = fetch_chunk(m, f, off + done);
+		if (rc && done == 0)
+			return rc;
+		if (rc)
+			break; /* a short read; the next read reports the error */
+	}
+	*n = done;
+	return 0;
+}
+
+void model_release(struct model_file *f)
+{
+	if (!f)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->section);
+	free(f->chunk);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+/* ---- extended attributes -------------------------------------------------- */
+
+static const char *const msg_xattrs[] = {
+	"user.imap.flags", "user.imap.uid", "user.imap.internaldate", "user.imap.size", NULL,
+};
+
+/* On message.eml files and content files (freedesktop conventions). */
+static const char *const file_xattrs[] = {
+	"user.mime_type", "user.xdg.origin.email.subject", "user.xdg.origin.email.from",
+	"user.xdg.origin.email.message-id", NULL,
+};
+
+/* The NUL-separated list of names, plus user.charset if charset. */
+static int name_list(const char *const *names, bool charset, char **list, size_t *len)
+{
+	size_t total = charset ? sizeof("user.charset") : 0;
+
+	for (size_t i = 0; names[i]; i++)
+		total += strlen(names[i]) + 1;
+	*list = malloc(total ? total : 1);
+	if (!*list)
+		return -ENOMEM;
+	*len = 0;
+	for (size_t i = 0; names[i]; i++) {
+		memcpy(*list + *len, names[i], strlen(names[i]) + 1);
+		*len += strlen(names[i]) + 1;
+	}
+	if (charset) {
+		memcpy(*list + *len, "user.charset", sizeof("user.charset"));
+		*len += sizeof("user.charset");
+	}
+	return 0;
+}
+
+/* A content file's part, when it is text. */
+static bool is_text_content(const struct msg_detail *d, uint64_t ino)
+{
+	const struct mime_part *p = ino_type(ino) == INO_CONTENT ? detail_part(d, ino_sub(ino)) : NULL;
+
+	return p && strcmp(p->type, "text") == 0;
+}
+
+int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len)
+{
+	struct msg_detail *d;
+	struct stat st;
+	bool text;
+	int rc = model_getattr(m, ino, &st);
+
+	*list = NULL;
+	*len = 0;
+	if (rc)
+		return rc;
+	switch (ino_type(ino)) {
+	case INO_MSG:
+		return name_list(msg_xattrs, false, list, len);
+	case INO_EML:
+	case INO_PEML:
+	case INO_CONTENT:
+		rc = detail_get(m, ino, &d);
+		if (rc)
+			return rc;
+		text = is_text_content(d, ino);
+		msg_detail_unref(d);
+		return name_list(file_xattrs, text, list, len);
+	default:
+		return 0;
+	}
+}
+
+/* The text of one message xattr. Caller holds the lock; msg is current. */
+static char *xattr_text(const struct msg *msg, const char *name)
+{
+	char buf[64];
+	struct tm tm;
+
+	if (strcmp(name, "user.imap.flags") == 0)
+		return strdup(msg->flags ? msg->flags : "");
+	if (strcmp(name, "user.imap.uid") == 0) {
+		snprintf(buf, sizeof(buf), "%u", msg->uid);
+	} else if (strcmp(name, "user.imap.size") == 0) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)msg->size);
+	} else if (strcmp(name, "user.imap.internaldate") == 0) {
+		/* IMAP's own date-time spelling, in UTC. */
+		if (!gmtime_r(&msg->date, &tm) ||
+		    !strftime(buf, sizeof(buf), "%d-%b-%Y %H:%M:%S +0000", &tm))
+			return NULL;
+	} else {
+		errno = ENODATA;
+		return NULL;
+	}
+	return strdup(buf);
+}
+
+/* A file's xattr value from the message's detail. */
+static int file_xattr(const struct msg_detail *d, uint64_t ino, const char *name, char **value)
+{
+	const struct mime_part *p = detail_part(d, ino_sub(ino));
+
+	if (strcmp(name, "user.mime_type") == 0) {
+		if (ino_type(ino) != INO_CONTENT)
+			*value = strdup("message/rfc822");
+		else if (asprintf(value, "%s/%s", p->type, p->subtype) < 0)
+			*value = NULL;
+	} else if (strcmp(name, "user.charset") == 0) {
+		if (!is_text_content(d, ino))
+			return -ENODATA;
+		*value = strdup("utf-8");
+	} else if (strcmp(name, "user.xdg.origin.email.subject") == 0) {
+		*value = strdup(msg_detail_subject(d));
+	} else if (strcmp(name, "user.xdg.origin.email.from") == 0) {
+		*value = strdup(msg_detail_from(d));
+	} else if (strcmp(name, "user.xdg.origin.email.message-id") == 0) {
+		*value = strdup(msg_detail_message_id(d));
+	} else {
+		return -ENODATA;
+	}
+	return *value ? 0 : -ENOMEM;
+}
+
+/* A message directory's xattr from the table. */
+static int msg_xattr(struct model *m, uint64_t ino, const char *name, char **value)
+{
+	uint32_t id = ino_mbox(ino);
+	struct msg *msg;
+	int rc = 0;
+
+	pthread_mutex_lock(&m->lock);
+	/* Flags are the one thing other clients change: answer from a listing
+	 * no older than MODEL_FRESH_MS. */
+	if (strcmp(name, "user.imap.flags") == 0)
+		rc = ensure_loaded(m, id, true);
+	msg = rc == 0 ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
+	if (!msg) {
+		pthread_mutex_unlock(&m->lock);
+		return rc ? rc : -ENOENT;
+	}
+	errno = ENOMEM;
+	*value = xattr_text(msg, name);
+	rc = *value ? 0 : -errno;
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value, size_t *len)
+{
+	struct msg_detail *d;
+	struct stat st;
+	int rc = model_getattr(m, ino, &st);
+
+	*value = NULL;
+	if (rc)
+		return rc;
+	switch (ino_type(ino)) {
+	case INO_MSG:
+		rc = msg_xattr(m, ino, name, value);
+		break;
+	case INO_EML:
+	case INO_PEML:
+	case INO_CONTENT:
+		rc = detail_get(m, ino, &d);
+		if (rc == 0) {
+			rc = file_xattr(d, ino, name, value);
+			msg_detail_unref(d);
+		}
+		break;
+	default:
+		rc = -ENODATA;
+	}
+	if (rc == 0)
+		*len = strlen(*value);
+	return rc;
+}

@@ -1,0 +1,190 @@
+/* Unit tests for fs/store.c: the on-disk content store. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+static char *make_dir(void)
+{
+	char tmpl[] = "/tmp/imapfs-test-store-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+
+	assert_non_null(dir);
+	return strdup(dir);
+}
+
+static void remove_dir(char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+}
+
+static size_t count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void put(struct store *s, const char *key, size_t size, char fill)
+{
+	struct store_writer *w = store_begin(s, key);
+	char buf[1000];
+	uint64_t got = 0;
+
+	assert_non_null(w);
+	memset(buf, fill, sizeof(buf));
+	for (size_t done = 0; done < size; done += sizeof(buf))
+		assert_int_equal(store_write(w, buf, size - done < sizeof(buf) ? size - done
+									      : sizeof(buf)), 0);
+	assert_int_equal(store_commit(w, &got), 0);
+	assert_int_equal(got, size);
+}
+
+static bool has(struct store *s, const char *key, uint64_t *size)
+{
+	int fd;
+	int rc = store_open(s, key, &fd, size);
+
+	if (rc == -ENOENT)
+		return false;
+	assert_int_equal(rc, 0);
+	close(fd);
+	return true;
+}
+
+static void test_put_and_open(void **state)
+{
+	char *dir = make_dir(), sub[600], buf[16];
+	struct store *s;
+	uint64_t size;
+	int fd;
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/a/b/content", dir);
+	s = store_new(sub, 1 << 20);
+	assert_non_null(s);
+	assert_int_equal(store_open(s, "k1", &fd, &size), -ENOENT);
+	put(s, "k1", 2500, 'x');
+	assert_int_equal(store_open(s, "k1", &fd, &size), 0);
+	assert_int_equal(size, 2500);
+	assert_int_equal(pread(fd, buf, sizeof(buf), 2490), 10);
+	assert_memory_equal(buf, "xxxxxxxxxx", 10);
+	close(fd);
+	assert_false(has(s, "k2", &size));
+	assert_int_equal(store_bytes(s), 2500);
+	store_free(s);
+	remove_dir(dir);
+}
+
+static void test_abort_leaves_nothing(void **state)
+{
+	char *dir = make_dir();
+	struct store *s = store_new(dir, 1 << 20);
+	struct store_writer *w;
+	uint64_t size;
+
+	(void)state;
+	assert_non_null(s);
+	w = store_begin(s, "gone");
+	assert_non_null(w);
+	assert_int_equal(store_write(w, "abc", 3), 0);
+	store_abort(w);
+	store_abort(NULL);
+	assert_false(has(s, "gone", &size));
+	assert_int_equal(count_files(dir), 0);
+	store_free(s);
+	remove_dir(dir);
+}
+
+/* A later mount takes up the entries, and drops a crash's leftovers. */
+static void test_reopen(void **state)
+{
+	char *dir = make_dir(), path[600];
+	struct store *s = store_new(dir, 1 << 20);
+	uint64_t size;
+	int fd;
+
+	(void)state;
+	put(s, "kept", 123, 'k');
+	store_free(s);
+	snprintf(path, sizeof(path), "%s/tmp.half", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	s = store_new(dir, 1 << 20);
+	assert_non_null(s);
+	assert_true(has(s, "kept", &size));
+	assert_int_equal(size, 123);
+	assert_int_equal(store_bytes(s), 123);
+	assert_int_equal(access(path, F_OK), -1);
+	store_free(s);
+	remove_dir(dir);
+}
+
+/* Past the limit the least recently used entries go; the total stays under. */
+static void test_eviction(void **state)
+{
+	char *dir = make_dir(), key[32];
+	struct store *s = store_new(dir, 10000);
+	uint64_t size;
+
+	(void)state;
+	for (int i = 0; i < 8; i++) {
+		snprintf(key, sizeof(key), "e%d", i);
+		put(s, key, 1000, (char)('a' + i));
+	}
+	assert_true(has(s, "e0", &size)); /* e0 is now the most recently used */
+	for (int i = 8; i < 12; i++) {
+		snprintf(key, sizeof(key), "e%d", i);
+		put(s, key, 1000, (char)('a' + i));
+		assert_true(store_bytes(s) <= 10000);
+	}
+	assert_true(has(s, "e0", &size));
+	assert_false(has(s, "e1", &size));
+	assert_true(has(s, "e11", &size));
+	assert_int_equal(count_files(dir) * 1000, store_bytes(s));
+	store_free(s);
+	remove_dir(dir);
+}
+
+static void test_bad_dir(void **state)
+{
+	(void)state;
+	assert_null(store_new("/proc/imapfs-cannot-be-here", 1000));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_put_and_open),
+		cmocka_unit_test(test_abort_leaves_nothing),
+		cmocka_unit_test(test_reopen),
+		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_bad_dir),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
