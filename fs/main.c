@@ -25,6 +25,7 @@
 #include "password.h"
 #include "pool.h"
 #include "store.h"
+#include "meta_cache.h"
 
 /* The limit on every wait for the server: connect, TLS, each response. */
 #define IMAP_TIMEOUT_MS 20000
@@ -98,6 +99,22 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *fopts)
 	return rc;
 }
 
+/* Listings live in cache_dir/meta; without it imapfs still works, from the
+ * server alone. */
+static struct meta_cache *open_meta(const struct imapfs_opts *o)
+{
+	struct meta_cache *meta = NULL;
+	char *dir = NULL;
+
+	if (asprintf(&dir, "%s/meta", o->cache_dir) < 0)
+		return NULL;
+	meta = meta_cache_open(dir);
+	if (!meta)
+		log_msg(LOG_WARNING, "no metadata cache in %s: %s", dir, strerror(errno));
+	free(dir);
+	return meta;
+}
+
 /* Decoded content lives in cache_dir/content, bounded by cache_size. */
 static struct store *open_store(const struct imapfs_opts *o)
 {
@@ -120,6 +137,7 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	struct fuse_session *se = NULL;
 	struct imap_pool *pool;
 	struct store *store;
+	struct meta_cache *meta = NULL;
 	int rc = 1;
 
 	memset(&fopts, 0, sizeof(fopts));
@@ -150,7 +168,9 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 		if (!pool)
 			goto out_unmount;
 	}
-	mnt.model = model_new(pool, store);
+	/* One connection stays for the reader that cannot wait; the rest fetch ahead. */
+	meta = open_meta(o);
+	mnt.model = model_new(pool, store, meta, o->connections > 1 ? o->connections - 1 : 0);
 	if (!mnt.model)
 		goto out_unmount;
 	log_msg(LOG_INFO, "mounted %s@%s on %s", o->user ? o->user : "", o->host, o->mountpoint);
@@ -166,6 +186,7 @@ out:
 	free(fopts.mountpoint);
 	pool_free(pool);
 	store_free(store);
+	meta_cache_close(meta);
 	return rc;
 }
 

@@ -9,7 +9,9 @@
 #include "client.h"
 #include "decode.h"
 #include "log.h"
+#include "parser.h"
 #include "names.h"
+#include "split.h"
 
 /* Spooling fetches this much per command: one round trip per MiB keeps the
  * parser's buffers small whatever the part's size. */
@@ -20,13 +22,16 @@ struct msg_detail {
 	struct part_tree *tree;
 	char *subject, *from, *message_id;
 	uint64_t *binsize;        /* per part: BINARY.SIZE, or UINT64_MAX */
+	char *bodystructure;      /* as IMAP text, for the metadata cache */
+	bool small;               /* served from a whole copy of the message */
 };
 
 struct detail_ctx {
-	uint32_t uid;
+	const uint32_t *uids;     /* sorted */
+	const bool *small;
+	size_t n;
 	uint32_t uidvalidity;
-	struct msg_detail *d;
-	bool seen;
+	struct msg_detail **d;    /* d[i] for uids[i], NULL until it comes */
 	int err;
 };
 
@@ -46,6 +51,7 @@ void msg_detail_unref(struct msg_detail *d)
 	free(d->from);
 	free(d->message_id);
 	free(d->binsize);
+	free(d->bodystructure);
 	free(d);
 }
 
@@ -63,27 +69,6 @@ static char *text_or_empty(const char *raw)
 	return raw ? mime_header_text(raw) : strdup("");
 }
 
-static void on_detail(void *ud, const struct imap_msg_meta *meta)
-{
-	struct detail_ctx *ctx = ud;
-	struct msg_detail *d = ctx->d;
-	char err[128];
-
-	if (meta->uid != ctx->uid || ctx->seen)
-		return;
-	ctx->seen = true;
-	if (meta->have & IMAP_META_BODYSTRUCTURE) {
-		d->tree = part_tree_new(meta->bodystructure, err, sizeof(err));
-		if (!d->tree)
-			log_msg(LOG_WARNING, "UID %u: unreadable structure (%s): no parts shown",
-				ctx->uid, err);
-	}
-	d->subject = text_or_empty(meta->envelope.subject);
-	d->from = text_or_empty(meta->envelope.from);
-	d->message_id = strdup(meta->envelope.message_id ? meta->envelope.message_id : "");
-	if (!d->subject || !d->from || !d->message_id)
-		ctx->err = -ENOMEM;
-}
 
 /*
  * Dovecot 2.3.19 can answer a BINARY.SIZE that is not the length of what
@@ -111,9 +96,8 @@ static int check_binary_size(struct imap_conn *c, uint32_t uid, const struct mim
 
 /* Asks BINARY.SIZE of the leaves the server can decode for us; text is left
  * out, it is converted to UTF-8 and so spooled anyway. */
-static int fetch_binary_sizes(struct imap_conn *c, struct detail_ctx *ctx)
+static int fetch_binary_sizes(struct imap_conn *c, uint32_t uid, struct msg_detail *d)
 {
-	struct msg_detail *d = ctx->d;
 	size_t n = d->tree ? part_tree_count(d->tree) : 0, k = 0;
 	const char **sections = calloc(n ? n : 1, sizeof(*sections));
 	size_t *which = calloc(n ? n : 1, sizeof(*which));
@@ -134,11 +118,11 @@ static int fetch_binary_sizes(struct imap_conn *c, struct detail_ctx *ctx)
 	}
 	rc = IMAP_OK;
 	if (k && imap_conn_has_cap(c, "BINARY")) {
-		rc = imap_fetch_binary_sizes(c, ctx->uid, sections, k, sizes);
+		rc = imap_fetch_binary_sizes(c, uid, sections, k, sizes);
 		for (size_t j = 0; rc == IMAP_OK && j < k; j++) {
 			if (sizes[j] != UINT64_MAX)
-				rc = check_binary_size(c, ctx->uid,
-						       part_tree_get(d->tree, which[j]), &sizes[j]);
+				rc = check_binary_size(c, uid, part_tree_get(d->tree, which[j]),
+						       &sizes[j]);
 			d->binsize[which[j]] = sizes[j];
 		}
 		/* NO [PARSE] (bad base64, say): every part is then fetched as
@@ -153,26 +137,6 @@ out:
 	return rc;
 }
 
-static int run_detail(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
-{
-	struct detail_ctx *ctx = ud;
-	char uid[16];
-	int rc;
-
-	if (st->uidvalidity != ctx->uidvalidity) {
-		ctx->err = -ESTALE;
-		return IMAP_ENO;
-	}
-	snprintf(uid, sizeof(uid), "%u", ctx->uid);
-	rc = imap_fetch_meta(c, uid, IMAP_META_ENVELOPE | IMAP_META_BODYSTRUCTURE, on_detail, ctx);
-	if (rc != IMAP_OK || ctx->err)
-		return rc;
-	if (!ctx->seen) {
-		ctx->err = -ENOENT;
-		return IMAP_ENO;
-	}
-	return fetch_binary_sizes(c, ctx);
-}
 
 static int errno_of(int rc, int err)
 {
@@ -190,26 +154,156 @@ static int errno_of(int rc, int err)
 	}
 }
 
-int msg_detail_fetch(struct imap_pool *pool, const char *mailbox, uint32_t uidvalidity,
-		     uint32_t uid, struct msg_detail **out)
+
+static struct msg_detail *detail_new(bool small)
 {
-	struct detail_ctx ctx = { .uid = uid, .uidvalidity = uidvalidity };
+	struct msg_detail *d = calloc(1, sizeof(*d));
+
+	if (d) {
+		d->refs = 1;
+		d->small = small;
+	}
+	return d;
+}
+
+/* Fills a detail from a FETCH's ENVELOPE and BODYSTRUCTURE. */
+static int detail_fill(struct msg_detail *d, const struct imap_msg_meta *meta)
+{
+	char err[128];
+
+	if (meta->have & IMAP_META_BODYSTRUCTURE) {
+		d->tree = part_tree_new(meta->bodystructure, err, sizeof(err));
+		if (!d->tree)
+			log_msg(LOG_WARNING, "UID %u: unreadable structure (%s): no parts shown",
+				meta->uid, err);
+		d->bodystructure = imap_arg_to_text(meta->bodystructure);
+		if (!d->bodystructure)
+			return -ENOMEM;
+	}
+	d->subject = text_or_empty(meta->envelope.subject);
+	d->from = text_or_empty(meta->envelope.from);
+	d->message_id = strdup(meta->envelope.message_id ? meta->envelope.message_id : "");
+	return d->subject && d->from && d->message_id ? 0 : -ENOMEM;
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void on_detail(void *ud, const struct imap_msg_meta *meta)
+{
+	struct detail_ctx *ctx = ud;
+	const uint32_t *at = bsearch(&meta->uid, ctx->uids, ctx->n, sizeof(*ctx->uids), cmp_uid);
+	size_t i;
+
+	if (!at || ctx->err || !(meta->have & IMAP_META_ENVELOPE))
+		return;
+	i = (size_t)(at - ctx->uids);
+	if (ctx->d[i])
+		return;
+	ctx->d[i] = detail_new(ctx->small[i]);
+	if (!ctx->d[i] || detail_fill(ctx->d[i], meta) < 0)
+		ctx->err = -ENOMEM;
+}
+
+static int run_detail(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct detail_ctx *ctx = ud;
+	char *set = malloc(ctx->n * 11 + 1);
+	size_t len = 0;
 	int rc;
 
-	ctx.d = calloc(1, sizeof(*ctx.d));
-	if (!ctx.d)
-		return -ENOMEM;
-	ctx.d->refs = 1;
-	rc = pool_run(pool, mailbox, run_detail, &ctx);
-	rc = errno_of(rc, ctx.err);
+	if (!set)
+		return IMAP_ENOMEM;
+	if (st->uidvalidity != ctx->uidvalidity) {
+		free(set);
+		ctx->err = -ESTALE;
+		return IMAP_ENO;
+	}
+	for (size_t i = 0; i < ctx->n; i++) {
+		msg_detail_unref(ctx->d[i]); /* a retry starts afresh */
+		ctx->d[i] = NULL;
+		len += (size_t)sprintf(set + len, "%s%u", i ? "," : "", ctx->uids[i]);
+	}
+	rc = imap_fetch_meta(c, set, IMAP_META_ENVELOPE | IMAP_META_BODYSTRUCTURE, on_detail, ctx);
+	free(set);
+	/* A small message's parts come from its whole copy, never by BINARY. */
+	for (size_t i = 0; rc == IMAP_OK && !ctx->err && i < ctx->n; i++)
+		if (ctx->d[i] && !ctx->d[i]->small)
+			rc = fetch_binary_sizes(c, ctx->uids[i], ctx->d[i]);
+	return rc;
+}
+
+int msg_details_fetch(struct imap_pool *pool, const char *mailbox, uint32_t uidvalidity,
+		      const uint32_t *uids, const bool *small, size_t n, struct msg_detail **out)
+{
+	struct detail_ctx ctx = {
+		.uids = uids, .small = small, .n = n, .uidvalidity = uidvalidity, .d = out,
+	};
+	int rc;
+
+	memset(out, 0, n * sizeof(*out));
+	rc = errno_of(pool_run(pool, mailbox, run_detail, &ctx), ctx.err);
 	if (rc) {
 		if (rc == -EIO)
-			log_msg(LOG_ERR, "cannot fetch the structure of UID %u", uid);
-		msg_detail_unref(ctx.d);
-		return rc;
+			log_msg(LOG_ERR, "cannot fetch the structure of UID %u...", uids[0]);
+		for (size_t i = 0; i < n; i++) {
+			msg_detail_unref(out[i]);
+			out[i] = NULL;
+		}
 	}
-	*out = ctx.d;
-	return 0;
+	return rc;
+}
+
+/* The BODYSTRUCTURE value of "* 1 FETCH (BODYSTRUCTURE <text>)". */
+static struct part_tree *tree_from_text(const char *text)
+{
+	struct imap_parser *p = imap_parser_new(NULL);
+	struct part_tree *t = NULL;
+	struct imap_resp *r = NULL;
+	const struct imap_arg *items;
+	size_t n;
+	char *line = NULL, err[64];
+
+	if (!p || asprintf(&line, "* 1 FETCH (BODYSTRUCTURE %s)\r\n", text) < 0)
+		goto out;
+	if (imap_parser_feed(p, line, strlen(line)) == 0 &&
+	    imap_parser_next(p, &r) == IMAP_PARSE_OK && r->args.len == 1 &&
+	    imap_arg_list(&r->args.items[0], &items, &n) && n == 2)
+		t = part_tree_new(&items[1], err, sizeof(err));
+out:
+	if (r)
+		imap_resp_free(r);
+	imap_parser_free(p);
+	free(line);
+	return t;
+}
+
+struct msg_detail *msg_detail_restore(const char *bodystructure, const char *subject,
+				      const char *from, const char *message_id)
+{
+	struct msg_detail *d = detail_new(true);
+
+	if (!d)
+		return NULL;
+	d->tree = tree_from_text(bodystructure);
+	d->bodystructure = strdup(bodystructure);
+	d->subject = strdup(subject ? subject : "");
+	d->from = strdup(from ? from : "");
+	d->message_id = strdup(message_id ? message_id : "");
+	if (!d->tree || !d->bodystructure || !d->subject || !d->from || !d->message_id) {
+		msg_detail_unref(d);
+		return NULL;
+	}
+	return d;
+}
+
+const char *msg_detail_bodystructure(const struct msg_detail *d)
+{
+	return d->small && d->tree ? d->bodystructure : NULL;
 }
 
 const struct part_tree *msg_detail_tree(const struct msg_detail *d)
@@ -236,6 +330,8 @@ enum content_mode msg_content_mode(const struct msg_detail *d, size_t part)
 {
 	const struct mime_part *p = part_tree_get(d->tree, part);
 
+	if (d->small)
+		return CONTENT_SPOOL;
 	if (strcmp(p->type, "text") == 0)
 		return CONTENT_SPOOL; /* converted to UTF-8: only the result has a size */
 	if (d->binsize && d->binsize[part] != UINT64_MAX)
@@ -344,20 +440,101 @@ static int run_spool(struct imap_conn *c, const struct imap_mailbox_status *st, 
 	return rc;
 }
 
+/*
+ * Cuts part out of the whole message raw and stores it under key: decoded
+ * and converted (a content file), or as it is (an attached message.eml).
+ * -EAGAIN when the bytes do not fit the structure: ask the server then.
+ */
+static int spool_local(struct store *store, const char *key, const struct msg_detail *d,
+		       size_t part, bool as_is, const char *raw, size_t len)
+{
+	const struct mime_part *p = part_tree_get(d->tree, part);
+	struct store_writer *w;
+	struct mime_decoder *dec = NULL;
+	size_t off, n;
+	uint64_t size;
+	int rc = -EIO;
+
+	if (mime_split(raw, len, d->tree, part, MIME_SPLIT_BODY, &off, &n) < 0)
+		return -EAGAIN;
+	w = store_begin(store, key);
+	if (w)
+		dec = mime_decoder_new(as_is ? MIME_ENC_7BIT : p->encoding, as_is ? NULL : p->type,
+				       p->charset, to_store, w);
+	if (dec && mime_decoder_push(dec, raw + off, n) == 0 && mime_decoder_finish(dec) == 0) {
+		mime_decoder_free(dec);
+		return store_commit(w, &size);
+	}
+	mime_decoder_free(dec);
+	store_abort(w);
+	return rc;
+}
+
+static char *part_key(const char *kind, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		      const struct mime_part *p)
+{
+	char *key;
+
+	if (asprintf(&key, "v1\n%s\n%s\n%u\n%u\n%s", kind, mailbox, uidvalidity, uid,
+		     p->section) < 0)
+		return NULL;
+	return key;
+}
+
+int msg_part_stored(struct store *store, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		    const struct msg_detail *d, size_t part, bool embedded, int *fd, uint64_t *size)
+{
+	char *key = part_key(embedded ? "embedded" : "content", mailbox, uidvalidity, uid,
+			     part_tree_get(d->tree, part));
+	int rc;
+
+	if (!key)
+		return -ENOMEM;
+	rc = store_open(store, key, fd, size);
+	free(key);
+	return rc;
+}
+
+int msg_embedded_spool(struct store *store, const char *mailbox, uint32_t uidvalidity,
+		       uint32_t uid, const struct msg_detail *d, size_t part, const char *raw,
+		       size_t len, int *fd, uint64_t *size)
+{
+	char *key = part_key("embedded", mailbox, uidvalidity, uid, part_tree_get(d->tree, part));
+	int rc;
+
+	if (!key)
+		return -ENOMEM;
+	rc = store_open(store, key, fd, size);
+	if (rc == -ENOENT) {
+		rc = spool_local(store, key, d, part, true, raw, len);
+		if (rc == 0)
+			rc = store_open(store, key, fd, size);
+	}
+	free(key);
+	return rc;
+}
+
 int msg_content_spool(struct imap_pool *pool, struct store *store, const char *mailbox,
 		      uint32_t uidvalidity, uint32_t uid, const struct msg_detail *d, size_t part,
-		      int *fd, uint64_t *size)
+		      const char *raw, size_t len, int *fd, uint64_t *size)
 {
 	struct spool_ctx ctx = { .uid = uid, .uidvalidity = uidvalidity, .store = store };
 	char *key;
 	int rc;
 
 	ctx.p = part_tree_get(d->tree, part);
-	if (asprintf(&key, "v1\ncontent\n%s\n%u\n%u\n%s", mailbox, uidvalidity, uid,
-		     ctx.p->section) < 0)
+	key = part_key("content", mailbox, uidvalidity, uid, ctx.p);
+	if (!key)
 		return -ENOMEM;
 	ctx.key = key;
 	rc = store_open(store, key, fd, size);
+	if (rc == -ENOENT && raw) {
+		rc = spool_local(store, key, d, part, false, raw, len);
+		if (rc == 0)
+			rc = store_open(store, key, fd, size);
+		else
+			rc = -ENOENT;
+	}
 	if (rc == -ENOENT) {
 		rc = errno_of(pool_run(pool, mailbox, run_spool, &ctx), ctx.err);
 		if (rc == 0)

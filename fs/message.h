@@ -3,9 +3,9 @@
  * part tree, its envelope in UTF-8, and how each part's content is had.
  *
  *   struct msg_detail *d;
- *   msg_detail_fetch(pool, "INBOX", uidvalidity, 42, &d);   // ENVELOPE BODYSTRUCTURE (+ BINARY.SIZE)
+ *   msg_details_fetch(pool, "INBOX", uidvalidity, uids, small, n, ds);   // ENVELOPE BODYSTRUCTURE (+ BINARY.SIZE)
  *   switch (msg_content_mode(d, i)) { case CONTENT_BINARY: ... }
- *   msg_content_spool(pool, store, "INBOX", uidvalidity, 42, d, i, &fd, &size);
+ *   msg_content_spool(pool, store, "INBOX", uidvalidity, 42, d, i, NULL, 0, &fd, &size);
  *   msg_detail_unref(d);
  *
  * A detail is immutable once fetched and reference counted, so the model can
@@ -31,9 +31,21 @@ enum content_mode {
 
 struct msg_detail;
 
-/* -ENOENT when the message is gone, -ESTALE when UIDVALIDITY changed. */
-int msg_detail_fetch(struct imap_pool *pool, const char *mailbox, uint32_t uidvalidity,
-		     uint32_t uid, struct msg_detail **out);
+/*
+ * Fetches the details of uids[0..n) (sorted) in one command: out[i] for
+ * uids[i], NULL for a message that is gone. small[i]: that message is served
+ * from a whole copy (prefetch.h), so its parts are all CONTENT_SPOOL and no
+ * BINARY.SIZE is asked. -ESTALE when UIDVALIDITY changed, -EIO...
+ */
+int msg_details_fetch(struct imap_pool *pool, const char *mailbox, uint32_t uidvalidity,
+		      const uint32_t *uids, const bool *small, size_t n, struct msg_detail **out);
+/* A small message's detail rebuilt from the metadata cache (BODYSTRUCTURE
+ * as IMAP text); NULL when it does not parse. */
+struct msg_detail *msg_detail_restore(const char *bodystructure, const char *subject,
+				      const char *from, const char *message_id);
+/* What the metadata cache keeps of it: NULL for a message that is not small
+ * (its BINARY sizes are not kept, so it is asked again after a remount). */
+const char *msg_detail_bodystructure(const struct msg_detail *d);
 struct msg_detail *msg_detail_ref(struct msg_detail *d);
 void msg_detail_unref(struct msg_detail *d);
 
@@ -49,10 +61,19 @@ enum content_mode msg_content_mode(const struct msg_detail *d, size_t part);
 /* Size of a CONTENT_BINARY or CONTENT_RAW part's content file. */
 uint64_t msg_content_size(const struct msg_detail *d, size_t part);
 
-/* Makes sure the store holds part's content file (CONTENT_SPOOL): fetched in
- * chunks, decoded, converted; *fd reads it, *size is its length. */
+/* Makes sure the store holds part's content file (CONTENT_SPOOL): cut from
+ * raw (the whole message, when the caller has it) or else fetched in
+ * chunks; decoded and converted. *fd reads it, *size is its length. */
 int msg_content_spool(struct imap_pool *pool, struct store *store, const char *mailbox,
 		      uint32_t uidvalidity, uint32_t uid, const struct msg_detail *d, size_t part,
-		      int *fd, uint64_t *size);
+		      const char *raw, size_t len, int *fd, uint64_t *size);
+/* A descriptor of what the store already holds for part (a content file, or
+ * an attached message.eml when embedded); -ENOENT when nothing yet. */
+int msg_part_stored(struct store *store, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		    const struct msg_detail *d, size_t part, bool embedded, int *fd, uint64_t *size);
+/* The same for an attached message's message.eml, cut from raw as it is. */
+int msg_embedded_spool(struct store *store, const char *mailbox, uint32_t uidvalidity,
+		       uint32_t uid, const struct msg_detail *d, size_t part, const char *raw,
+		       size_t len, int *fd, uint64_t *size);
 
 #endif

@@ -15,10 +15,8 @@
 #include "mbox_names.h"
 #include "utf7.h"
 
-/* How long one thread waits for another's listing of the same mailbox. */
-#define LOAD_WAIT_MS 60000
 
-static long ms_since(const struct timespec *t)
+long ms_since(const struct timespec *t)
 {
 	struct timespec now;
 
@@ -26,7 +24,7 @@ static long ms_since(const struct timespec *t)
 	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
-static void deadline_after(struct timespec *ts, long ms)
+void deadline_after(struct timespec *ts, long ms)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
 	ts->tv_sec += ms / 1000;
@@ -37,7 +35,8 @@ static void deadline_after(struct timespec *ts, long ms)
 	}
 }
 
-struct model *model_new(struct imap_pool *pool, struct store *store)
+struct model *model_new(struct imap_pool *pool, struct store *store, struct meta_cache *meta,
+			unsigned workers)
 {
 	struct model *m = calloc(1, sizeof(*m));
 	pthread_condattr_t ca;
@@ -52,6 +51,13 @@ struct model *model_new(struct imap_pool *pool, struct store *store)
 	m->nmbox = 1;
 	m->pool = pool;
 	m->store = store;
+	m->meta = meta;
+	m->prefetch = prefetch_new(pool, store, workers);
+	if (!m->prefetch) {
+		free(m->mbox);
+		free(m);
+		return NULL;
+	}
 	m->mounted_at = time(NULL);
 	m->uid = getuid();
 	m->gid = getgid();
@@ -63,13 +69,19 @@ struct model *model_new(struct imap_pool *pool, struct store *store)
 	return m;
 }
 
-static void msgs_free(struct msg *msgs, size_t n)
+void msg_clear(struct msg *msg)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(msgs[i].flags);
-		free(msgs[i].header);
-		msg_detail_unref(msgs[i].detail);
-	}
+	free(msg->flags);
+	free(msg->header);
+	msg_detail_unref(msg->detail);
+	msg->flags = msg->header = NULL;
+	msg->detail = NULL;
+}
+
+void msgs_free(struct msg *msgs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		msg_clear(&msgs[i]);
 	free(msgs);
 }
 
@@ -77,6 +89,8 @@ void model_free(struct model *m)
 {
 	if (!m)
 		return;
+	prefetch_free(m->prefetch);
+	save_all(m);
 	for (size_t i = 1; i < m->nmbox; i++) {
 		free(m->mbox[i].path);
 		free(m->mbox[i].wire);
@@ -261,62 +275,9 @@ static bool mbox_visible(const struct model *m, uint32_t id)
 	return false;
 }
 
-/* ---- message lists -------------------------------------------------------- */
+/* ---- message lists (see model_sync.c for how they are fetched) ---------- */
 
-struct load_ctx {
-	struct msg *msgs;
-	size_t n, cap;
-	uint32_t uidvalidity;
-	int err;
-};
-
-static void on_meta(void *ud, const struct imap_msg_meta *meta)
-{
-	struct load_ctx *ctx = ud;
-	struct msg *msg;
-
-	if (ctx->err || !(meta->have & IMAP_META_SIZE) || meta->uid == 0)
-		return; /* an unsolicited FLAGS update, not part of the listing */
-	if (ctx->n == ctx->cap) {
-		size_t cap = ctx->cap ? ctx->cap * 2 : 256;
-		struct msg *grown = realloc(ctx->msgs, cap * sizeof(*grown));
-
-		if (!grown) {
-			ctx->err = -ENOMEM;
-			return;
-		}
-		ctx->msgs = grown;
-		ctx->cap = cap;
-	}
-	msg = &ctx->msgs[ctx->n];
-	memset(msg, 0, sizeof(*msg));
-	msg->uid = meta->uid;
-	msg->date = meta->internaldate;
-	msg->size = meta->size;
-	msg->flags = strdup(meta->flags ? meta->flags : "");
-	if (!msg->flags) {
-		ctx->err = -ENOMEM;
-		return;
-	}
-	ctx->n++;
-}
-
-static int run_load(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
-{
-	struct load_ctx *ctx = ud;
-	int rc;
-
-	/* A connection that examined the mailbox earlier has not been told
-	 * about new mail yet; NOOP asks. */
-	rc = imap_conn_cmd(c, NULL, NULL, "NOOP");
-	if (rc != IMAP_OK)
-		return rc;
-	ctx->uidvalidity = st->uidvalidity;
-	return imap_fetch_meta(c, "1:*", IMAP_META_FLAGS | IMAP_META_INTERNALDATE | IMAP_META_SIZE,
-			       on_meta, ctx);
-}
-
-static int cmp_msg(const void *a, const void *b)
+int cmp_msg(const void *a, const void *b)
 {
 	uint32_t x = ((const struct msg *)a)->uid, y = ((const struct msg *)b)->uid;
 
@@ -330,87 +291,6 @@ struct msg *msg_find(const struct mbox *b, uint32_t uid)
 	if (!b->msgs)
 		return NULL;
 	return bsearch(&key, b->msgs, b->nmsgs, sizeof(*b->msgs), cmp_msg);
-}
-
-/* Installs a fresh listing; cached headers survive when UIDVALIDITY holds. */
-static void install_msgs(struct model *m, struct mbox *b, struct load_ctx *ctx)
-{
-	if (ctx->n)
-		qsort(ctx->msgs, ctx->n, sizeof(*ctx->msgs), cmp_msg);
-	if (b->uidvalidity == ctx->uidvalidity) {
-		for (size_t i = 0; i < ctx->n; i++) {
-			struct msg *old = msg_find(b, ctx->msgs[i].uid);
-
-			if (!old)
-				continue;
-			ctx->msgs[i].header = old->header;
-			ctx->msgs[i].header_len = old->header_len;
-			ctx->msgs[i].detail = old->detail;
-			old->header = NULL;
-			old->detail = NULL;
-		}
-	}
-	for (size_t i = 0; i < b->nmsgs; i++)
-		if (b->msgs[i].header)
-			m->header_bytes -= b->msgs[i].header_len;
-	msgs_free(b->msgs, b->nmsgs);
-	b->msgs = ctx->msgs;
-	b->nmsgs = ctx->n;
-	b->uidvalidity = ctx->uidvalidity;
-	b->loaded = true;
-	clock_gettime(CLOCK_MONOTONIC, &b->loaded_at);
-	ctx->msgs = NULL;
-	ctx->n = 0;
-}
-
-/* Waits while another thread lists mailbox id. Caller holds the lock. */
-static int wait_loading(struct model *m, uint32_t id)
-{
-	struct timespec until;
-
-	deadline_after(&until, LOAD_WAIT_MS);
-	while (m->mbox[id].loading)
-		if (pthread_cond_timedwait(&m->loaded, &m->lock, &until) == ETIMEDOUT)
-			return -EIO;
-	return 0;
-}
-
-/* Fetches the message list of mailbox id when never done, or when force and
- * stale. Caller holds the lock; it is released while the server answers. */
-int ensure_loaded(struct model *m, uint32_t id, bool force)
-{
-	struct load_ctx ctx = { 0 };
-	char *wire;
-	int rc;
-
-	rc = wait_loading(m, id);
-	if (rc)
-		return rc;
-	if (!m->mbox[id].wire)
-		return 0; /* a level without messages */
-	if (m->mbox[id].loaded && (!force || ms_since(&m->mbox[id].loaded_at) < MODEL_FRESH_MS))
-		return 0;
-	wire = strdup(m->mbox[id].wire);
-	if (!wire)
-		return -ENOMEM;
-	m->mbox[id].loading = true;
-	pthread_mutex_unlock(&m->lock);
-
-	rc = pool_run(m->pool, wire, run_load, &ctx);
-
-	pthread_mutex_lock(&m->lock);
-	m->mbox[id].loading = false;
-	pthread_cond_broadcast(&m->loaded);
-	if (rc == IMAP_OK && ctx.err == 0)
-		install_msgs(m, &m->mbox[id], &ctx);
-	msgs_free(ctx.msgs, ctx.n);
-	if (rc != IMAP_OK) {
-		log_msg(LOG_ERR, "cannot list messages of %s: %s", m->mbox[id].path,
-			imap_strerror(rc));
-		rc = m->mbox[id].loaded ? 0 : -EIO; /* stale beats nothing */
-	}
-	free(wire);
-	return rc ? rc : ctx.err;
 }
 
 /* ---- names and attributes ------------------------------------------------- */
@@ -465,41 +345,72 @@ static int mbox_of(struct model *m, uint64_t ino, uint32_t *id)
 
 /* ---- message details ------------------------------------------------------ */
 
+/* Which messages to ask details of with ino's: it and the ones after it
+ * that have none yet (a reader walking the mailbox wants them next). Caller
+ * holds the lock; msg is ino's. */
+static size_t detail_batch(struct mbox *b, struct msg *msg, uint32_t *uids, bool *small)
+{
+	size_t n = 0;
+
+	for (size_t i = (size_t)(msg - b->msgs); i < b->nmsgs && n < DETAIL_BATCH; i++) {
+		if (b->msgs[i].detail)
+			continue;
+		uids[n] = b->msgs[i].uid;
+		small[n++] = b->msgs[i].size <= SMALL_MAX;
+	}
+	return n;
+}
+
+/* Hands the fetched details to their messages (those still there). */
+static void detail_install(struct model *m, uint32_t id, const uint32_t *uids,
+			   struct msg_detail **ds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct msg *msg = ds[i] ? msg_find(&m->mbox[id], uids[i]) : NULL;
+
+		if (msg && !msg->detail)
+			msg->detail = msg_detail_ref(ds[i]);
+		if (i > 0)
+			msg_detail_unref(ds[i]);
+	}
+}
+
 int detail_get(struct model *m, uint64_t ino, struct msg_detail **out)
 {
-	struct msg_detail *d = NULL;
-	uint32_t id = ino_mbox(ino), uidvalidity;
+	uint32_t id = ino_mbox(ino), uidvalidity, uids[DETAIL_BATCH];
+	struct msg_detail *ds[DETAIL_BATCH];
+	bool small[DETAIL_BATCH];
 	struct msg *msg;
-	char *wire;
+	char *wire = NULL;
+	size_t n = 0;
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
 	msg = id && id < m->nmbox ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
-	if (msg && msg->detail)
-		d = msg_detail_ref(msg->detail);
-	wire = msg && !d ? strdup(m->mbox[id].wire) : NULL;
-	uidvalidity = m->mbox[id].uidvalidity;
-	pthread_mutex_unlock(&m->lock);
-	if (d || !msg) {
-		*out = d;
-		return d ? 0 : -ENOENT;
+	*out = msg ? msg_detail_ref(msg->detail) : NULL;
+	if (msg && !*out) {
+		n = detail_batch(&m->mbox[id], msg, uids, small);
+		wire = strdup(m->mbox[id].wire);
 	}
+	uidvalidity = msg ? m->mbox[id].uidvalidity : 0;
+	pthread_mutex_unlock(&m->lock);
+	if (*out || !msg)
+		return *out ? 0 : -ENOENT;
 	if (!wire)
 		return -ENOMEM;
-	rc = msg_detail_fetch(m->pool, wire, uidvalidity, ino_uid(ino), &d);
+	rc = msg_details_fetch(m->pool, wire, uidvalidity, uids, small, n, ds);
 	free(wire);
 	pthread_mutex_lock(&m->lock);
 	if (rc == -ESTALE)
 		m->mbox[id].loaded = false; /* list it again: its UIDs mean other messages now */
-	/* Look again: the message may have gone while we fetched. */
-	msg = rc == 0 ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
-	if (msg && !msg->detail)
-		msg->detail = msg_detail_ref(d);
+	if (rc == 0)
+		detail_install(m, id, uids, ds, n);
+	m->dirty_details = m->dirty_details || rc == 0;
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc == -ESTALE ? -EIO : rc;
-	*out = d;
-	return 0;
+	*out = ds[0];
+	return ds[0] ? 0 : -ENOENT;
 }
 
 const struct mime_part *detail_part(const struct msg_detail *d, uint32_t sub)
@@ -591,8 +502,9 @@ static int attr_fetched(struct model *m, uint64_t ino, struct stat *st, time_t d
 		rc = -ENOENT;
 	else if (ino_type(ino) == INO_PART)
 		stat_dir(m, st, ino, date);
-	else if (ino_type(ino) == INO_PEML && p->is_message)
-		stat_file(m, st, ino, date, p->size);
+	else if (ino_type(ino) == INO_PEML && p->is_message &&
+		 (rc = embedded_size(m, ino, d, &size)) == 0)
+		stat_file(m, st, ino, date, size);
 	else if (ino_type(ino) == INO_CONTENT && p->is_leaf &&
 		 (rc = content_size(m, ino, d, &size)) == 0)
 		stat_file(m, st, ino, date, size);

@@ -26,13 +26,17 @@
 
 #include "pool.h"
 #include "store.h"
+#include "meta_cache.h"
 
 #define MODEL_FRESH_MS 2000
 #define MODEL_CHUNK (256 * 1024)
 
 struct model;
 
-struct model *model_new(struct imap_pool *pool, struct store *store);
+/* workers: threads that fetch messages ahead of readers (0: none); meta:
+ * where listings persist across mounts (NULL: nowhere). */
+struct model *model_new(struct imap_pool *pool, struct store *store, struct meta_cache *meta,
+			unsigned workers);
 void model_free(struct model *m);
 
 int model_lookup(struct model *m, uint64_t parent, const char *name, struct stat *st);

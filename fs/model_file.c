@@ -12,6 +12,7 @@
 #include "inode.h"
 #include "log.h"
 #include "model_int.h"
+#include "split.h"
 
 struct model_file {
 	uint64_t ino;
@@ -89,6 +90,137 @@ static int fetch_section(struct model *m, uint64_t ino, struct fetch_req *req)
 	return -EIO;
 }
 
+/* ---- whole small messages -------------------------------------------------- */
+
+bool msg_is_small(struct model *m, uint64_t ino)
+{
+	struct msg facts;
+	bool small;
+
+	pthread_mutex_lock(&m->lock);
+	small = msg_facts(m, ino, &facts) == 0 && facts.size <= SMALL_MAX;
+	pthread_mutex_unlock(&m->lock);
+	return small;
+}
+
+struct window {
+	char *wire;
+	uint32_t uidvalidity;
+	uint32_t uids[PREFETCH_WINDOW];
+	uint64_t sizes[PREFETCH_WINDOW];
+	size_t n;
+};
+
+/* The message and the small ones after it, which a reader walking the
+ * mailbox will want next. Caller holds the lock. */
+static int window_of(struct model *m, uint64_t ino, struct window *w)
+{
+	uint32_t id = ino_mbox(ino);
+	struct mbox *b = id && id < m->nmbox ? &m->mbox[id] : NULL;
+	struct msg *msg = b ? msg_find(b, ino_uid(ino)) : NULL;
+
+	if (!msg || !b->wire)
+		return -ENOENT;
+	w->wire = strdup(b->wire);
+	if (!w->wire)
+		return -ENOMEM;
+	w->uidvalidity = b->uidvalidity;
+	for (size_t i = (size_t)(msg - b->msgs); i < b->nmsgs && w->n < PREFETCH_WINDOW; i++) {
+		if (b->msgs[i].size > SMALL_MAX)
+			continue;
+		w->uids[w->n] = b->msgs[i].uid;
+		w->sizes[w->n++] = b->msgs[i].size;
+	}
+	return 0;
+}
+
+/* A descriptor of the whole message from the store, fetched (with the
+ * messages after it) when not there yet. */
+static int whole_open(struct model *m, uint64_t ino, int *fd, uint64_t *size)
+{
+	struct window *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w)
+		return -ENOMEM;
+	pthread_mutex_lock(&m->lock);
+	rc = window_of(m, ino, w);
+	pthread_mutex_unlock(&m->lock);
+	if (rc == 0)
+		rc = prefetch_get(m->prefetch, w->wire, w->uidvalidity, w->uids, w->sizes, w->n, fd,
+				  size);
+	free(w->wire);
+	free(w);
+	return rc;
+}
+
+/* The whole message in memory (it is small). */
+static int whole_read(struct model *m, uint64_t ino, char **raw, size_t *len)
+{
+	uint64_t size;
+	ssize_t got;
+	int fd, rc = whole_open(m, ino, &fd, &size);
+
+	if (rc)
+		return rc;
+	*raw = malloc(size + 1);
+	got = *raw ? pread(fd, *raw, size, 0) : -1;
+	close(fd);
+	if (got < 0 || (uint64_t)got != size) {
+		free(*raw);
+		return -EIO;
+	}
+	(*raw)[size] = '\0';
+	*len = size;
+	return 0;
+}
+
+/* A copy of raw[off, off+len) as a header file's bytes. */
+static int copy_out(const char *raw, size_t off, size_t len, char **out, size_t *out_len)
+{
+	*out = malloc(len + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, raw + off, len);
+	*out_len = len;
+	return 0;
+}
+
+/* The header block cut from the whole message: up to and including the
+ * empty line, as BODY[HEADER] is; all of it when there is no body. */
+static int header_local(struct model *m, uint64_t ino, char **out, size_t *len)
+{
+	char *raw, *end;
+	size_t n;
+	int rc = whole_read(m, ino, &raw, &n);
+
+	if (rc)
+		return rc;
+	end = memmem(raw, n, "\r\n\r\n", 4);
+	rc = copy_out(raw, 0, end ? (size_t)(end - raw) + 4 : n, out, len);
+	free(raw);
+	return rc;
+}
+
+/* An attached message's header block, cut from the whole message. */
+static int part_header_local(struct model *m, uint64_t ino, const struct msg_detail *d,
+			     char **out, size_t *len)
+{
+	size_t n, off, hlen;
+	char *raw;
+	int rc = whole_read(m, ino, &raw, &n);
+
+	if (rc)
+		return rc;
+	if (mime_split(raw, n, msg_detail_tree(d), ino_sub(ino), MIME_SPLIT_HEADER, &off,
+		       &hlen) == 0)
+		rc = copy_out(raw, off, hlen, out, len);
+	else
+		rc = -EIO;
+	free(raw);
+	return rc;
+}
+
 /* An attached message's header block ("2.HEADER"), fetched whole. */
 static int part_header_get(struct model *m, uint64_t ino, char **out, size_t *len)
 {
@@ -103,10 +235,12 @@ static int part_header_get(struct model *m, uint64_t ino, char **out, size_t *le
 	p = detail_part(d, ino_sub(ino));
 	if (!p || !p->is_message)
 		rc = -ENOENT;
+	else if (msg_is_small(m, ino))
+		rc = part_header_local(m, ino, d, out, len);
 	else if (asprintf(&section, "%s.HEADER", p->section) < 0)
 		rc = -ENOMEM;
 	msg_detail_unref(d);
-	if (rc)
+	if (rc || !section)
 		return rc;
 	req.section = section;
 	rc = fetch_section(m, ino, &req);
@@ -142,6 +276,8 @@ int header_get(struct model *m, uint64_t ino, char **out, size_t *len)
 
 	if (ino_type(ino) == INO_PHEADER)
 		return part_header_get(m, ino, out, len);
+	if (msg_is_small(m, ino))
+		return header_local(m, ino, out, len);
 	pthread_mutex_lock(&m->lock);
 	rc = header_cached(m, ino, out, len);
 	pthread_mutex_unlock(&m->lock);
@@ -167,12 +303,14 @@ int header_get(struct model *m, uint64_t ino, char **out, size_t *len)
 	return *out ? 0 : -ENOMEM;
 }
 
-/* Decoded content in the store, fetched there first if needed. */
+/* Decoded content (or a small message's attached message.eml) in the store,
+ * put there first if needed. */
 static int spool(struct model *m, uint64_t ino, const struct msg_detail *d, int *fd,
 		 uint64_t *size)
 {
 	uint32_t id = ino_mbox(ino), uidvalidity = 0;
-	char *wire = NULL;
+	char *wire = NULL, *raw = NULL;
+	size_t len = 0;
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
@@ -183,10 +321,38 @@ static int spool(struct model *m, uint64_t ino, const struct msg_detail *d, int 
 	pthread_mutex_unlock(&m->lock);
 	if (!wire)
 		return -ENOENT;
-	rc = msg_content_spool(m->pool, m->store, wire, uidvalidity, ino_uid(ino), d,
-			       ino_sub(ino), fd, size);
+	/* Already there: no need to read the whole message again. */
+	rc = msg_part_stored(m->store, wire, uidvalidity, ino_uid(ino), d, ino_sub(ino),
+			     ino_type(ino) == INO_PEML, fd, size);
+	if (rc != -ENOENT) {
+		free(wire);
+		return rc;
+	}
+	if (msg_is_small(m, ino) && whole_read(m, ino, &raw, &len) < 0)
+		raw = NULL; /* then the server cuts and sends the part itself */
+	if (ino_type(ino) == INO_PEML)
+		rc = raw ? msg_embedded_spool(m->store, wire, uidvalidity, ino_uid(ino), d,
+					      ino_sub(ino), raw, len, fd, size) : -EIO;
+	else
+		rc = msg_content_spool(m->pool, m->store, wire, uidvalidity, ino_uid(ino), d,
+				       ino_sub(ino), raw, len, fd, size);
+	free(raw);
 	free(wire);
 	return rc == -ESTALE ? -EIO : rc;
+}
+
+int embedded_size(struct model *m, uint64_t ino, const struct msg_detail *d, uint64_t *size)
+{
+	int fd, rc;
+
+	if (!msg_is_small(m, ino)) {
+		*size = detail_part(d, ino_sub(ino))->size;
+		return 0;
+	}
+	rc = spool(m, ino, d, &fd, size);
+	if (rc == 0)
+		close(fd);
+	return rc;
 }
 
 int content_size(struct model *m, uint64_t ino, const struct msg_detail *d, uint64_t *size)
@@ -230,6 +396,8 @@ static int open_part(struct model *m, struct model_file *f)
 	p = sub ? detail_part(d, sub) : NULL;
 	if (!p || (ino_type(f->ino) == INO_PEML ? !p->is_message : !p->is_leaf)) {
 		rc = -ENOENT;
+	} else if (ino_type(f->ino) == INO_PEML && msg_is_small(m, f->ino)) {
+		rc = spool(m, f->ino, d, &f->fd, &f->size);
 	} else if (ino_type(f->ino) == INO_PEML) {
 		f->size = p->size;
 	} else if (msg_content_mode(d, sub) == CONTENT_SPOOL) {
@@ -247,10 +415,31 @@ static int open_part(struct model *m, struct model_file *f)
 	return rc;
 }
 
+/* message.eml: a small one from its whole copy (its size stays RFC822.SIZE,
+ * what stat said), a large one in ranges. */
+static int open_message(struct model *m, struct model_file *f)
+{
+	struct stat st;
+	uint64_t stored;
+	int rc = model_getattr(m, f->ino, &st);
+
+	if (rc)
+		return rc;
+	f->size = (uint64_t)st.st_size;
+	if (f->size <= SMALL_MAX && whole_open(m, f->ino, &f->fd, &stored) == 0) {
+		if (stored != f->size)
+			log_msg(LOG_WARNING, "UID %u: %llu bytes stored, RFC822.SIZE %llu",
+				ino_uid(f->ino), (unsigned long long)stored,
+				(unsigned long long)f->size);
+		return 0;
+	}
+	f->section = strdup("");
+	return f->section ? 0 : -ENOMEM;
+}
+
 int model_open(struct model *m, uint64_t ino, struct model_file **out)
 {
 	struct model_file *f;
-	struct stat st;
 	int rc;
 
 	switch (ino_type(ino)) {
@@ -277,11 +466,7 @@ int model_open(struct model *m, uint64_t ino, struct model_file **out)
 		rc = header_get(m, ino, &f->chunk, &f->chunk_len);
 		f->size = f->chunk_len;
 	} else if (ino_type(ino) == INO_EML) {
-		rc = model_getattr(m, ino, &st);
-		f->size = (uint64_t)st.st_size;
-		f->section = strdup("");
-		if (rc == 0 && !f->section)
-			rc = -ENOMEM;
+		rc = open_message(m, f);
 	} else {
 		rc = open_part(m, f);
 	}

@@ -13,12 +13,22 @@
 #include <time.h>
 
 #include "message.h"
+#include "prefetch.h"
 #include "model.h"
 #include "store.h"
+#include "meta_cache.h"
 
 /* Headers kept in memory, so that stat and read of `header` agree without a
  * second fetch; past this budget they are fetched again each time. */
-#define HEADER_BUDGET (32u * 1024 * 1024)
+#define HEADER_BUDGET (8u * 1024 * 1024)
+/* Messages up to this size are fetched whole (ahead of the reader, by the
+ * prefetcher) and all their files served from that copy; larger ones are
+ * read in ranges. Part of the inode contract: it decides how sizes are had. */
+#define SMALL_MAX (1024u * 1024)
+/* How many small messages after the one being read are fetched ahead. */
+#define PREFETCH_WINDOW 128
+/* How many messages' structures one FETCH asks for. */
+#define DETAIL_BATCH 64
 
 struct msg {
 	uint32_t uid;
@@ -37,6 +47,9 @@ struct mbox {
 	char *wire;               /* server name, NULL for a level with no mailbox */
 	bool present;             /* in the last LIST */
 	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;   /* 0: no CONDSTORE */
+	bool cache_tried;         /* the metadata cache was looked at */
 	struct msg *msgs;         /* sorted by uid */
 	size_t nmsgs;
 	bool loaded;
@@ -47,6 +60,8 @@ struct mbox {
 struct model {
 	struct imap_pool *pool;
 	struct store *store;
+	struct prefetch *prefetch;
+	struct meta_cache *meta;  /* NULL: no persistent metadata */
 	pthread_mutex_t lock;
 	pthread_cond_t loaded;    /* signalled when a listing finishes */
 	struct mbox *mbox;        /* index = mailbox id; [0] unused (the root) */
@@ -55,17 +70,31 @@ struct model {
 	bool listing;
 	struct timespec listed_at;
 	size_t header_bytes;      /* protected by lock */
+	bool dirty_details;       /* protected by lock: details to save in the metadata cache */
 	time_t mounted_at;
 	uid_t uid;
 	gid_t gid;
 };
 
+/* Milliseconds since t, and a deadline ms from now (CLOCK_MONOTONIC). */
+long ms_since(const struct timespec *t);
+void deadline_after(struct timespec *ts, long ms);
+/* Frees what one message holds, and a whole table. */
+void msg_clear(struct msg *msg);
+void msgs_free(struct msg *msgs, size_t n);
+
 /* What a message inode needs, copied out of the table (flags, header and
  * detail are not copied). -ENOENT when gone. Caller holds the lock. */
 int msg_facts(struct model *m, uint64_t ino, struct msg *facts);
 struct msg *msg_find(const struct mbox *b, uint32_t uid);
-/* Refreshes mailbox id's listing when stale (see model.c). Caller holds the lock. */
+int cmp_msg(const void *a, const void *b);
+/* model_sync.c: fetches mailbox id's listing when never done, or when
+ * force and older than MODEL_FRESH_MS: from the metadata cache first, then
+ * only what changed (CONDSTORE/QRESYNC) or, without them, all flags.
+ * Caller holds the lock; it is released while the server answers. */
 int ensure_loaded(struct model *m, uint32_t id, bool force);
+/* Saves what the metadata cache lacks (at unmount). Caller holds the lock. */
+void save_all(struct model *m);
 /* The message's MIME detail, fetched on first need: a reference to drop. */
 int detail_get(struct model *m, uint64_t ino, struct msg_detail **out);
 /* The part sub of d, or NULL when it has no such part. */
@@ -75,5 +104,9 @@ const struct mime_part *detail_part(const struct msg_detail *d, uint32_t sub);
  * the size of a content file, for getattr. */
 int header_get(struct model *m, uint64_t ino, char **out, size_t *len);
 int content_size(struct model *m, uint64_t ino, const struct msg_detail *d, uint64_t *size);
+/* The size of an attached message's message.eml. */
+int embedded_size(struct model *m, uint64_t ino, const struct msg_detail *d, uint64_t *size);
+/* Whether message ino is served from a whole copy (SMALL_MAX). */
+bool msg_is_small(struct model *m, uint64_t ino);
 
 #endif

@@ -44,4 +44,14 @@ bool imap_arg_number(const struct imap_arg *a, uint64_t *n);
 /* a is a list: its items. */
 bool imap_arg_list(const struct imap_arg *a, const struct imap_arg **items, size_t *n);
 
+/*
+ * a written back as IMAP text, malloc'd and NUL-terminated: atoms as they
+ * are, strings quoted, or as {n}\r\n literals when they hold 8-bit bytes,
+ * CR or LF; lists in parentheses with single spaces. Parsing it as a value
+ * gives the same tree, except that a string may come back as a literal or
+ * the other way round. NULL with errno ENOMEM, or EINVAL when a string holds
+ * a NUL (the text could not be a C string).
+ */
+char *imap_arg_to_text(const struct imap_arg *a);
+
 #endif

@@ -15,6 +15,9 @@
  */
 #define PARTIAL_MAX 4294967295ULL
 
+/* Characters of an extension name pasted into ENABLE. */
+#define EXT_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=."
+
 static bool is_data(const struct imap_resp *r, const char *name)
 {
 	return r->kind == IMAP_RESP_UNTAGGED && r->status == IMAP_STATUS_NONE && r->name &&
@@ -119,8 +122,14 @@ static void on_examine(void *ud, const struct imap_resp *r)
 		st->exists = r->number;
 		return;
 	}
-	if (r->kind != IMAP_RESP_UNTAGGED || r->status != IMAP_STATUS_OK || !r->code ||
-	    r->code_args.len < 1 || !imap_arg_number(&r->code_args.items[0], &v))
+	if (r->kind != IMAP_RESP_UNTAGGED || r->status != IMAP_STATUS_OK || !r->code)
+		return;
+	/* RFC 7162 3.1.2.2: this mailbox keeps no mod-sequences. */
+	if (strcmp(r->code, "NOMODSEQ") == 0) {
+		st->highestmodseq = 0;
+		return;
+	}
+	if (r->code_args.len < 1 || !imap_arg_number(&r->code_args.items[0], &v))
 		return;
 	if (strcmp(r->code, "UIDVALIDITY") == 0 && v <= UINT32_MAX)
 		st->uidvalidity = (uint32_t)v;
@@ -143,7 +152,11 @@ int imap_examine(struct imap_conn *c, const char *mailbox, struct imap_mailbox_s
 	q = imap_quote(mailbox);
 	if (!q)
 		return errno == ENOMEM ? IMAP_ENOMEM : IMAP_EBAD;
-	rc = imap_conn_cmd(c, on_examine, &got, "EXAMINE %s", q);
+	/* CONDSTORE makes the server report HIGHESTMODSEQ; QRESYNC implies it. */
+	if (imap_conn_has_cap(c, "CONDSTORE") || imap_conn_has_cap(c, "QRESYNC"))
+		rc = imap_conn_cmd(c, on_examine, &got, "EXAMINE %s (CONDSTORE)", q);
+	else
+		rc = imap_conn_cmd(c, on_examine, &got, "EXAMINE %s", q);
 	free(q);
 	if (rc == IMAP_OK)
 		rc = imap_conn_set_selected(c, mailbox);
@@ -304,6 +317,21 @@ static int item_bodystructure(struct imap_msg_meta *m, const struct imap_arg *v,
 	return 0;
 }
 
+/* MODSEQ (n), RFC 7162 3.1.4. */
+static int item_modseq(struct imap_msg_meta *m, const struct imap_arg *v, struct meta_scratch *s)
+{
+	const struct imap_arg *items;
+	size_t n;
+
+	(void)s;
+	if (imap_arg_list(v, &items, &n) && n == 1 && imap_arg_number(&items[0], &m->modseq) &&
+	    m->modseq != 0)
+		m->have |= IMAP_META_MODSEQ;
+	else
+		m->modseq = 0;
+	return 0;
+}
+
 typedef int meta_item_fn(struct imap_msg_meta *m, const struct imap_arg *v,
 			 struct meta_scratch *s);
 
@@ -317,6 +345,7 @@ static const struct {
 	{ "RFC822.SIZE", item_size },
 	{ "ENVELOPE", item_envelope },
 	{ "BODYSTRUCTURE", item_bodystructure },
+	{ "MODSEQ", item_modseq },
 };
 
 struct meta_ctx {
@@ -390,9 +419,140 @@ int imap_fetch_meta(struct imap_conn *c, const char *uidset, unsigned items, ima
 		strcat(what, " ENVELOPE");
 	if (items & IMAP_META_BODYSTRUCTURE)
 		strcat(what, " BODYSTRUCTURE");
+	if (items & IMAP_META_MODSEQ)
+		strcat(what, " MODSEQ");
 	rc = imap_conn_cmd(c, on_fetch_meta, &ctx, "UID FETCH %s (%s)", uidset, what);
 	if (rc == IMAP_OK && ctx.err)
 		rc = ctx.err;
+	return rc;
+}
+
+/* ---- ENABLE (RFC 5161) ---- */
+
+struct enable_ctx {
+	const char *ext;
+	bool done;
+};
+
+static void on_enabled(void *ud, const struct imap_resp *r)
+{
+	struct enable_ctx *ctx = ud;
+
+	if (!is_data(r, "ENABLED"))
+		return;
+	for (size_t i = 0; i < r->args.len; i++)
+		if (imap_arg_atom_eq(&r->args.items[i], ctx->ext))
+			ctx->done = true;
+}
+
+int imap_enable(struct imap_conn *c, const char *ext)
+{
+	struct enable_ctx ctx = { ext, false };
+	int rc;
+
+	/* Pasted into the command: a caller bug must not inject one. */
+	if (!ext || !*ext || strspn(ext, EXT_CHARS) != strlen(ext))
+		return IMAP_EBAD;
+	if (imap_conn_enabled(c, ext))
+		return IMAP_OK;
+	rc = imap_conn_cmd(c, on_enabled, &ctx, "ENABLE %s", ext);
+	if (rc != IMAP_OK)
+		return rc;
+	/* An OK without ENABLED means the server chose not to (RFC 5161 3.1). */
+	if (!ctx.done)
+		return IMAP_ENO;
+	return imap_conn_set_enabled(c, ext);
+}
+
+/* ---- changes since a mod-sequence (RFC 7162) ---- */
+
+struct changes_ctx {
+	struct meta_ctx meta;
+	imap_uids_fn *gone;
+};
+
+/* One uid-set number: 1..2^32-1, at most 10 digits so it cannot overflow. */
+static bool take_uid(const char **s, uint32_t *uid)
+{
+	uint64_t v = 0;
+	size_t n = strspn(*s, "0123456789");
+
+	if (n == 0 || n > 10)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (uint64_t)((*s)[i] - '0');
+	if (v == 0 || v > UINT32_MAX)
+		return false;
+	*uid = (uint32_t)v;
+	*s += n;
+	return true;
+}
+
+/* Checks the whole set first, so a malformed one reports nothing. */
+static bool walk_uid_set(const char *s, imap_uids_fn *fn, void *ud)
+{
+	uint32_t a, b;
+
+	for (;;) {
+		if (!take_uid(&s, &a))
+			return false;
+		b = a;
+		if (*s == ':') {
+			s++;
+			if (!take_uid(&s, &b))
+				return false;
+		}
+		/* "7:3" is the same range as "3:7" (RFC 3501 9, seq-range). */
+		if (fn)
+			fn(ud, a < b ? a : b, a < b ? b : a);
+		if (*s == '\0')
+			return true;
+		if (*s++ != ',')
+			return false;
+	}
+}
+
+static void on_vanished(struct changes_ctx *ctx, const struct imap_resp *r)
+{
+	const struct imap_arg *set = &r->args.items[r->args.len - 1];
+
+	/* "(EARLIER) set" answers our command; a bare "set" is an expunge that
+	 * happened meanwhile: gone all the same. */
+	if (r->args.len > 2 || set->type != IMAP_ARG_ATOM)
+		return;
+	if (!walk_uid_set(set->str, NULL, NULL))
+		return;
+	walk_uid_set(set->str, ctx->gone, ctx->meta.ud);
+}
+
+static void on_changes(void *ud, const struct imap_resp *r)
+{
+	struct changes_ctx *ctx = ud;
+
+	if (is_data(r, "VANISHED") && r->args.len >= 1)
+		on_vanished(ctx, r);
+	else
+		on_fetch_meta(&ctx->meta, r);
+}
+
+/* mod-sequence-value is a positive 63-bit number (RFC 7162 7). */
+#define MODSEQ_MAX 9223372036854775807ULL
+
+int imap_fetch_changes(struct imap_conn *c, uint64_t modseq, bool vanished, imap_meta_fn *fn,
+		       imap_uids_fn *gone, void *ud)
+{
+	struct changes_ctx ctx = { { fn, ud, 0 }, gone };
+	int rc;
+
+	if (modseq == 0 || modseq > MODSEQ_MAX || !fn || (vanished && !gone))
+		return IMAP_EBAD;
+	/* The server would answer BAD: VANISHED needs QRESYNC enabled. */
+	if (vanished && !imap_conn_enabled(c, "QRESYNC"))
+		return IMAP_EBAD;
+	rc = imap_conn_cmd(c, on_changes, &ctx, "UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE %llu%s)",
+			   (unsigned long long)modseq, vanished ? " VANISHED" : "");
+	if (rc == IMAP_OK && ctx.meta.err)
+		rc = ctx.meta.err;
 	return rc;
 }
 
@@ -609,6 +769,41 @@ int imap_fetch_part(struct imap_conn *c, uint32_t uid, const char *section, uint
 	if (uid == 0 || !section || !section_ok(section) || offset > PARTIAL_MAX)
 		return IMAP_EBAD;
 	return fetch_section(c, uid, "BODY", section, offset, length, data, len);
+}
+
+/* ---- whole messages ---- */
+
+struct bodies_ctx {
+	imap_body_fn *fn;
+	void *ud;
+};
+
+static void on_fetch_body(void *ud, const struct imap_resp *r)
+{
+	struct bodies_ctx *ctx = ud;
+	const struct imap_arg *items;
+	const char *s;
+	uint32_t uid;
+	size_t n, len;
+
+	if (!fetch_items(r, &items, &n) || (uid = fetch_uid(items, n)) == 0)
+		return;
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		if (!section_key_matches(imap_arg_atom(&items[i]), "BODY", ""))
+			continue;
+		if (imap_arg_nstring(&items[i + 1], &s, &len) && s)
+			ctx->fn(ctx->ud, uid, s, len);
+		return;
+	}
+}
+
+int imap_fetch_bodies(struct imap_conn *c, const char *uidset, imap_body_fn *fn, void *ud)
+{
+	struct bodies_ctx ctx = { fn, ud };
+
+	if (!uidset_ok(uidset) || !fn)
+		return IMAP_EBAD;
+	return imap_conn_cmd(c, on_fetch_body, &ctx, "UID FETCH %s (UID BODY.PEEK[])", uidset);
 }
 
 /* ---- FETCH BINARY (RFC 3516) ---- */

@@ -47,7 +47,9 @@ struct imap_mailbox_status {
 	uint32_t exists;
 	uint64_t highestmodseq;   /* 0 when not offered */
 };
-/* EXAMINE mailbox, and records it as the connection's selected mailbox. */
+/* EXAMINE mailbox, and records it as the connection's selected mailbox.
+ * With CONDSTORE or QRESYNC offered it asks EXAMINE "box" (CONDSTORE), so
+ * highestmodseq is known (0 when the mailbox answers [NOMODSEQ]). */
 int imap_examine(struct imap_conn *c, const char *mailbox, struct imap_mailbox_status *st);
 
 /* Which items imap_fetch_meta asks for. UID is always fetched. */
@@ -57,6 +59,7 @@ enum imap_meta_items {
 	IMAP_META_SIZE = 1 << 2,          /* RFC822.SIZE */
 	IMAP_META_ENVELOPE = 1 << 3,
 	IMAP_META_BODYSTRUCTURE = 1 << 4,
+	IMAP_META_MODSEQ = 1 << 5,        /* RFC 7162; needs CONDSTORE */
 };
 
 struct imap_envelope {          /* strings as sent (RFC 2047 not decoded), NULL if NIL */
@@ -72,12 +75,37 @@ struct imap_msg_meta {
 	uint64_t size;
 	struct imap_envelope envelope;
 	const struct imap_arg *bodystructure;  /* the raw list, valid during the callback */
+	uint64_t modseq;            /* MODSEQ (n), 0 when absent */
 };
 /* Valid during the callback only. */
 typedef void imap_meta_fn(void *ud, const struct imap_msg_meta *m);
 /* UID FETCH uidset (items) on the selected mailbox. */
 int imap_fetch_meta(struct imap_conn *c, const char *uidset, unsigned items, imap_meta_fn *fn,
 		    void *ud);
+
+/*
+ * ENABLE ext (RFC 5161), e.g. "QRESYNC"; sent once per connection (before
+ * any EXAMINE: ENABLE is only valid in the authenticated state). IMAP_OK
+ * when the server answered * ENABLED ext, IMAP_ENO when it did not enable it.
+ */
+int imap_enable(struct imap_conn *c, const char *ext);
+
+/* Expunged UIDs first..last (first <= last). */
+typedef void imap_uids_fn(void *ud, uint32_t first, uint32_t last);
+/*
+ * UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE modseq[ VANISHED]) (RFC 7162) on
+ * the selected mailbox: fn gets each changed message (FLAGS and MODSEQ),
+ * gone each range of "* VANISHED (EARLIER) set". vanished needs QRESYNC
+ * enabled (imap_enable); modseq must be 1..2^63-1.
+ */
+int imap_fetch_changes(struct imap_conn *c, uint64_t modseq, bool vanished, imap_meta_fn *fn,
+		       imap_uids_fn *gone, void *ud);
+
+/* One whole message; data is valid during the callback only. */
+typedef void imap_body_fn(void *ud, uint32_t uid, const char *data, size_t len);
+/* UID FETCH uidset (UID BODY.PEEK[]): fn once per message that came back
+ * (gone ones do not; a NIL body is skipped). */
+int imap_fetch_bodies(struct imap_conn *c, const char *uidset, imap_body_fn *fn, void *ud);
 
 /*
  * UID FETCH uid BODY.PEEK[section]<offset.length>. section "" is the whole

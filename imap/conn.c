@@ -34,6 +34,8 @@ struct imap_conn {
 	char *last_text;
 	char *last_code;
 	char *selected;
+	char **enabled;         /* ENABLEd extensions */
+	size_t nenabled;
 	uint64_t bytes_in;
 };
 
@@ -1053,6 +1055,7 @@ static void conn_free(struct imap_conn *c)
 	free(c->last_text);
 	free(c->last_code);
 	free(c->selected);
+	free_caps(c->enabled, c->nenabled);
 	free(c);
 }
 
@@ -1174,6 +1177,33 @@ const char *imap_conn_selected(const struct imap_conn *c)
 int imap_conn_set_selected(struct imap_conn *c, const char *mailbox)
 {
 	return set_text(&c->selected, mailbox);
+}
+
+bool imap_conn_enabled(const struct imap_conn *c, const char *ext)
+{
+	for (size_t i = 0; i < c->nenabled; i++)
+		if (!strcasecmp(c->enabled[i], ext))
+			return true;
+	return false;
+}
+
+int imap_conn_set_enabled(struct imap_conn *c, const char *ext)
+{
+	char **e, *dup;
+
+	if (imap_conn_enabled(c, ext))
+		return IMAP_OK;
+	dup = strdup(ext);
+	if (!dup)
+		return IMAP_ENOMEM;
+	e = realloc(c->enabled, (c->nenabled + 1) * sizeof(*e));
+	if (!e) {
+		free(dup);
+		return IMAP_ENOMEM;
+	}
+	e[c->nenabled++] = dup;
+	c->enabled = e;
+	return IMAP_OK;
 }
 
 uint64_t imap_conn_bytes_in(const struct imap_conn *c)

@@ -91,6 +91,11 @@ bool imap_conn_broken(const struct imap_conn *c);
 const char *imap_conn_selected(const struct imap_conn *c);
 int imap_conn_set_selected(struct imap_conn *c, const char *mailbox);
 
+/* Extensions the server confirmed with ENABLED (RFC 5161), remembered for the
+ * connection's life; case-insensitive. Set by whoever runs ENABLE. */
+bool imap_conn_enabled(const struct imap_conn *c, const char *ext);
+int imap_conn_set_enabled(struct imap_conn *c, const char *ext);
+
 /* Counts bytes received, for tests and benchmarks of partial fetches. */
 uint64_t imap_conn_bytes_in(const struct imap_conn *c);
 

@@ -177,6 +177,15 @@ static struct imap_conn *open_slot(struct imap_pool *p, struct pool_slot *s, cha
 
 	pthread_mutex_unlock(&p->lock);
 	c = imap_conn_open(&p->cfg, err, errlen, why);
+	/* QRESYNC must be enabled before any mailbox is selected; refusal is
+	 * fine, listings then fall back to fetching all flags. */
+	if (c && imap_conn_has_cap(c, "QRESYNC") && imap_enable(c, "QRESYNC") != IMAP_OK &&
+	    imap_conn_broken(c)) {
+		imap_conn_close(c);
+		c = NULL;
+		*why = IMAP_ENET;
+		snprintf(err, errlen, "connection lost while enabling QRESYNC");
+	}
 	pthread_mutex_lock(&p->lock);
 	if (!c) {
 		s->busy = false;

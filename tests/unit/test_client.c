@@ -413,6 +413,151 @@ static void test_internaldate(void **state)
 	assert_int_equal(imap_parse_internaldate(NULL), -1);
 }
 
+/* ---- CONDSTORE / QRESYNC ---- */
+
+static void test_examine_condstore(void **state)
+{
+	struct imap_conn *c = open_script("examine_condstore.txt");
+	struct imap_mailbox_status st;
+
+	(void)state;
+	assert_int_equal(imap_examine(c, "INBOX", &st), IMAP_OK);
+	assert_int_equal(st.uidvalidity, 1700000000u);
+	assert_int_equal(st.uidnext, 10);
+	assert_int_equal(st.exists, 3);
+	assert_true(st.highestmodseq == 9223372036854775807ull);
+	assert_int_equal(imap_examine(c, "Plain", &st), IMAP_OK);
+	assert_int_equal(st.uidnext, 2);
+	assert_true(st.highestmodseq == 0);
+	imap_conn_close(c);
+}
+
+struct changes {
+	int n;
+	uint32_t uid[8];
+	char flags[8][32];
+	uint64_t modseq[8];
+	unsigned have[8];
+	int ngone;
+	uint32_t first[8], last[8];
+};
+
+static void on_change(void *ud, const struct imap_msg_meta *m)
+{
+	struct changes *ch = ud;
+
+	assert_true(ch->n < 8);
+	ch->uid[ch->n] = m->uid;
+	snprintf(ch->flags[ch->n], sizeof ch->flags[0], "%s", m->flags);
+	ch->modseq[ch->n] = m->modseq;
+	ch->have[ch->n] = m->have;
+	ch->n++;
+}
+
+static void on_gone(void *ud, uint32_t first, uint32_t last)
+{
+	struct changes *ch = ud;
+
+	assert_true(ch->ngone < 8);
+	ch->first[ch->ngone] = first;
+	ch->last[ch->ngone] = last;
+	ch->ngone++;
+}
+
+static void test_fetch_changes(void **state)
+{
+	struct imap_conn *c = open_script("changes.txt");
+	struct changes ch = { 0 };
+	static const uint32_t first[] = { 41, 43, 48, 4294967295u, 52 };
+	static const uint32_t last[] = { 41, 45, 50, 4294967295u, 52 };
+
+	(void)state;
+	assert_false(imap_conn_enabled(c, "QRESYNC"));
+	assert_int_equal(imap_enable(c, "QRESYNC"), IMAP_OK);
+	assert_true(imap_conn_enabled(c, "qresync"));
+	/* Once per connection: the script has no second ENABLE. */
+	assert_int_equal(imap_enable(c, "QRESYNC"), IMAP_OK);
+	assert_int_equal(imap_examine(c, "INBOX", NULL), IMAP_OK);
+	assert_int_equal(imap_fetch_changes(c, 0, true, on_change, on_gone, &ch), IMAP_EBAD);
+	assert_int_equal(imap_fetch_changes(c, 12345, true, on_change, on_gone, &ch), IMAP_OK);
+	assert_int_equal(ch.n, 2);
+	assert_int_equal(ch.uid[0], 4);
+	assert_string_equal(ch.flags[0], "\\Seen");
+	assert_true(ch.modseq[0] == 12346);
+	assert_int_equal(ch.have[0], IMAP_META_FLAGS | IMAP_META_MODSEQ);
+	assert_int_equal(ch.uid[1], 7);
+	assert_string_equal(ch.flags[1], "");
+	assert_true(ch.modseq[1] == 12350);
+	assert_int_equal(ch.ngone, 5);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(ch.first[i], first[i]);
+		assert_int_equal(ch.last[i], last[i]);
+	}
+
+	memset(&ch, 0, sizeof ch);
+	assert_int_equal(imap_fetch_changes(c, 7, false, on_change, NULL, &ch), IMAP_OK);
+	assert_int_equal(ch.n, 1);
+	assert_int_equal(ch.uid[0], 9);
+	assert_string_equal(ch.flags[0], "\\Flagged \\Seen");
+	assert_true(ch.modseq[0] == 8);
+	imap_conn_close(c);
+}
+
+static void test_enable_refused(void **state)
+{
+	struct imap_conn *c = open_script("enable_refused.txt");
+	struct changes ch = { 0 };
+
+	(void)state;
+	assert_int_equal(imap_enable(c, "QRESYNC"), IMAP_ENO);
+	assert_false(imap_conn_enabled(c, "QRESYNC"));
+	assert_int_equal(imap_enable(c, "QRESYNC"), IMAP_ENO);
+	/* Refused before anything is sent: the script expects LOGOUT next. */
+	assert_int_equal(imap_enable(c, "QRESYNC\r\nX"), IMAP_EBAD);
+	assert_int_equal(imap_fetch_changes(c, 5, true, on_change, on_gone, &ch), IMAP_EBAD);
+	assert_int_equal(imap_fetch_changes(c, 1ull << 63, false, on_change, NULL, &ch),
+			 IMAP_EBAD);
+	imap_conn_close(c);
+}
+
+struct bodies {
+	int n;
+	uint32_t uid[4];
+	char data[4][32];
+	size_t len[4];
+};
+
+static void on_body(void *ud, uint32_t uid, const char *data, size_t len)
+{
+	struct bodies *b = ud;
+
+	assert_true(b->n < 4 && len < sizeof b->data[0]);
+	b->uid[b->n] = uid;
+	memcpy(b->data[b->n], data, len);
+	b->len[b->n] = len;
+	b->n++;
+}
+
+static void test_fetch_bodies(void **state)
+{
+	struct imap_conn *c = open_script("fetch_bodies.txt");
+	struct bodies b = { 0 };
+
+	(void)state;
+	assert_int_equal(imap_fetch_bodies(c, "3 x", on_body, &b), IMAP_EBAD);
+	assert_int_equal(imap_fetch_bodies(c, "3,5:7", on_body, &b), IMAP_OK);
+	assert_int_equal(b.n, 3);
+	assert_int_equal(b.uid[0], 3);
+	assert_int_equal(b.len[0], 14);
+	assert_memory_equal(b.data[0], "Subject: x\r\n\r\n", 14);
+	assert_int_equal(b.uid[1], 5);
+	assert_int_equal(b.len[1], 4);
+	assert_memory_equal(b.data[1], "\xc3\xa9\r\n", 4);
+	assert_int_equal(b.uid[2], 7);
+	assert_int_equal(b.len[2], 0);
+	imap_conn_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +571,10 @@ int main(void)
 		cmocka_unit_test(test_fetch_binary_sizes),
 		cmocka_unit_test(test_reject_binary),
 		cmocka_unit_test(test_internaldate),
+		cmocka_unit_test(test_examine_condstore),
+		cmocka_unit_test(test_fetch_changes),
+		cmocka_unit_test(test_enable_refused),
+		cmocka_unit_test(test_fetch_bodies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -562,6 +562,121 @@ static void test_arg_helpers(void **state)
 	assert_false(imap_arg_list(&str, &items, &len));
 }
 
+/* ---- imap_arg_to_text ---- */
+
+static struct imap_resp *parse_one(const char *in, size_t len)
+{
+	struct imap_parser *p = imap_parser_new(NULL);
+	struct imap_resp *r = NULL;
+
+	assert_non_null(p);
+	assert_int_equal(imap_parser_feed(p, in, len), 0);
+	if (imap_parser_next(p, &r) != IMAP_PARSE_OK)
+		fail_msg("%s: %.*s", imap_parser_error(p), (int)len, in);
+	assert_int_equal(imap_parser_next(p, &(struct imap_resp *){ NULL }), IMAP_PARSE_MORE);
+	imap_parser_free(p);
+	return r;
+}
+
+static bool is_string(const struct imap_arg *a)
+{
+	return a->type == IMAP_ARG_STRING || a->type == IMAP_ARG_LITERAL;
+}
+
+/* Equal trees; a string may have become a literal or the other way round. */
+static void assert_same_arg(const struct imap_arg *a, const struct imap_arg *b)
+{
+	if (!is_string(a) || !is_string(b))
+		assert_int_equal(a->type, b->type);
+	assert_int_equal(a->len, b->len);
+	if (a->type == IMAP_ARG_LIST) {
+		for (size_t i = 0; i < a->len; i++)
+			assert_same_arg(&a->items[i], &b->items[i]);
+	} else if (a->type != IMAP_ARG_NIL) {
+		assert_memory_equal(a->str, b->str, a->len);
+	}
+}
+
+/* The BODYSTRUCTURE of "* 1 FETCH (BODYSTRUCTURE <text>)". */
+static struct imap_resp *parse_bs(const char *text, size_t len, const struct imap_arg **bs)
+{
+	static const char head[] = "* 1 FETCH (BODYSTRUCTURE ";
+	size_t hlen = sizeof(head) - 1, n = hlen + len + 3;
+	char *buf = malloc(n);
+	struct imap_resp *r;
+
+	assert_non_null(buf);
+	memcpy(buf, head, hlen);
+	memcpy(buf + hlen, text, len);
+	memcpy(buf + hlen + len, ")\r\n", 3);
+	r = parse_one(buf, n);
+	free(buf);
+	assert_int_equal(r->args.len, 1);
+	assert_int_equal(r->args.items[0].type, IMAP_ARG_LIST);
+	assert_int_equal(r->args.items[0].len, 2);
+	*bs = &r->args.items[0].items[1];
+	return r;
+}
+
+static void round_trip(const char *text, size_t len, const char *expect)
+{
+	const struct imap_arg *a, *b;
+	struct imap_resp *ra = parse_bs(text, len, &a), *rb;
+	char *t = imap_arg_to_text(a), *t2;
+
+	assert_non_null(t);
+	if (expect)
+		assert_string_equal(t, expect);
+	rb = parse_bs(t, strlen(t), &b);
+	assert_same_arg(a, b);
+	/* Writing is a fixed point: the text of the text is the same. */
+	t2 = imap_arg_to_text(b);
+	assert_non_null(t2);
+	assert_string_equal(t, t2);
+	free(t);
+	free(t2);
+	imap_resp_free(ra);
+	imap_resp_free(rb);
+}
+
+#define RT(s, expect) round_trip(s, sizeof(s) - 1, expect)
+
+static void test_arg_to_text(void **state)
+{
+	(void)state;
+	RT("(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92)",
+	   "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92)");
+	/* Extra spaces go, escapes stay, a quotable literal is quoted. */
+	RT("(  \"a\\\"b\\\\c\"   {3}\r\nx y  nil ( ) ATOM[1]<0>)",
+	   "(\"a\\\"b\\\\c\" \"x y\" NIL () ATOM[1]<0>)");
+	/* 8-bit and CR/LF can only be literals. */
+	RT("({6}\r\nGr\xc3\xbc\xc3\x9f \"ok\" {4}\r\na\r\nb \"\")",
+	   "({6}\r\nGr\xc3\xbc\xc3\x9f \"ok\" {4}\r\na\r\nb \"\")");
+	/* A multipart with an 8-bit file name (as Dovecot sends it) and nested
+	 * message/rfc822 with its envelope. */
+	RT("((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 1234 40 NIL "
+	   "NIL NIL NIL)(\"application\" \"pdf\" (\"name\" {10}\r\nR\xc3\xa9sum\xc3\xa9.pdf) NIL "
+	   "NIL \"base64\" 300000 NIL (\"attachment\" (\"filename\" {10}\r\nR\xc3\xa9sum\xc3\xa9"
+	   ".pdf)) NIL NIL)(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 512 (\"Mon, 1 Jan 2024 "
+	   "00:00:00 +0000\" \"Fwd: \\\"hi\\\"\" ((\"Al\" NIL \"al\" \"example.org\")) NIL NIL "
+	   "NIL NIL NIL NIL \"<x@y>\") (\"text\" \"plain\" NIL NIL NIL \"7bit\" 10 1 NIL NIL NIL "
+	   "NIL) 20 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"=_xyz\") NIL (\"fr\" \"en\") NIL)",
+	   NULL);
+}
+
+static void test_arg_to_text_nul(void **state)
+{
+	static const char text[] = "(\"x\" {3}\r\na\0b)";
+	const struct imap_arg *a;
+	struct imap_resp *r = parse_bs(text, sizeof(text) - 1, &a);
+
+	(void)state;
+	/* A C string cannot carry it: refused, never cut short. */
+	assert_null(imap_arg_to_text(a));
+	imap_resp_free(r);
+	assert_null(imap_arg_to_text(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +690,8 @@ int main(void)
 		cmocka_unit_test(test_many_in_one_feed),
 		cmocka_unit_test(test_random_soup),
 		cmocka_unit_test(test_arg_helpers),
+		cmocka_unit_test(test_arg_to_text),
+		cmocka_unit_test(test_arg_to_text_nul),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,415 @@
+/*
+ * The model's message lists: fetched whole the first time, taken from the
+ * metadata cache after a remount, and afterwards brought up to date with
+ * only what changed: nothing when HIGHESTMODSEQ, UIDNEXT and EXISTS say so,
+ * CHANGEDSINCE + VANISHED with QRESYNC, else all flags (UID FETCH 1:* FLAGS)
+ * plus the facts of new messages. Never refetches what cannot have changed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "inode.h"
+#include "log.h"
+#include "model_int.h"
+
+/* How long one thread waits for another's listing of the same mailbox. */
+#define LOAD_WAIT_MS 60000
+
+struct uid_range {
+	uint32_t first, last;
+};
+
+struct load_ctx {
+	const char *wire;
+	/* What the table held when the sync started (uidvalidity 0: nothing). */
+	uint32_t base_uidvalidity, base_uidnext;
+	uint64_t base_modseq;
+	size_t base_count;
+	/* What the server says now. */
+	struct imap_mailbox_status st;
+	enum { SYNC_FULL, SYNC_NONE, SYNC_CHANGES, SYNC_FLAGS } mode;
+	struct msg *msgs;         /* FULL: every message; else new ones and changed flags */
+	size_t n, cap;
+	struct uid_range *gone;   /* CHANGES: VANISHED ranges */
+	size_t ngone, capgone;
+	int err;
+};
+
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	void *grown;
+	size_t want;
+
+	if (n < *cap)
+		return 0;
+	want = *cap ? *cap * 2 : 256;
+	grown = realloc(*arr, want * size);
+	if (!grown)
+		return -ENOMEM;
+	*arr = grown;
+	*cap = want;
+	return 0;
+}
+
+/* Every FETCH: a listing entry (with size) or a flags change (without). */
+static void on_meta(void *ud, const struct imap_msg_meta *meta)
+{
+	struct load_ctx *ctx = ud;
+	struct msg *msg;
+
+	if (ctx->err || meta->uid == 0 || !(meta->have & IMAP_META_FLAGS))
+		return;
+	if (grow((void **)&ctx->msgs, &ctx->cap, ctx->n, sizeof(*ctx->msgs)) < 0) {
+		ctx->err = -ENOMEM;
+		return;
+	}
+	msg = &ctx->msgs[ctx->n];
+	memset(msg, 0, sizeof(*msg));
+	msg->uid = meta->uid;
+	msg->date = meta->internaldate;
+	/* UINT64_MAX marks a flags-only entry: its facts are the table's. */
+	msg->size = meta->have & IMAP_META_SIZE ? meta->size : UINT64_MAX;
+	msg->flags = strdup(meta->flags ? meta->flags : "");
+	if (!msg->flags)
+		ctx->err = -ENOMEM;
+	else
+		ctx->n++;
+}
+
+static void on_gone(void *ud, uint32_t first, uint32_t last)
+{
+	struct load_ctx *ctx = ud;
+
+	if (grow((void **)&ctx->gone, &ctx->capgone, ctx->ngone, sizeof(*ctx->gone)) < 0) {
+		ctx->err = -ENOMEM;
+		return;
+	}
+	ctx->gone[ctx->ngone++] = (struct uid_range){ first, last };
+}
+
+#define META_ALL (IMAP_META_FLAGS | IMAP_META_INTERNALDATE | IMAP_META_SIZE)
+
+/* New messages (UIDNEXT grew): their facts. "N:*" also names the last
+ * message when none is new; on_meta's table merge ignores what it knows. */
+static int fetch_new(struct imap_conn *c, struct load_ctx *ctx)
+{
+	char set[32];
+
+	if (ctx->st.uidnext && ctx->st.uidnext <= ctx->base_uidnext)
+		return IMAP_OK;
+	snprintf(set, sizeof(set), "%u:*", ctx->base_uidnext ? ctx->base_uidnext : 1);
+	return imap_fetch_meta(c, set, META_ALL, on_meta, ctx);
+}
+
+static int run_load(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct load_ctx *ctx = ud;
+	bool qresync = imap_conn_enabled(c, "QRESYNC");
+	int rc;
+
+	(void)st;
+	/* EXAMINE again: a connection that had the mailbox open has not been
+	 * told of changes, and the counts below must be today's. */
+	rc = imap_examine(c, ctx->wire, &ctx->st);
+	if (rc != IMAP_OK)
+		return rc;
+	if (ctx->base_uidvalidity != ctx->st.uidvalidity) {
+		ctx->mode = SYNC_FULL;
+		return imap_fetch_meta(c, "1:*", META_ALL, on_meta, ctx);
+	}
+	if (ctx->st.highestmodseq && ctx->st.highestmodseq == ctx->base_modseq &&
+	    ctx->st.uidnext == ctx->base_uidnext && ctx->st.exists == ctx->base_count) {
+		ctx->mode = SYNC_NONE;
+		return IMAP_OK;
+	}
+	if (qresync && ctx->base_modseq && ctx->st.highestmodseq) {
+		ctx->mode = SYNC_CHANGES;
+		rc = imap_fetch_changes(c, ctx->base_modseq, true, on_meta, on_gone, ctx);
+	} else {
+		ctx->mode = SYNC_FLAGS;
+		rc = imap_fetch_meta(c, "1:*", IMAP_META_FLAGS, on_meta, ctx);
+	}
+	return rc == IMAP_OK ? fetch_new(c, ctx) : rc;
+}
+
+/* By UID, a listing entry before a flags-only one of the same UID. */
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct msg *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return (x->size == UINT64_MAX) - (y->size == UINT64_MAX);
+}
+
+static void msg_drop(struct model *m, struct msg *msg)
+{
+	if (msg->header)
+		m->header_bytes -= msg->header_len;
+	msg_clear(msg);
+}
+
+static bool in_gone(const struct load_ctx *ctx, uint32_t uid)
+{
+	for (size_t i = 0; i < ctx->ngone; i++)
+		if (uid >= ctx->gone[i].first && uid <= ctx->gone[i].last)
+			return true;
+	return false;
+}
+
+/*
+ * Merges what changed into the table (a merge join of two UID-sorted lists):
+ * flags replaced, new messages added, gone ones dropped (VANISHED, or absent
+ * from an all-flags answer). Returns whether anything changed; -ENOMEM.
+ * Caller holds the lock.
+ */
+static int merge(struct model *m, struct mbox *b, struct load_ctx *ctx)
+{
+	struct msg *out = malloc((b->nmsgs + ctx->n + 1) * sizeof(*out)), *e;
+	size_t i = 0, j = 0, k = 0;
+	bool changed = false;
+
+	if (!out)
+		return -ENOMEM;
+	if (ctx->n)
+		qsort(ctx->msgs, ctx->n, sizeof(*ctx->msgs), cmp_entry);
+	while (i < b->nmsgs || j < ctx->n) {
+		e = j < ctx->n ? &ctx->msgs[j] : NULL;
+		if (e && (i == b->nmsgs || e->uid < b->msgs[i].uid)) {
+			if (e->size != UINT64_MAX && (k == 0 || out[k - 1].uid != e->uid)) {
+				out[k++] = *e; /* a new message: the entry moves over */
+				e->flags = NULL;
+				changed = true;
+			}
+			j++;
+			continue;
+		}
+		if (e && e->uid == b->msgs[i].uid) {
+			if (strcmp(e->flags, b->msgs[i].flags) != 0) {
+				free(b->msgs[i].flags);
+				b->msgs[i].flags = e->flags;
+				e->flags = NULL;
+				changed = true;
+			}
+			while (j < ctx->n && ctx->msgs[j].uid == b->msgs[i].uid)
+				j++;
+			out[k++] = b->msgs[i++];
+		} else if (ctx->mode == SYNC_FLAGS || in_gone(ctx, b->msgs[i].uid)) {
+			msg_drop(m, &b->msgs[i++]);
+			changed = true;
+		} else {
+			out[k++] = b->msgs[i++];
+		}
+	}
+	free(b->msgs);
+	b->msgs = out;
+	b->nmsgs = k;
+	return changed;
+}
+
+/* Installs a whole new listing; what is cached of a message survives. */
+static void install(struct model *m, struct mbox *b, struct load_ctx *ctx)
+{
+	if (ctx->n)
+		qsort(ctx->msgs, ctx->n, sizeof(*ctx->msgs), cmp_msg);
+	if (b->uidvalidity == ctx->st.uidvalidity) {
+		for (size_t i = 0; i < ctx->n; i++) {
+			struct msg *old = msg_find(b, ctx->msgs[i].uid);
+
+			if (!old)
+				continue;
+			ctx->msgs[i].header = old->header;
+			ctx->msgs[i].header_len = old->header_len;
+			ctx->msgs[i].detail = old->detail;
+			old->header = NULL;
+			old->detail = NULL;
+		}
+	}
+	for (size_t i = 0; i < b->nmsgs; i++)
+		if (b->msgs[i].header)
+			m->header_bytes -= b->msgs[i].header_len;
+	msgs_free(b->msgs, b->nmsgs);
+	b->msgs = ctx->msgs;
+	b->nmsgs = ctx->n;
+	ctx->msgs = NULL;
+	ctx->n = 0;
+}
+
+/* ---- the metadata cache ----------------------------------------------------- */
+
+/* Takes a cached listing as the table. Caller holds the lock. */
+static void install_cached(struct mbox *b, struct cached_mailbox *cm)
+{
+	struct msg *msgs = calloc(cm->n + 1, sizeof(*msgs));
+
+	if (!msgs)
+		return;
+	for (size_t i = 0; i < cm->n; i++) {
+		struct cached_msg *c = &cm->msgs[i];
+
+		msgs[i].uid = c->uid;
+		msgs[i].date = c->date;
+		msgs[i].size = c->size;
+		msgs[i].flags = c->flags;
+		c->flags = NULL;
+		if (c->bodystructure && c->size <= SMALL_MAX)
+			msgs[i].detail = msg_detail_restore(c->bodystructure, c->subject, c->from,
+							    c->message_id);
+	}
+	msgs_free(b->msgs, b->nmsgs);
+	b->msgs = msgs;
+	b->nmsgs = cm->n;
+	b->uidvalidity = cm->uidvalidity;
+	b->uidnext = cm->uidnext;
+	b->highestmodseq = cm->highestmodseq;
+	b->loaded = true;
+	b->loaded_at = (struct timespec){ 0 }; /* stale: the next listing asks the server */
+}
+
+/* Looks for mailbox id in the metadata cache once per mount. Caller holds
+ * the lock; it is released while reading the file. */
+static void load_cached(struct model *m, uint32_t id, const char *wire)
+{
+	struct cached_mailbox *cm = NULL;
+	int rc;
+
+	if (!m->meta || m->mbox[id].cache_tried)
+		return;
+	m->mbox[id].cache_tried = true;
+	pthread_mutex_unlock(&m->lock);
+	rc = meta_cache_load(m->meta, wire, &cm);
+	pthread_mutex_lock(&m->lock);
+	if (rc == 0 && !m->mbox[id].loaded)
+		install_cached(&m->mbox[id], cm);
+	if (cm)
+		cached_mailbox_free(cm);
+}
+
+/* Writes mailbox b's table to the metadata cache. Caller holds the lock (the
+ * strings are the table's own, lent for the write). */
+static void save_cached(struct model *m, struct mbox *b)
+{
+	struct cached_mailbox cm = {
+		.uidvalidity = b->uidvalidity, .uidnext = b->uidnext,
+		.highestmodseq = b->highestmodseq, .n = b->nmsgs,
+	};
+
+	if (!m->meta || !b->wire || !b->loaded)
+		return;
+	cm.msgs = calloc(b->nmsgs + 1, sizeof(*cm.msgs));
+	if (!cm.msgs)
+		return;
+	for (size_t i = 0; i < b->nmsgs; i++) {
+		struct msg *msg = &b->msgs[i];
+		struct cached_msg *c = &cm.msgs[i];
+
+		*c = (struct cached_msg){ .uid = msg->uid, .date = msg->date, .size = msg->size,
+					  .flags = msg->flags };
+		if (msg->detail && msg_detail_bodystructure(msg->detail)) {
+			c->bodystructure = (char *)msg_detail_bodystructure(msg->detail);
+			c->subject = (char *)msg_detail_subject(msg->detail);
+			c->from = (char *)msg_detail_from(msg->detail);
+			c->message_id = (char *)msg_detail_message_id(msg->detail);
+		}
+	}
+	if (meta_cache_save(m->meta, b->wire, &cm) < 0)
+		log_msg(LOG_WARNING, "cannot save the metadata cache of %s", b->path);
+	free(cm.msgs);
+}
+
+void save_all(struct model *m)
+{
+	if (!m->dirty_details)
+		return;
+	for (size_t i = 1; i < m->nmbox; i++)
+		save_cached(m, &m->mbox[i]);
+	m->dirty_details = false;
+}
+
+/* ---- keeping a listing current ------------------------------------------- */
+
+/* Waits while another thread lists mailbox id. Caller holds the lock. */
+static int wait_loading(struct model *m, uint32_t id)
+{
+	struct timespec until;
+
+	deadline_after(&until, LOAD_WAIT_MS);
+	while (m->mbox[id].loading)
+		if (pthread_cond_timedwait(&m->loaded, &m->lock, &until) == ETIMEDOUT)
+			return -EIO;
+	return 0;
+}
+
+/* Applies a finished sync to the table and saves it when it changed. */
+static int apply(struct model *m, struct mbox *b, struct load_ctx *ctx)
+{
+	int changed = 1;
+
+	if (ctx->mode == SYNC_FULL)
+		install(m, b, ctx);
+	else if (ctx->mode == SYNC_NONE)
+		changed = 0;
+	else
+		changed = merge(m, b, ctx);
+	if (changed < 0)
+		return changed;
+	b->uidvalidity = ctx->st.uidvalidity;
+	b->uidnext = ctx->st.uidnext;
+	b->highestmodseq = ctx->st.highestmodseq;
+	b->loaded = true;
+	clock_gettime(CLOCK_MONOTONIC, &b->loaded_at);
+	if (changed || m->dirty_details)
+		save_cached(m, b);
+	return 0;
+}
+
+int ensure_loaded(struct model *m, uint32_t id, bool force)
+{
+	struct load_ctx ctx = { 0 };
+	char *wire;
+	int rc;
+
+	rc = wait_loading(m, id);
+	if (rc)
+		return rc;
+	if (!m->mbox[id].wire)
+		return 0; /* a level without messages */
+	wire = strdup(m->mbox[id].wire);
+	if (!wire)
+		return -ENOMEM;
+	if (!m->mbox[id].loaded)
+		load_cached(m, id, wire);
+	if (m->mbox[id].loaded && (!force || ms_since(&m->mbox[id].loaded_at) < MODEL_FRESH_MS)) {
+		free(wire);
+		return 0;
+	}
+	ctx.wire = wire;
+	if (m->mbox[id].loaded) {
+		ctx.base_uidvalidity = m->mbox[id].uidvalidity;
+		ctx.base_uidnext = m->mbox[id].uidnext;
+		ctx.base_modseq = m->mbox[id].highestmodseq;
+		ctx.base_count = m->mbox[id].nmsgs;
+	}
+	m->mbox[id].loading = true;
+	pthread_mutex_unlock(&m->lock);
+
+	rc = pool_run(m->pool, wire, run_load, &ctx);
+
+	pthread_mutex_lock(&m->lock);
+	m->mbox[id].loading = false;
+	pthread_cond_broadcast(&m->loaded);
+	if (rc == IMAP_OK && ctx.err == 0)
+		ctx.err = apply(m, &m->mbox[id], &ctx);
+	msgs_free(ctx.msgs, ctx.n);
+	free(ctx.gone);
+	if (rc != IMAP_OK) {
+		log_msg(LOG_ERR, "cannot list messages of %s: %s", m->mbox[id].path,
+			imap_strerror(rc));
+		rc = m->mbox[id].loaded ? 0 : -EIO; /* stale beats nothing */
+	}
+	free(wire);
+	return rc ? rc : ctx.err;
+}
