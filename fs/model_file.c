@@ -109,6 +109,7 @@ struct window {
 	uint32_t uids[PREFETCH_WINDOW];
 	uint64_t sizes[PREFETCH_WINDOW];
 	size_t n;
+	bool last;                /* the window reaches the mailbox's end */
 };
 
 /* The message and the small ones after it, which a reader walking the
@@ -125,12 +126,15 @@ static int window_of(struct model *m, uint64_t ino, struct window *w)
 	if (!w->wire)
 		return -ENOMEM;
 	w->uidvalidity = b->uidvalidity;
-	for (size_t i = (size_t)(msg - b->msgs); i < b->nmsgs && w->n < PREFETCH_WINDOW; i++) {
+	size_t i;
+
+	for (i = (size_t)(msg - b->msgs); i < b->nmsgs && w->n < PREFETCH_WINDOW; i++) {
 		if (b->msgs[i].size > SMALL_MAX)
 			continue;
 		w->uids[w->n] = b->msgs[i].uid;
 		w->sizes[w->n++] = b->msgs[i].size;
 	}
+	w->last = i == b->nmsgs;
 	return 0;
 }
 
@@ -147,8 +151,8 @@ static int whole_open(struct model *m, uint64_t ino, int *fd, uint64_t *size)
 	rc = window_of(m, ino, w);
 	pthread_mutex_unlock(&m->lock);
 	if (rc == 0)
-		rc = prefetch_get(m->prefetch, w->wire, w->uidvalidity, w->uids, w->sizes, w->n, fd,
-				  size);
+		rc = prefetch_get(m->prefetch, w->wire, w->uidvalidity, w->uids, w->sizes, w->n,
+				  w->last, fd, size);
 	free(w->wire);
 	free(w);
 	return rc;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client.h"
 #include "inode.h"
@@ -54,6 +55,27 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* Removes \Recent: it belongs to one session (whichever saw the message
+ * first), cannot be stored, and would differ between connections. */
+static void strip_recent(char *flags)
+{
+	char *out = flags;
+
+	for (char *tok = flags; *tok;) {
+		size_t len = strcspn(tok, " ");
+
+		if (!(len == 7 && strncasecmp(tok, "\\Recent", 7) == 0)) {
+			if (out != flags)
+				*out++ = ' ';
+			memmove(out, tok, len);
+			out += len;
+		}
+		tok += len;
+		tok += strspn(tok, " ");
+	}
+	*out = '\0';
+}
+
 /* Every FETCH: a listing entry (with size) or a flags change (without). */
 static void on_meta(void *ud, const struct imap_msg_meta *meta)
 {
@@ -73,10 +95,12 @@ static void on_meta(void *ud, const struct imap_msg_meta *meta)
 	/* UINT64_MAX marks a flags-only entry: its facts are the table's. */
 	msg->size = meta->have & IMAP_META_SIZE ? meta->size : UINT64_MAX;
 	msg->flags = strdup(meta->flags ? meta->flags : "");
-	if (!msg->flags)
+	if (!msg->flags) {
 		ctx->err = -ENOMEM;
-	else
-		ctx->n++;
+		return;
+	}
+	strip_recent(msg->flags);
+	ctx->n++;
 }
 
 static void on_gone(void *ud, uint32_t first, uint32_t last)
@@ -110,12 +134,7 @@ static int run_load(struct imap_conn *c, const struct imap_mailbox_status *st, v
 	bool qresync = imap_conn_enabled(c, "QRESYNC");
 	int rc;
 
-	(void)st;
-	/* EXAMINE again: a connection that had the mailbox open has not been
-	 * told of changes, and the counts below must be today's. */
-	rc = imap_examine(c, ctx->wire, &ctx->st);
-	if (rc != IMAP_OK)
-		return rc;
+	ctx->st = *st; /* fresh: pool_run_fresh EXAMINEd it just now */
 	if (ctx->base_uidvalidity != ctx->st.uidvalidity) {
 		ctx->mode = SYNC_FULL;
 		return imap_fetch_meta(c, "1:*", META_ALL, on_meta, ctx);
@@ -396,7 +415,7 @@ int ensure_loaded(struct model *m, uint32_t id, bool force)
 	m->mbox[id].loading = true;
 	pthread_mutex_unlock(&m->lock);
 
-	rc = pool_run(m->pool, wire, run_load, &ctx);
+	rc = pool_run_fresh(m->pool, wire, run_load, &ctx);
 
 	pthread_mutex_lock(&m->lock);
 	m->mbox[id].loading = false;

@@ -308,6 +308,17 @@ static int cmp_uid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Whether the store holds the message (looked at once per message and mount:
+ * then its slot says so). */
+static bool stored(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity, uint32_t uid)
+{
+	char *key = prefetch_key(mailbox, uidvalidity, uid);
+	bool has = key && store_has(pf->store, key);
+
+	free(key);
+	return has;
+}
+
 /*
  * A batch of the messages in uids[*from..n) whose state is NONE (or also
  * QUEUED when steal: a reader takes queued work it waits for), marked with
@@ -334,6 +345,10 @@ static struct pf_job *make_job(struct prefetch *pf, const char *mailbox, uint32_
 			break;
 		if (!s || !(s->state == PF_NONE || (steal && s->state == PF_QUEUED)))
 			continue;
+		if (s->state == PF_NONE && stored(pf, mailbox, uidvalidity, uids[*from])) {
+			s->state = PF_DONE; /* from an earlier mount */
+			continue;
+		}
 		s->state = state;
 		job->uids[job->n++] = uids[*from];
 		bytes += sizes[*from];
@@ -346,9 +361,22 @@ static struct pf_job *make_job(struct prefetch *pf, const char *mailbox, uint32_
 	return job;
 }
 
-/* Queues batches of what nobody has asked for yet among uids. */
+/* Puts a job's messages back to nobody's. Locked. */
+static void unqueue(struct prefetch *pf, struct pf_job *job)
+{
+	for (size_t i = 0; i < job->n; i++)
+		set_state(pf, job, job->uids[i], PF_NONE);
+	job_free(job);
+}
+
+/*
+ * Queues batches of what nobody has asked for yet among uids. Only whole
+ * batches, unless last (uids reach the end of the mailbox): a window that
+ * moves on by one message per read would otherwise send one-message
+ * fetches, a round trip each.
+ */
 static void read_ahead(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity,
-		       const uint32_t *uids, const uint64_t *sizes, size_t n)
+		       const uint32_t *uids, const uint64_t *sizes, size_t n, bool last)
 {
 	size_t from = 0;
 
@@ -361,6 +389,11 @@ static void read_ahead(struct prefetch *pf, const char *mailbox, uint32_t uidval
 
 		if (!job)
 			continue;
+		if (from == n && !last && job->n < PREFETCH_BATCH &&
+		    job->n * 2 < PREFETCH_BATCH) {
+			unqueue(pf, job);
+			break;
+		}
 		if (pf->tail)
 			pf->tail->next = job;
 		else
@@ -411,7 +444,8 @@ static int wait_or_fetch(struct prefetch *pf, const char *mailbox, uint32_t uidv
 }
 
 int prefetch_get(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity,
-		 const uint32_t *uids, const uint64_t *sizes, size_t n, int *fd, uint64_t *size)
+		 const uint32_t *uids, const uint64_t *sizes, size_t n, bool last, int *fd,
+		 uint64_t *size)
 {
 	char *key = prefetch_key(mailbox, uidvalidity, uids[0]);
 	struct timespec until;
@@ -433,6 +467,6 @@ int prefetch_get(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity,
 	}
 	free(key);
 	if (rc == 0)
-		read_ahead(pf, mailbox, uidvalidity, uids + 1, sizes + 1, n - 1);
+		read_ahead(pf, mailbox, uidvalidity, uids + 1, sizes + 1, n - 1, last);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #ifndef IMAPFS_PREFETCH_H
 #define IMAPFS_PREFETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,10 +39,11 @@ char *prefetch_key(const char *mailbox, uint32_t uidvalidity, uint32_t uid);
 /*
  * A read-only descriptor of message uids[0] whole, and its size; uids[1..n)
  * are the messages expected next (in reading order), fetched in the
- * background. sizes[i] is each one's RFC822.SIZE (to fill batches by bytes).
- * -ENOENT when the message is gone, -EIO when it cannot be had.
+ * background. sizes[i] is each one's RFC822.SIZE (to fill batches by bytes);
+ * last: uids reach the end of the mailbox. -EIO when it cannot be had.
  */
 int prefetch_get(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity,
-		 const uint32_t *uids, const uint64_t *sizes, size_t n, int *fd, uint64_t *size);
+		 const uint32_t *uids, const uint64_t *sizes, size_t n, bool last, int *fd,
+		 uint64_t *size);
 
 #endif

@@ -113,6 +113,21 @@ static int index_put(struct store *s, const char *name, uint64_t size, uint64_t 
 	return 0;
 }
 
+/* Forgets an entry whose file could not be put in place. Caller holds the lock. */
+static void index_drop(struct store *s, const char *name)
+{
+	struct stored probe, **slot, *e;
+
+	snprintf(probe.name, sizeof(probe.name), "%s", name);
+	slot = tfind(&probe, &s->index, cmp_entry);
+	if (!slot)
+		return;
+	e = *slot;
+	s->bytes -= e->size;
+	tdelete(e, &s->index, cmp_entry);
+	free(e);
+}
+
 static bool is_entry_name(const char *name)
 {
 	if (strlen(name) != NAME_LEN)
@@ -227,8 +242,10 @@ static int cmp_used(const void *a, const void *b)
 }
 
 /* Deletes least recently used entries down to 90% of the limit, so that
- * eviction (a walk of the whole index) runs rarely. Caller holds the lock. */
-static void evict(struct store *s, size_t count)
+ * eviction (a walk of the whole index) runs rarely; never keep, the entry
+ * being committed (one larger than the limit stays until the next commit).
+ * Caller holds the lock. */
+static void evict(struct store *s, size_t count, const char *keep)
 {
 	struct lru_walk w = { .all = calloc(count ? count : 1, sizeof(*w.all)) };
 	char path[PATH_MAX];
@@ -240,6 +257,8 @@ static void evict(struct store *s, size_t count)
 	for (size_t i = 0; i < w.n && s->bytes > s->limit / 10 * 9; i++) {
 		struct stored *e = w.all[i];
 
+		if (strcmp(e->name, keep) == 0)
+			continue;
 		if (path_of(s, e->name, path, sizeof(path)) == 0)
 			unlink(path);
 		s->bytes -= e->size;
@@ -305,20 +324,26 @@ int store_commit(struct store_writer *w, uint64_t *size)
 	if (rc == 0 && close(w->fd) < 0)
 		rc = -errno;
 	w->fd = -1;
-	if (rc == 0 && rename(w->tmp, path) < 0)
-		rc = -errno;
 	if (rc) {
 		store_abort(w);
 		return rc;
 	}
 	*size = w->size;
+	/* Make room first and rename while holding the lock, so that the
+	 * entries on disk never add up to more than the limit. */
 	pthread_mutex_lock(&s->lock);
 	rc = index_put(s, w->name, w->size, ++s->tick);
-	if (s->bytes > s->limit) {
+	if (rc == 0 && s->bytes > s->limit) {
 		twalk_r(s->index, count_node, &count);
-		evict(s, count);
+		evict(s, count, w->name);
+	}
+	if (rc == 0 && rename(w->tmp, path) < 0) {
+		rc = -errno;
+		index_drop(s, w->name);
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (rc)
+		unlink(w->tmp);
 	free(w);
 	return rc;
 }
@@ -331,6 +356,19 @@ void store_abort(struct store_writer *w)
 		close(w->fd);
 	unlink(w->tmp);
 	free(w);
+}
+
+bool store_has(struct store *s, const char *key)
+{
+	struct stored probe;
+	bool found;
+
+	if (key_name(key, probe.name) < 0)
+		return false;
+	pthread_mutex_lock(&s->lock);
+	found = tfind(&probe, &s->index, cmp_entry) != NULL;
+	pthread_mutex_unlock(&s->lock);
+	return found;
 }
 
 uint64_t store_bytes(struct store *s)

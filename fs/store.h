@@ -13,12 +13,15 @@
  * section); files are named by its SHA-256. Entries are written to a
  * temporary file and renamed, so a crash leaves no half entry; leftovers are
  * removed by store_new, which also takes up what an earlier mount stored.
- * Past limit bytes the least recently used entries are deleted (an open
- * descriptor keeps reading a deleted entry). Thread-safe.
+ * Past limit bytes the least recently used entries are deleted when an entry
+ * is committed, before it appears, so the files never add up to more than
+ * limit (but for one entry larger than limit by itself, kept until the next
+ * commit); an open descriptor keeps reading a deleted entry. Thread-safe.
  */
 #ifndef IMAPFS_STORE_H
 #define IMAPFS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +41,9 @@ int store_write(struct store_writer *w, const void *data, size_t len);
 int store_commit(struct store_writer *w, uint64_t *size);
 /* Throws the content away and frees w. NULL is fine. */
 void store_abort(struct store_writer *w);
+
+/* Whether key is stored, by the index alone (no file is opened). */
+bool store_has(struct store *s, const char *key);
 
 /* Bytes the store holds now. */
 uint64_t store_bytes(struct store *s);

@@ -286,12 +286,13 @@ static struct pool_slot *own_slot(struct imap_pool *p, const struct imap_conn *c
 	return s;
 }
 
-static int select_mailbox(struct imap_conn *c, struct pool_slot *s, const char *mailbox)
+static int select_mailbox(struct imap_conn *c, struct pool_slot *s, const char *mailbox,
+			  bool fresh)
 {
 	const char *sel = imap_conn_selected(c);
 	int rc;
 
-	if (!mailbox || (sel && strcmp(sel, mailbox) == 0))
+	if (!mailbox || (!fresh && sel && strcmp(sel, mailbox) == 0))
 		return IMAP_OK;
 	rc = imap_examine(c, mailbox, &s->st);
 	if (rc != IMAP_OK)
@@ -328,7 +329,7 @@ static bool conn_lost(const struct imap_conn *c, int rc)
 	       imap_conn_broken(c);
 }
 
-static int run_once(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud,
+static int run_once(struct imap_pool *p, const char *mailbox, bool fresh, pool_fn *fn, void *ud,
 		    bool *lost)
 {
 	struct pool_slot *s;
@@ -340,7 +341,7 @@ static int run_once(struct imap_pool *p, const char *mailbox, pool_fn *fn, void 
 	if (!c)
 		return rc;
 	s = own_slot(p, c);
-	rc = select_mailbox(c, s, mailbox);
+	rc = select_mailbox(c, s, mailbox, fresh);
 	/* The slot is this thread's until it is returned: st needs no lock. */
 	if (rc == IMAP_OK)
 		rc = fn(c, mailbox ? &s->st : NULL, ud);
@@ -351,17 +352,27 @@ static int run_once(struct imap_pool *p, const char *mailbox, pool_fn *fn, void 
 	return rc;
 }
 
-int pool_run(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud)
+static int run(struct imap_pool *p, const char *mailbox, bool fresh, pool_fn *fn, void *ud)
 {
 	bool lost;
 	int rc;
 
-	rc = run_once(p, mailbox, fn, ud, &lost);
+	rc = run_once(p, mailbox, fresh, fn, ud, &lost);
 	/* A connection the server dropped (idle timeout, restart) is no fault
 	 * of the request: once more on another one. */
 	if (lost)
-		rc = run_once(p, mailbox, fn, ud, &lost);
+		rc = run_once(p, mailbox, fresh, fn, ud, &lost);
 	return rc;
+}
+
+int pool_run(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud)
+{
+	return run(p, mailbox, false, fn, ud);
+}
+
+int pool_run_fresh(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud)
+{
+	return run(p, mailbox, true, fn, ud);
 }
 
 int pool_prime(struct imap_pool *p, char *err, size_t errlen)

@@ -35,6 +35,10 @@ void pool_return(struct imap_pool *p, struct imap_conn *c);
  * running. */
 typedef int pool_fn(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud);
 int pool_run(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud);
+/* The same, but EXAMINEs even a connection that has mailbox selected: st is
+ * then today's (a selected mailbox's counts are only updated by what the
+ * server chooses to tell). */
+int pool_run_fresh(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud);
 
 /* Opens one connection now, so main can report a login error before mounting. */
 int pool_prime(struct imap_pool *p, char *err, size_t errlen);

@@ -121,7 +121,7 @@ static void test_lazy_and_reuse(void **state)
 
 	(void)state;
 	setup_fixture(&f, "pool_reuse");
-	p = pool_new(&f.cfg, 2, 1000);
+	p = pool_new(&f.cfg, 2, 5000);
 	assert_non_null(p);
 	assert_int_equal(opened(&f), 0);
 	assert_true(pool_bytes_in(p) == 0);
@@ -203,7 +203,7 @@ static void test_reconnect(void **state)
 
 	(void)state;
 	setup_fixture(&f, "pool_retry");
-	p = pool_new(&f.cfg, 2, 1000);
+	p = pool_new(&f.cfg, 2, 5000);
 	assert_non_null(p);
 	assert_int_equal(pool_run(p, "INBOX", noop_fn, &r), IMAP_OK);
 	assert_int_equal(r.calls, 2);
@@ -221,7 +221,7 @@ static void test_second_failure(void **state)
 
 	(void)state;
 	setup_fixture(&f, "pool_fail");
-	p = pool_new(&f.cfg, 1, 1000);
+	p = pool_new(&f.cfg, 1, 5000);
 	assert_non_null(p);
 	rc = pool_run(p, NULL, noop_fn, &r);
 	assert_true(rc == IMAP_ENET || rc == IMAP_EPROTO);
@@ -243,7 +243,7 @@ static void test_open_failure(void **state)
 
 	(void)state;
 	setup_fixture(&f, "pool_open");
-	p = pool_new(&f.cfg, 1, 1000);
+	p = pool_new(&f.cfg, 1, 5000);
 	assert_non_null(p);
 	assert_int_not_equal(pool_prime(p, err, sizeof err), IMAP_OK);
 	assert_true(err[0] != '\0');
