@@ -72,7 +72,8 @@ static int add_mount_names(struct fuse_args *args, const struct imapfs_opts *o)
 {
 	char name[512];
 
-	if (fuse_opt_add_arg(args, "-osubtype=imapfs") != 0)
+	/* This version never writes: the kernel refuses every change itself. */
+	if (fuse_opt_add_arg(args, "-osubtype=imapfs") != 0 || fuse_opt_add_arg(args, "-oro") != 0)
 		return -1;
 	/* fsname is what mount(8) and df show; commas would split the option. */
 	snprintf(name, sizeof(name), "-ofsname=%s@%s", o->user ? o->user : "", o->host);

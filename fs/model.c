@@ -53,7 +53,10 @@ struct model *model_new(struct imap_pool *pool, struct store *store, struct meta
 	m->store = store;
 	m->meta = meta;
 	m->prefetch = prefetch_new(pool, store, workers);
-	if (!m->prefetch) {
+	m->open_cache = open_cache_new();
+	if (!m->prefetch || !m->open_cache) {
+		prefetch_free(m->prefetch);
+		open_cache_free(m->open_cache);
 		free(m->mbox);
 		free(m);
 		return NULL;
@@ -61,7 +64,9 @@ struct model *model_new(struct imap_pool *pool, struct store *store, struct meta
 	m->mounted_at = time(NULL);
 	m->uid = getuid();
 	m->gid = getgid();
+	dir_changed(m, 0);
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->dir_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->loaded, &ca);
@@ -90,6 +95,10 @@ void model_free(struct model *m)
 	if (!m)
 		return;
 	prefetch_free(m->prefetch);
+	open_cache_free(m->open_cache);
+	for (size_t i = 0; i < DIR_CACHE; i++)
+		model_dir_free(m->dirs[i].d);
+	pthread_mutex_destroy(&m->dir_lock);
 	save_all(m);
 	for (size_t i = 1; i < m->nmbox; i++) {
 		free(m->mbox[i].path);
@@ -145,6 +154,7 @@ static uint32_t mbox_node(struct model *m, const char *path)
 		return 0;
 	b->leaf = slash ? b->path + (slash - path) + 1 : b->path;
 	b->parent = parent;
+	dir_changed(m, (uint32_t)m->nmbox);
 	return (uint32_t)m->nmbox++;
 }
 
@@ -214,10 +224,10 @@ static void on_list(void *ud, const char *wire, char delim, unsigned attrs)
 			b->wire = strdup(wire);
 			b->loaded = false;
 		}
-		b->present = b->wire != NULL;
+		b->seen = b->wire != NULL;
 	} else {
 		/* A \Noselect level still shows as a directory. */
-		m->mbox[id].present = true;
+		m->mbox[id].seen = true;
 	}
 	pthread_mutex_unlock(&m->lock);
 	free(path);
@@ -227,6 +237,26 @@ static int run_list(struct imap_conn *c, const struct imap_mailbox_status *st, v
 {
 	(void)st;
 	return imap_list(c, on_list, ud);
+}
+
+/* Shows what the last LIST saw; a directory whose entries changed gets a
+ * new mtime, which tells the kernel to drop its cached listing. Caller
+ * holds the lock. */
+static void apply_list(struct model *m)
+{
+	for (size_t i = 1; i < m->nmbox; i++) {
+		struct mbox *b = &m->mbox[i];
+
+		if (b->present == b->seen)
+			continue;
+		b->present = b->seen;
+		/* Every level above may appear or vanish with it. */
+		for (uint32_t up = b->parent; ; up = m->mbox[up].parent) {
+			dir_changed(m, up);
+			if (up == 0)
+				break;
+		}
+	}
 }
 
 /* LISTs the server when never done or stale (force: on readdir). */
@@ -242,7 +272,7 @@ static int ensure_listed(struct model *m, bool force)
 	}
 	m->listing = true;
 	for (size_t i = 1; i < m->nmbox; i++)
-		m->mbox[i].present = false;
+		m->mbox[i].seen = false;
 	pthread_mutex_unlock(&m->lock);
 
 	rc = pool_run(m->pool, NULL, run_list, &ctx);
@@ -252,9 +282,7 @@ static int ensure_listed(struct model *m, bool force)
 	if (rc == IMAP_OK && ctx.err == 0) {
 		m->listed = true;
 		clock_gettime(CLOCK_MONOTONIC, &m->listed_at);
-	} else if (m->listed) {
-		for (size_t i = 1; i < m->nmbox; i++)
-			m->mbox[i].present = true; /* keep showing what we had */
+		apply_list(m);
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (rc != IMAP_OK) {
@@ -312,7 +340,8 @@ static bool parse_uid(const char *name, uint32_t *uid)
 	return true;
 }
 
-static void stat_dir(const struct model *m, struct stat *st, uint64_t ino, time_t t)
+static void stat_dir_ts(const struct model *m, struct stat *st, uint64_t ino,
+			const struct timespec *t)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
@@ -320,7 +349,30 @@ static void stat_dir(const struct model *m, struct stat *st, uint64_t ino, time_
 	st->st_nlink = 2;
 	st->st_uid = m->uid;
 	st->st_gid = m->gid;
-	st->st_mtime = st->st_ctime = st->st_atime = t;
+	st->st_mtim = st->st_ctim = st->st_atim = *t;
+}
+
+static void stat_dir(const struct model *m, struct stat *st, uint64_t ino, time_t t)
+{
+	struct timespec ts = { .tv_sec = t };
+
+	stat_dir_ts(m, st, ino, &ts);
+}
+
+void dir_changed(struct model *m, uint32_t id)
+{
+	struct timespec *t = id ? &m->mbox[id].changed : &m->root_changed, now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* Strictly later, or the kernel would not see a change. */
+	if (now.tv_sec < t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec <= t->tv_nsec)) {
+		now = *t;
+		if (++now.tv_nsec == 1000000000) {
+			now.tv_sec++;
+			now.tv_nsec = 0;
+		}
+	}
+	*t = now;
 }
 
 static void stat_file(const struct model *m, struct stat *st, uint64_t ino, time_t t,
@@ -450,12 +502,12 @@ static int attr_locked(struct model *m, uint64_t ino, struct stat *st, struct ms
 
 	switch (ino_type(ino)) {
 	case INO_ROOT:
-		stat_dir(m, st, ino, m->mounted_at);
+		stat_dir_ts(m, st, ino, &m->root_changed);
 		return ino == 1 ? 0 : -ENOENT;
 	case INO_MBOX:
 		rc = mbox_of(m, ino, &id);
 		if (rc == 0)
-			stat_dir(m, st, ino, m->mounted_at);
+			stat_dir_ts(m, st, ino, &m->mbox[id].changed);
 		return rc;
 	case INO_MSG:
 	case INO_EML:
@@ -738,6 +790,7 @@ int model_readdir(struct model *m, uint64_t ino, struct model_dir **out)
 
 	if (!d)
 		return -ENOMEM;
+	d->refs = 1;
 	rc = ensure_listed(m, ino_type(ino) == INO_ROOT);
 	if (rc == 0)
 		rc = dir_add(d, &cap, ".", ino, S_IFDIR);
@@ -767,7 +820,7 @@ int model_readdir(struct model *m, uint64_t ino, struct model_dir **out)
 
 void model_dir_free(struct model_dir *d)
 {
-	if (!d)
+	if (!d || __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (size_t i = 0; i < d->n; i++)
 		free(d->ents[i].name);
@@ -788,4 +841,79 @@ double model_timeout(uint64_t ino)
 	default:
 		return 1.0;     /* listings and flags do */
 	}
+}
+
+/* ---- reads without an open directory ----------------------------------------- */
+
+/* A snapshot for ino with a reference for the caller, or NULL. Locked. */
+static struct model_dir *snapshot_find(struct model *m, uint64_t ino)
+{
+	for (size_t i = 0; i < DIR_CACHE; i++) {
+		if (m->dirs[i].d && m->dirs[i].ino == ino) {
+			m->dirs[i].used = ++m->dir_tick;
+			__atomic_add_fetch(&m->dirs[i].d->refs, 1, __ATOMIC_RELAXED);
+			return m->dirs[i].d;
+		}
+	}
+	return NULL;
+}
+
+/* Keeps d as ino's snapshot, in its old slot or the least recently used. Locked. */
+static void snapshot_keep(struct model *m, uint64_t ino, struct model_dir *d)
+{
+	size_t at = 0;
+
+	for (size_t i = 0; i < DIR_CACHE; i++) {
+		if (m->dirs[i].d && m->dirs[i].ino == ino) {
+			at = i;
+			break;
+		}
+		if (m->dirs[i].used < m->dirs[at].used)
+			at = i;
+	}
+	model_dir_free(m->dirs[at].d);
+	__atomic_add_fetch(&d->refs, 1, __ATOMIC_RELAXED);
+	m->dirs[at] = (struct dir_snapshot){ .ino = ino, .d = d, .used = ++m->dir_tick };
+}
+
+int model_readdir_at(struct model *m, uint64_t ino, uint64_t off, struct model_dir **out)
+{
+	struct model_dir *d = NULL;
+	int rc;
+
+	if (off > 0) {
+		pthread_mutex_lock(&m->dir_lock);
+		d = snapshot_find(m, ino);
+		pthread_mutex_unlock(&m->dir_lock);
+	}
+	if (!d) {
+		rc = model_readdir(m, ino, &d);
+		if (rc)
+			return rc;
+		pthread_mutex_lock(&m->dir_lock);
+		snapshot_keep(m, ino, d);
+		pthread_mutex_unlock(&m->dir_lock);
+	}
+	*out = d;
+	return 0;
+}
+
+int model_refresh(struct model *m, uint64_t ino)
+{
+	uint32_t id;
+	int rc;
+
+	if (ino_type(ino) == INO_ROOT)
+		return ensure_listed(m, true);
+	if (ino_type(ino) != INO_MBOX)
+		return 0;
+	rc = ensure_listed(m, false);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&m->lock);
+	rc = mbox_of(m, ino, &id);
+	if (rc == 0)
+		rc = ensure_loaded(m, id, true);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
 }

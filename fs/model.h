@@ -51,9 +51,21 @@ struct model_dirent {
 struct model_dir {
 	size_t n;
 	struct model_dirent *ents;
+	int refs;        /* atomic; model_dir_free drops one */
 };
 int model_readdir(struct model *m, uint64_t ino, struct model_dir **out);
+/*
+ * The same for a read at offset off with no open directory (the kernel
+ * opens none: FUSE no_opendir, it caches listings and drops them when a
+ * directory's mtime changes). A pass starting at 0 takes a new snapshot,
+ * kept for the reads further on.
+ */
+int model_readdir_at(struct model *m, uint64_t ino, uint64_t off, struct model_dir **out);
 void model_dir_free(struct model_dir *d);
+/* Brings a mailbox directory (or the root) up to date when older than
+ * MODEL_FRESH_MS: called when the kernel asks its attributes, which it does
+ * before using a cached listing of it. */
+int model_refresh(struct model *m, uint64_t ino);
 
 /* An open file: remembers the last chunk fetched, for sequential readers. */
 struct model_file;
@@ -62,6 +74,10 @@ int model_open(struct model *m, uint64_t ino, struct model_file **out);
 int model_read(struct model *m, struct model_file *f, uint64_t off, size_t size, char *buf,
 	       size_t *n);
 void model_release(struct model_file *f);
+/* A read with no open file: the kernel opens none (FUSE no_open), since
+ * files never change; the open state of recent files is kept here. */
+int model_read_ino(struct model *m, uint64_t ino, uint64_t off, size_t size, char *buf,
+		   size_t *n);
 
 /* Extended attributes of a message directory (SPEC.md): the value, malloc'd. */
 int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value, size_t *len);

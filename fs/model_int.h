@@ -29,6 +29,16 @@
 #define PREFETCH_WINDOW 128
 /* How many messages' structures one FETCH asks for. */
 #define DETAIL_BATCH 64
+/* Files whose open state is kept for reads that come without an open. */
+#define OPEN_CACHE 32
+/* Directory snapshots kept for readdir calls that continue a pass. */
+#define DIR_CACHE 8
+
+struct dir_snapshot {
+	uint64_t ino;
+	struct model_dir *d;
+	uint64_t used;
+};
 
 struct msg {
 	uint32_t uid;
@@ -46,6 +56,8 @@ struct mbox {
 	uint32_t parent;          /* mailbox id, 0 for the root */
 	char *wire;               /* server name, NULL for a level with no mailbox */
 	bool present;             /* in the last LIST */
+	bool seen;                /* in the LIST being read */
+	struct timespec changed;  /* the directory's mtime: when its entries last changed */
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint64_t highestmodseq;   /* 0: no CONDSTORE */
@@ -62,6 +74,10 @@ struct model {
 	struct store *store;
 	struct prefetch *prefetch;
 	struct meta_cache *meta;  /* NULL: no persistent metadata */
+	struct open_cache *open_cache;
+	pthread_mutex_t dir_lock;
+	struct dir_snapshot dirs[DIR_CACHE];  /* protected by dir_lock */
+	uint64_t dir_tick;                   /* protected by dir_lock */
 	pthread_mutex_t lock;
 	pthread_cond_t loaded;    /* signalled when a listing finishes */
 	struct mbox *mbox;        /* index = mailbox id; [0] unused (the root) */
@@ -69,12 +85,17 @@ struct model {
 	bool listed;
 	bool listing;
 	struct timespec listed_at;
+	struct timespec root_changed;  /* the root's mtime */
 	size_t header_bytes;      /* protected by lock */
 	bool dirty_details;       /* protected by lock: details to save in the metadata cache */
 	time_t mounted_at;
 	uid_t uid;
 	gid_t gid;
 };
+
+/* Gives directory id (0: the root) a new mtime: its entries changed, and the
+ * kernel's cached listing of it must go. Caller holds the lock. */
+void dir_changed(struct model *m, uint32_t id);
 
 /* Milliseconds since t, and a deadline ms from now (CLOCK_MONOTONIC). */
 long ms_since(const struct timespec *t);
@@ -99,6 +120,10 @@ void save_all(struct model *m);
 int detail_get(struct model *m, uint64_t ino, struct msg_detail **out);
 /* The part sub of d, or NULL when it has no such part. */
 const struct mime_part *detail_part(const struct msg_detail *d, uint32_t sub);
+
+/* model_file.c: the open state of files read lately. */
+struct open_cache *open_cache_new(void);
+void open_cache_free(struct open_cache *oc);
 
 /* model_file.c: a header block (top-level, or an attached message's) and
  * the size of a content file, for getattr. */

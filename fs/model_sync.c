@@ -380,6 +380,8 @@ static int apply(struct model *m, struct mbox *b, struct load_ctx *ctx)
 	b->highestmodseq = ctx->st.highestmodseq;
 	b->loaded = true;
 	clock_gettime(CLOCK_MONOTONIC, &b->loaded_at);
+	if (changed)
+		dir_changed(m, (uint32_t)(b - m->mbox));
 	if (changed || m->dirty_details)
 		save_cached(m, b);
 	return 0;

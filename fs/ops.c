@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 
 #include "inode.h"
+#include "log.h"
 
 static struct model *model_of(fuse_req_t req)
 {
@@ -26,41 +27,88 @@ static void reply_entry(fuse_req_t req, const struct stat *st)
 	fuse_reply_entry(req, &e);
 }
 
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct imapfs_mount *mnt = userdata;
+
+	conn->want |= conn->capable & (FUSE_CAP_NO_OPEN_SUPPORT | FUSE_CAP_NO_OPENDIR_SUPPORT |
+				       FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_READDIRPLUS);
+	mnt->no_open = conn->capable & FUSE_CAP_NO_OPEN_SUPPORT;
+	mnt->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
+	if (!mnt->no_opendir)
+		log_msg(LOG_WARNING, "this kernel caches no directory listings: slower");
+}
+
+static struct imapfs_mount *mount_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* A mailbox directory's attributes (its mtime says whether its entries
+ * changed) are worth a look at the server, at most every MODEL_FRESH_MS. */
+static int refresh(fuse_req_t req, fuse_ino_t ino)
+{
+	int rc = model_refresh(model_of(req), ino);
+
+	if (rc && rc != -ENOENT)
+		log_msg(LOG_WARNING, "showing what was known: %s", strerror(-rc));
+	return rc;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct stat st;
 	int rc = model_lookup(model_of(req), parent, name, &st);
 
+	if (rc == 0 && ino_type(st.st_ino) == INO_MBOX && refresh(req, st.st_ino) == 0)
+		rc = model_getattr(model_of(req), st.st_ino, &st);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
 		reply_entry(req, &st);
 }
 
+/* The kernel asks a directory's attributes before it uses its cached
+ * listing (FUSE auto_inval_data): the moment to look for new mail. */
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct stat st;
-	int rc = model_getattr(model_of(req), ino, &st);
+	int rc;
 
 	(void)fi;
+	refresh(req, ino);
+	rc = model_getattr(model_of(req), ino, &st);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_attr(req, &st, model_timeout(ino));
 }
 
+/*
+ * Nothing is opened: ENOSYS tells the kernel to stop sending OPEN and
+ * OPENDIR (FUSE no_open, no_opendir). Files then keep their page cache and
+ * directories their cached listings, which the kernel drops when a
+ * directory's mtime changes; this spares two requests per file and per
+ * directory, which is most of what `grep -r` costs.
+ */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct model_dir *d;
-	int rc = model_readdir(model_of(req), ino, &d);
+	(void)ino;
+	if (mount_of(req)->no_opendir)
+		fuse_reply_err(req, ENOSYS);
+	else
+		fuse_reply_open(req, fi); /* an older kernel: readdir needs no state */
+}
 
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	if (mount_of(req)->no_open) {
+		fuse_reply_err(req, ENOSYS);
+	} else {
+		fi->keep_cache = 1; /* content never changes under a UID */
+		fuse_reply_open(req, fi);
 	}
-	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi) != 0)
-		model_dir_free(d);
 }
 
 /* One entry into buf; for readdirplus with attributes where they are cheap.
@@ -75,7 +123,7 @@ static size_t add_entry(fuse_req_t req, char *buf, size_t room, const struct mod
 	e.attr.st_mode = ent->type;
 	if (!plus)
 		return fuse_add_direntry(req, buf, room, ent->name, &e.attr, next);
-	/* Dots and headers (whose size costs a fetch) are left to lookup:
+	/* Dots and headers (whose size may cost a fetch) are left to lookup:
 	 * ino 0 tells the kernel no entry is being handed over. */
 	if (strcmp(ent->name, ".") != 0 && strcmp(ent->name, "..") != 0 &&
 	    ino_type(ent->ino) != INO_HEADER &&
@@ -86,14 +134,20 @@ static size_t add_entry(fuse_req_t req, char *buf, size_t room, const struct mod
 	return fuse_add_direntry_plus(req, buf, room, ent->name, &e, next);
 }
 
-static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
-		       bool plus)
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
-	struct model_dir *d = (struct model_dir *)(uintptr_t)fi->fh;
-	char *buf = malloc(size);
+	struct model_dir *d;
+	char *buf;
 	size_t used = 0;
+	int rc = model_readdir_at(model_of(req), ino, (uint64_t)off, &d);
 
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	buf = malloc(size);
 	if (!buf) {
+		model_dir_free(d);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -106,47 +160,21 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 	}
 	fuse_reply_buf(req, buf, used);
 	free(buf);
+	model_dir_free(d);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	(void)ino;
-	do_readdir(req, size, off, fi, false);
+	(void)fi;
+	do_readdir(req, ino, size, off, false);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
-	(void)ino;
-	do_readdir(req, size, off, fi, true);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	model_dir_free((struct model_dir *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
-}
-
-static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct model_file *f;
-	int rc;
-
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	rc = model_open(model_of(req), ino, &f);
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	fi->fh = (uintptr_t)f;
-	fi->keep_cache = 1; /* content never changes under a UID */
-	if (fuse_reply_open(req, fi) != 0)
-		model_release(f);
+	(void)fi;
+	do_readdir(req, ino, size, off, true);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -156,25 +184,17 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t n = 0;
 	int rc;
 
-	(void)ino;
+	(void)fi;
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = model_read(model_of(req), (struct model_file *)(uintptr_t)fi->fh, (uint64_t)off, size,
-			buf, &n);
+	rc = model_read_ino(model_of(req), ino, (uint64_t)off, size, buf, &n);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_buf(req, buf, n);
 	free(buf);
-}
-
-static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	model_release((struct model_file *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
 }
 
 /* getxattr and listxattr share the size protocol: 0 asks for the length. */
@@ -289,13 +309,12 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
 const struct fuse_lowlevel_ops imapfs_ll_ops = {
 	.lookup = op_lookup,
 	.getattr = op_getattr,
+	.init = op_init,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
-	.releasedir = op_releasedir,
 	.open = op_open,
 	.read = op_read,
-	.release = op_release,
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,
 	.statfs = op_statfs,

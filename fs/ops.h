@@ -4,12 +4,16 @@
  *   struct imapfs_mount mnt = { .model = model_new(pool) };
  *   se = fuse_session_new(&args, &imapfs_ll_ops, sizeof(imapfs_ll_ops), &mnt);
  *
- * Message files are immutable, so opens set keep_cache and entries carry
- * long timeouts (model_timeout). Every request that would change the server
- * answers EROFS: writing arrives with a later issue.
+ * Message files are immutable: the kernel keeps their pages and entries
+ * (long timeouts, model_timeout), sends no OPEN or OPENDIR (no_open,
+ * no_opendir) and keeps directory listings until a directory's mtime
+ * changes. The mount is read-only (the kernel refuses writes with EROFS;
+ * these handlers do too): writing arrives with a later issue.
  */
 #ifndef IMAPFS_OPS_H
 #define IMAPFS_OPS_H
+
+#include <stdbool.h>
 
 #include <fuse_lowlevel.h>
 
@@ -17,6 +21,7 @@
 
 struct imapfs_mount {
 	struct model *model;
+	bool no_open, no_opendir;  /* the kernel can do without OPEN / OPENDIR */
 };
 
 extern const struct fuse_lowlevel_ops imapfs_ll_ops;
