@@ -23,6 +23,7 @@ struct msg_detail {
 	char *subject, *from, *message_id;
 	uint64_t *binsize;        /* per part: BINARY.SIZE, or UINT64_MAX */
 	char *bodystructure;      /* as IMAP text, for the metadata cache */
+	uint64_t *local_size;     /* per part: size cut and decoded locally, or UINT64_MAX */
 	bool small;               /* served from a whole copy of the message */
 };
 
@@ -52,6 +53,7 @@ void msg_detail_unref(struct msg_detail *d)
 	free(d->message_id);
 	free(d->binsize);
 	free(d->bodystructure);
+	free(d->local_size);
 	free(d);
 }
 
@@ -166,6 +168,19 @@ static struct msg_detail *detail_new(bool small)
 	return d;
 }
 
+/* Room for the sizes of parts decoded locally, none known yet. */
+static int detail_sizes(struct msg_detail *d)
+{
+	size_t n = d->tree ? part_tree_count(d->tree) : 1;
+
+	d->local_size = malloc(n * sizeof(*d->local_size));
+	if (!d->local_size)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		d->local_size[i] = UINT64_MAX;
+	return 0;
+}
+
 /* Fills a detail from a FETCH's ENVELOPE and BODYSTRUCTURE. */
 static int detail_fill(struct msg_detail *d, const struct imap_msg_meta *meta)
 {
@@ -180,6 +195,8 @@ static int detail_fill(struct msg_detail *d, const struct imap_msg_meta *meta)
 		if (!d->bodystructure)
 			return -ENOMEM;
 	}
+	if (detail_sizes(d) < 0)
+		return -ENOMEM;
 	d->subject = text_or_empty(meta->envelope.subject);
 	d->from = text_or_empty(meta->envelope.from);
 	d->message_id = strdup(meta->envelope.message_id ? meta->envelope.message_id : "");
@@ -290,6 +307,10 @@ struct msg_detail *msg_detail_restore(const char *bodystructure, const char *sub
 	if (!d)
 		return NULL;
 	d->tree = tree_from_text(bodystructure);
+	if (d->tree && detail_sizes(d) < 0) {
+		msg_detail_unref(d);
+		return NULL;
+	}
 	d->bodystructure = strdup(bodystructure);
 	d->subject = strdup(subject ? subject : "");
 	d->from = strdup(from ? from : "");
@@ -440,35 +461,6 @@ static int run_spool(struct imap_conn *c, const struct imap_mailbox_status *st, 
 	return rc;
 }
 
-/*
- * Cuts part out of the whole message raw and stores it under key: decoded
- * and converted (a content file), or as it is (an attached message.eml).
- * -EAGAIN when the bytes do not fit the structure: ask the server then.
- */
-static int spool_local(struct store *store, const char *key, const struct msg_detail *d,
-		       size_t part, bool as_is, const char *raw, size_t len)
-{
-	const struct mime_part *p = part_tree_get(d->tree, part);
-	struct store_writer *w;
-	struct mime_decoder *dec = NULL;
-	size_t off, n;
-	uint64_t size;
-	int rc = -EIO;
-
-	if (mime_split(raw, len, d->tree, part, MIME_SPLIT_BODY, &off, &n) < 0)
-		return -EAGAIN;
-	w = store_begin(store, key);
-	if (w)
-		dec = mime_decoder_new(as_is ? MIME_ENC_7BIT : p->encoding, as_is ? NULL : p->type,
-				       p->charset, to_store, w);
-	if (dec && mime_decoder_push(dec, raw + off, n) == 0 && mime_decoder_finish(dec) == 0) {
-		mime_decoder_free(dec);
-		return store_commit(w, &size);
-	}
-	mime_decoder_free(dec);
-	store_abort(w);
-	return rc;
-}
 
 static char *part_key(const char *kind, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		      const struct mime_part *p)
@@ -481,42 +473,11 @@ static char *part_key(const char *kind, const char *mailbox, uint32_t uidvalidit
 	return key;
 }
 
-int msg_part_stored(struct store *store, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		    const struct msg_detail *d, size_t part, bool embedded, int *fd, uint64_t *size)
-{
-	char *key = part_key(embedded ? "embedded" : "content", mailbox, uidvalidity, uid,
-			     part_tree_get(d->tree, part));
-	int rc;
 
-	if (!key)
-		return -ENOMEM;
-	rc = store_open(store, key, fd, size);
-	free(key);
-	return rc;
-}
-
-int msg_embedded_spool(struct store *store, const char *mailbox, uint32_t uidvalidity,
-		       uint32_t uid, const struct msg_detail *d, size_t part, const char *raw,
-		       size_t len, int *fd, uint64_t *size)
-{
-	char *key = part_key("embedded", mailbox, uidvalidity, uid, part_tree_get(d->tree, part));
-	int rc;
-
-	if (!key)
-		return -ENOMEM;
-	rc = store_open(store, key, fd, size);
-	if (rc == -ENOENT) {
-		rc = spool_local(store, key, d, part, true, raw, len);
-		if (rc == 0)
-			rc = store_open(store, key, fd, size);
-	}
-	free(key);
-	return rc;
-}
 
 int msg_content_spool(struct imap_pool *pool, struct store *store, const char *mailbox,
 		      uint32_t uidvalidity, uint32_t uid, const struct msg_detail *d, size_t part,
-		      const char *raw, size_t len, int *fd, uint64_t *size)
+		      int *fd, uint64_t *size)
 {
 	struct spool_ctx ctx = { .uid = uid, .uidvalidity = uidvalidity, .store = store };
 	char *key;
@@ -528,13 +489,6 @@ int msg_content_spool(struct imap_pool *pool, struct store *store, const char *m
 		return -ENOMEM;
 	ctx.key = key;
 	rc = store_open(store, key, fd, size);
-	if (rc == -ENOENT && raw) {
-		rc = spool_local(store, key, d, part, false, raw, len);
-		if (rc == 0)
-			rc = store_open(store, key, fd, size);
-		else
-			rc = -ENOENT;
-	}
 	if (rc == -ENOENT) {
 		rc = errno_of(pool_run(pool, mailbox, run_spool, &ctx), ctx.err);
 		if (rc == 0)
@@ -544,4 +498,61 @@ int msg_content_spool(struct imap_pool *pool, struct store *store, const char *m
 	}
 	free(key);
 	return rc;
+}
+
+/* ---- small messages: parts cut from the whole copy ------------------------- */
+
+struct membuf {
+	char *data;
+	size_t len, cap;
+};
+
+static int to_memory(void *ud, const char *data, size_t len)
+{
+	struct membuf *b = ud;
+
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = (b->len + len + 1) * 2;
+		char *grown = realloc(b->data, cap);
+
+		if (!grown)
+			return -1;
+		b->data = grown;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+int msg_part_local(struct msg_detail *d, size_t part, const char *raw, size_t len, char **out,
+		   size_t *out_len)
+{
+	const struct mime_part *p = part_tree_get(d->tree, part);
+	struct membuf b = { 0 };
+	struct mime_decoder *dec;
+	size_t off, n;
+	int rc = -ENOMEM;
+
+	if (mime_split(raw, len, d->tree, part, MIME_SPLIT_BODY, &off, &n) < 0)
+		return -EAGAIN;
+	/* An attached message's message.eml is its bytes as they are. */
+	dec = p->is_message ? mime_decoder_new(MIME_ENC_7BIT, NULL, NULL, to_memory, &b)
+			    : mime_decoder_new(p->encoding, p->type, p->charset, to_memory, &b);
+	if (dec && mime_decoder_push(dec, raw + off, n) == 0 && mime_decoder_finish(dec) == 0 &&
+	    to_memory(&b, "", 0) == 0) {
+		__atomic_store_n(&d->local_size[part], (uint64_t)b.len, __ATOMIC_RELAXED);
+		*out = b.data;
+		*out_len = b.len;
+		b.data = NULL;
+		rc = 0;
+	}
+	mime_decoder_free(dec);
+	free(b.data);
+	return rc;
+}
+
+uint64_t msg_part_local_size(const struct msg_detail *d, size_t part)
+{
+	return __atomic_load_n(&d->local_size[part], __ATOMIC_RELAXED);
 }

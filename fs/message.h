@@ -5,7 +5,7 @@
  *   struct msg_detail *d;
  *   msg_details_fetch(pool, "INBOX", uidvalidity, uids, small, n, ds);   // ENVELOPE BODYSTRUCTURE (+ BINARY.SIZE)
  *   switch (msg_content_mode(d, i)) { case CONTENT_BINARY: ... }
- *   msg_content_spool(pool, store, "INBOX", uidvalidity, 42, d, i, NULL, 0, &fd, &size);
+ *   msg_content_spool(pool, store, "INBOX", uidvalidity, 42, d, i, &fd, &size);
  *   msg_detail_unref(d);
  *
  * A detail is immutable once fetched and reference counted, so the model can
@@ -61,19 +61,23 @@ enum content_mode msg_content_mode(const struct msg_detail *d, size_t part);
 /* Size of a CONTENT_BINARY or CONTENT_RAW part's content file. */
 uint64_t msg_content_size(const struct msg_detail *d, size_t part);
 
-/* Makes sure the store holds part's content file (CONTENT_SPOOL): cut from
- * raw (the whole message, when the caller has it) or else fetched in
- * chunks; decoded and converted. *fd reads it, *size is its length. */
+/* Makes sure the store holds part's content file (CONTENT_SPOOL): fetched
+ * in chunks, decoded and converted. *fd reads it, *size is its length. */
 int msg_content_spool(struct imap_pool *pool, struct store *store, const char *mailbox,
 		      uint32_t uidvalidity, uint32_t uid, const struct msg_detail *d, size_t part,
-		      const char *raw, size_t len, int *fd, uint64_t *size);
-/* A descriptor of what the store already holds for part (a content file, or
- * an attached message.eml when embedded); -ENOENT when nothing yet. */
-int msg_part_stored(struct store *store, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		    const struct msg_detail *d, size_t part, bool embedded, int *fd, uint64_t *size);
-/* The same for an attached message's message.eml, cut from raw as it is. */
-int msg_embedded_spool(struct store *store, const char *mailbox, uint32_t uidvalidity,
-		       uint32_t uid, const struct msg_detail *d, size_t part, const char *raw,
-		       size_t len, int *fd, uint64_t *size);
+		      int *fd, uint64_t *size);
+
+/*
+ * A small message's part cut from raw, its whole copy, into *out (malloc'd):
+ * a leaf decoded and converted, an attached message's message.eml as it is.
+ * Kept in memory, not in the store: small parts are cheap to cut again, and
+ * a file per part is what costs most on a cold grep. The size is remembered
+ * (msg_part_local_size) so stat needs no second cut. -EAGAIN when the bytes
+ * do not fit the structure: ask the server then.
+ */
+int msg_part_local(struct msg_detail *d, size_t part, const char *raw, size_t len, char **out,
+		   size_t *out_len);
+/* What msg_part_local found earlier, or UINT64_MAX. */
+uint64_t msg_part_local_size(const struct msg_detail *d, size_t part);
 
 #endif

@@ -79,8 +79,27 @@ void msg_clear(struct msg *msg)
 	free(msg->flags);
 	free(msg->header);
 	msg_detail_unref(msg->detail);
+	if (msg->saved) {
+		free(msg->saved->bodystructure);
+		free(msg->saved->subject);
+		free(msg->saved->from);
+		free(msg->saved->message_id);
+		free(msg->saved);
+	}
 	msg->flags = msg->header = NULL;
 	msg->detail = NULL;
+	msg->saved = NULL;
+}
+
+/* A detail the metadata cache kept, parsed now that it is wanted. Caller
+ * holds the lock. */
+static void restore_detail(struct msg *msg)
+{
+	struct saved_detail *s = msg->saved;
+
+	if (msg->detail || !s)
+		return;
+	msg->detail = msg_detail_restore(s->bodystructure, s->subject, s->from, s->message_id);
 }
 
 void msgs_free(struct msg *msgs, size_t n)
@@ -405,7 +424,7 @@ static size_t detail_batch(struct mbox *b, struct msg *msg, uint32_t *uids, bool
 	size_t n = 0;
 
 	for (size_t i = (size_t)(msg - b->msgs); i < b->nmsgs && n < DETAIL_BATCH; i++) {
-		if (b->msgs[i].detail)
+		if (b->msgs[i].detail || b->msgs[i].saved)
 			continue;
 		uids[n] = b->msgs[i].uid;
 		small[n++] = b->msgs[i].size <= SMALL_MAX;
@@ -439,6 +458,8 @@ int detail_get(struct model *m, uint64_t ino, struct msg_detail **out)
 
 	pthread_mutex_lock(&m->lock);
 	msg = id && id < m->nmbox ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
+	if (msg)
+		restore_detail(msg);
 	*out = msg ? msg_detail_ref(msg->detail) : NULL;
 	if (msg && !*out) {
 		n = detail_batch(&m->mbox[id], msg, uids, small);
@@ -457,7 +478,8 @@ int detail_get(struct model *m, uint64_t ino, struct msg_detail **out)
 		m->mbox[id].loaded = false; /* list it again: its UIDs mean other messages now */
 	if (rc == 0)
 		detail_install(m, id, uids, ds, n);
-	m->dirty_details = m->dirty_details || rc == 0;
+	if (rc == 0)
+		m->mbox[id].dirty = true;
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc == -ESTALE ? -EIO : rc;

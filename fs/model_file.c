@@ -28,6 +28,8 @@ struct model_file {
 	int refs;                 /* atomic: the open cache's and readers' */
 };
 
+static struct model_file *file_new(uint64_t ino);
+
 /* ---- fetching ------------------------------------------------------------- */
 
 struct fetch_req {
@@ -308,14 +310,12 @@ int header_get(struct model *m, uint64_t ino, char **out, size_t *len)
 	return *out ? 0 : -ENOMEM;
 }
 
-/* Decoded content (or a small message's attached message.eml) in the store,
- * put there first if needed. */
+/* Decoded content in the store, fetched there first if needed. */
 static int spool(struct model *m, uint64_t ino, const struct msg_detail *d, int *fd,
 		 uint64_t *size)
 {
 	uint32_t id = ino_mbox(ino), uidvalidity = 0;
-	char *wire = NULL, *raw = NULL;
-	size_t len = 0;
+	char *wire = NULL;
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
@@ -326,44 +326,71 @@ static int spool(struct model *m, uint64_t ino, const struct msg_detail *d, int 
 	pthread_mutex_unlock(&m->lock);
 	if (!wire)
 		return -ENOENT;
-	/* Already there: no need to read the whole message again. */
-	rc = msg_part_stored(m->store, wire, uidvalidity, ino_uid(ino), d, ino_sub(ino),
-			     ino_type(ino) == INO_PEML, fd, size);
-	if (rc != -ENOENT) {
-		free(wire);
-		return rc;
-	}
-	if (msg_is_small(m, ino) && whole_read(m, ino, &raw, &len) < 0)
-		raw = NULL; /* then the server cuts and sends the part itself */
-	if (ino_type(ino) == INO_PEML)
-		rc = raw ? msg_embedded_spool(m->store, wire, uidvalidity, ino_uid(ino), d,
-					      ino_sub(ino), raw, len, fd, size) : -EIO;
-	else
-		rc = msg_content_spool(m->pool, m->store, wire, uidvalidity, ino_uid(ino), d,
-				       ino_sub(ino), raw, len, fd, size);
-	free(raw);
+	rc = msg_content_spool(m->pool, m->store, wire, uidvalidity, ino_uid(ino), d,
+			       ino_sub(ino), fd, size);
 	free(wire);
 	return rc == -ESTALE ? -EIO : rc;
 }
 
-int embedded_size(struct model *m, uint64_t ino, const struct msg_detail *d, uint64_t *size)
+/* A small message's part file, cut from its whole copy. -EAGAIN: it must
+ * come from the server instead. */
+static int part_local(struct model *m, uint64_t ino, struct msg_detail *d, char **out,
+		      size_t *len)
 {
-	int fd, rc;
+	char *raw;
+	size_t n;
+	int rc = whole_read(m, ino, &raw, &n);
 
-	if (!msg_is_small(m, ino)) {
-		*size = detail_part(d, ino_sub(ino))->size;
-		return 0;
-	}
-	rc = spool(m, ino, d, &fd, size);
-	if (rc == 0)
-		close(fd);
+	if (rc)
+		return rc == -ENOMEM ? rc : -EAGAIN;
+	rc = msg_part_local(d, ino_sub(ino), raw, n, out, len);
+	free(raw);
 	return rc;
 }
 
-int content_size(struct model *m, uint64_t ino, const struct msg_detail *d, uint64_t *size)
+static void keep_open(struct model *m, struct model_file *f);
+
+/* The size of a small message's part file: remembered, or cut once to know;
+ * what was cut is kept as the file's open state, for the read that follows
+ * a stat. */
+static int part_local_size(struct model *m, uint64_t ino, struct msg_detail *d, uint64_t *size)
+{
+	struct model_file *f;
+	int rc;
+
+	*size = msg_part_local_size(d, ino_sub(ino));
+	if (*size != UINT64_MAX)
+		return 0;
+	f = file_new(ino);
+	if (!f)
+		return -ENOMEM;
+	rc = part_local(m, ino, d, &f->chunk, &f->chunk_len);
+	if (rc == 0) {
+		f->whole = true;
+		f->size = *size = f->chunk_len;
+		keep_open(m, f);
+	}
+	model_release(f);
+	return rc;
+}
+
+int embedded_size(struct model *m, uint64_t ino, struct msg_detail *d, uint64_t *size)
+{
+	if (msg_is_small(m, ino) && part_local_size(m, ino, d, size) == 0)
+		return 0;
+	*size = detail_part(d, ino_sub(ino))->size;
+	return 0;
+}
+
+int content_size(struct model *m, uint64_t ino, struct msg_detail *d, uint64_t *size)
 {
 	int fd, rc;
 
+	if (msg_is_small(m, ino)) {
+		rc = part_local_size(m, ino, d, size);
+		if (rc != -EAGAIN)
+			return rc;
+	}
 	if (msg_content_mode(d, ino_sub(ino)) != CONTENT_SPOOL) {
 		*size = msg_content_size(d, ino_sub(ino));
 		return 0;
@@ -402,17 +429,21 @@ static int open_part(struct model *m, struct model_file *f)
 	p = sub ? detail_part(d, sub) : NULL;
 	if (!p || (ino_type(f->ino) == INO_PEML ? !p->is_message : !p->is_leaf)) {
 		rc = -ENOENT;
-	} else if (ino_type(f->ino) == INO_PEML && msg_is_small(m, f->ino)) {
-		rc = spool(m, f->ino, d, &f->fd, &f->size);
+	} else if (msg_is_small(m, f->ino) &&
+		   (rc = part_local(m, f->ino, d, &f->chunk, &f->chunk_len)) != -EAGAIN) {
+		f->whole = true; /* all of it is in chunk */
+		f->size = f->chunk_len;
 	} else if (ino_type(f->ino) == INO_PEML) {
+		rc = 0;
 		f->size = p->size;
 	} else if (msg_content_mode(d, sub) == CONTENT_SPOOL) {
 		rc = spool(m, f->ino, d, &f->fd, &f->size);
 	} else {
+		rc = 0;
 		f->binary = msg_content_mode(d, sub) == CONTENT_BINARY;
 		f->size = msg_content_size(d, sub);
 	}
-	if (rc == 0 && f->fd < 0) {
+	if (rc == 0 && f->fd < 0 && !f->whole) {
 		f->section = strdup(p->section);
 		if (!f->section)
 			rc = -ENOMEM;
@@ -666,6 +697,13 @@ static void cache_file(struct open_cache *oc, struct model_file *f)
 	model_release(oc->e[lru].f);
 	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
 	oc->e[lru] = (struct open_entry){ .ino = f->ino, .f = f, .used = ++oc->tick };
+}
+
+static void keep_open(struct model *m, struct model_file *f)
+{
+	pthread_mutex_lock(&m->open_cache->lock);
+	cache_file(m->open_cache, f);
+	pthread_mutex_unlock(&m->open_cache->lock);
 }
 
 int model_read_ino(struct model *m, uint64_t ino, uint64_t off, size_t size, char *buf,

@@ -48,6 +48,12 @@ struct msg {
 	char *header;             /* protected by model.lock; NULL until fetched */
 	size_t header_len;
 	struct msg_detail *detail;  /* protected by model.lock; NULL until fetched */
+	struct saved_detail *saved; /* from the metadata cache, parsed on first use */
+};
+
+/* A detail as the metadata cache kept it (strings owned). */
+struct saved_detail {
+	char *bodystructure, *subject, *from, *message_id;
 };
 
 struct mbox {
@@ -62,6 +68,7 @@ struct mbox {
 	uint32_t uidnext;
 	uint64_t highestmodseq;   /* 0: no CONDSTORE */
 	bool cache_tried;         /* the metadata cache was looked at */
+	bool dirty;               /* details the metadata cache lacks */
 	struct msg *msgs;         /* sorted by uid */
 	size_t nmsgs;
 	bool loaded;
@@ -87,7 +94,6 @@ struct model {
 	struct timespec listed_at;
 	struct timespec root_changed;  /* the root's mtime */
 	size_t header_bytes;      /* protected by lock */
-	bool dirty_details;       /* protected by lock: details to save in the metadata cache */
 	time_t mounted_at;
 	uid_t uid;
 	gid_t gid;
@@ -128,9 +134,9 @@ void open_cache_free(struct open_cache *oc);
 /* model_file.c: a header block (top-level, or an attached message's) and
  * the size of a content file, for getattr. */
 int header_get(struct model *m, uint64_t ino, char **out, size_t *len);
-int content_size(struct model *m, uint64_t ino, const struct msg_detail *d, uint64_t *size);
+int content_size(struct model *m, uint64_t ino, struct msg_detail *d, uint64_t *size);
 /* The size of an attached message's message.eml. */
-int embedded_size(struct model *m, uint64_t ino, const struct msg_detail *d, uint64_t *size);
+int embedded_size(struct model *m, uint64_t ino, struct msg_detail *d, uint64_t *size);
 /* Whether message ino is served from a whole copy (SMALL_MAX). */
 bool msg_is_small(struct model *m, uint64_t ino);
 

@@ -243,8 +243,10 @@ static void install(struct model *m, struct mbox *b, struct load_ctx *ctx)
 			ctx->msgs[i].header = old->header;
 			ctx->msgs[i].header_len = old->header_len;
 			ctx->msgs[i].detail = old->detail;
+			ctx->msgs[i].saved = old->saved;
 			old->header = NULL;
 			old->detail = NULL;
+			old->saved = NULL;
 		}
 	}
 	for (size_t i = 0; i < b->nmsgs; i++)
@@ -258,6 +260,19 @@ static void install(struct model *m, struct mbox *b, struct load_ctx *ctx)
 }
 
 /* ---- the metadata cache ----------------------------------------------------- */
+
+/* Moves a cached message's detail strings into a saved_detail (NULL when
+ * out of memory: then it is fetched again when wanted). */
+static struct saved_detail *take_saved(struct cached_msg *c)
+{
+	struct saved_detail *s = malloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	*s = (struct saved_detail){ c->bodystructure, c->subject, c->from, c->message_id };
+	c->bodystructure = c->subject = c->from = c->message_id = NULL;
+	return s;
+}
 
 /* Takes a cached listing as the table. Caller holds the lock. */
 static void install_cached(struct mbox *b, struct cached_mailbox *cm)
@@ -275,8 +290,7 @@ static void install_cached(struct mbox *b, struct cached_mailbox *cm)
 		msgs[i].flags = c->flags;
 		c->flags = NULL;
 		if (c->bodystructure && c->size <= SMALL_MAX)
-			msgs[i].detail = msg_detail_restore(c->bodystructure, c->subject, c->from,
-							    c->message_id);
+			msgs[i].saved = take_saved(c);
 	}
 	msgs_free(b->msgs, b->nmsgs);
 	b->msgs = msgs;
@@ -332,20 +346,25 @@ static void save_cached(struct model *m, struct mbox *b)
 			c->subject = (char *)msg_detail_subject(msg->detail);
 			c->from = (char *)msg_detail_from(msg->detail);
 			c->message_id = (char *)msg_detail_message_id(msg->detail);
+		} else if (msg->saved) {
+			c->bodystructure = msg->saved->bodystructure;
+			c->subject = msg->saved->subject;
+			c->from = msg->saved->from;
+			c->message_id = msg->saved->message_id;
 		}
 	}
 	if (meta_cache_save(m->meta, b->wire, &cm) < 0)
 		log_msg(LOG_WARNING, "cannot save the metadata cache of %s", b->path);
+	else
+		b->dirty = false;
 	free(cm.msgs);
 }
 
 void save_all(struct model *m)
 {
-	if (!m->dirty_details)
-		return;
 	for (size_t i = 1; i < m->nmbox; i++)
-		save_cached(m, &m->mbox[i]);
-	m->dirty_details = false;
+		if (m->mbox[i].dirty)
+			save_cached(m, &m->mbox[i]);
 }
 
 /* ---- keeping a listing current ------------------------------------------- */
@@ -382,7 +401,7 @@ static int apply(struct model *m, struct mbox *b, struct load_ctx *ctx)
 	clock_gettime(CLOCK_MONOTONIC, &b->loaded_at);
 	if (changed)
 		dir_changed(m, (uint32_t)(b - m->mbox));
-	if (changed || m->dirty_details)
+	if (changed || b->dirty)
 		save_cached(m, b);
 	return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "names.h"
 
+#define CHUNK_FIRST 256
 #define CHUNK_MIN 4096
 
 struct chunk {
@@ -41,7 +42,10 @@ static char *arena_strndup(struct part_tree *t, const char *s, size_t len)
 	char *d;
 
 	if (c == NULL || c->cap - c->used < len + 1) {
-		size_t cap = len + 1 > CHUNK_MIN ? len + 1 : CHUNK_MIN;
+		/* Start small and double: a mount keeps thousands of trees,
+		 * most of them a few hundred bytes. */
+		size_t want = c == NULL ? CHUNK_FIRST : (c->cap * 2 > CHUNK_MIN ? CHUNK_MIN : c->cap * 2);
+		size_t cap = len + 1 > want ? len + 1 : want;
 
 		c = malloc(sizeof(*c) + cap);
 		if (c == NULL) {
@@ -448,7 +452,7 @@ struct part_tree *part_tree_new(const struct imap_arg *bs, char *err, size_t err
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		goto fail;
-	t->cap = 16;
+	t->cap = 4;
 	t->parts = calloc(t->cap, sizeof(*t->parts));
 	if (t->parts == NULL)
 		goto fail;
