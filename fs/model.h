@@ -14,8 +14,8 @@
  *
  * Mailbox lists and message lists are fetched on first use and again when a
  * directory is listed after MODEL_FRESH_MS; content never changes under a UID
- * and UIDVALIDITY, so it is fetched in aligned chunks and left to the kernel's
- * page cache.
+ * and UIDVALIDITY, so it is fetched in chunks (growing while a reader goes
+ * on in order) and left to the kernel's page cache.
  */
 #ifndef IMAPFS_MODEL_H
 #define IMAPFS_MODEL_H
@@ -29,7 +29,10 @@
 #include "meta_cache.h"
 
 #define MODEL_FRESH_MS 2000
-#define MODEL_CHUNK (256 * 1024)
+/* Ranged reads fetch MODEL_CHUNK aligned bytes; a reader that goes on where
+ * the last fetch ended gets twice as much each time, up to MODEL_CHUNK_MAX. */
+#define MODEL_CHUNK (128 * 1024)
+#define MODEL_CHUNK_MAX (4 * 1024 * 1024)
 
 struct model;
 

@@ -26,6 +26,9 @@ struct model_file {
 	uint64_t chunk_off;
 	size_t chunk_len;
 	int refs;                 /* atomic: the open cache's and readers' */
+	/* One fetch at a time: the kernel's readahead sends reads of one file
+	 * in parallel, and they should find what the fetch before brought. */
+	pthread_mutex_t fetching;
 };
 
 static struct model_file *file_new(uint64_t ino);
@@ -413,6 +416,7 @@ static struct model_file *file_new(uint64_t ino)
 	f->fd = -1;
 	f->refs = 1;
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_mutex_init(&f->fetching, NULL);
 	return f;
 }
 
@@ -534,14 +538,27 @@ static size_t copy_cached(struct model_file *f, uint64_t off, size_t size, char 
  * file always reads as many bytes as stat says. */
 static int fetch_chunk(struct model *m, struct model_file *f, uint64_t off)
 {
-	uint64_t start = off - off % MODEL_CHUNK;
-	uint64_t want = f->size - start < MODEL_CHUNK ? f->size - start : MODEL_CHUNK;
-	struct fetch_req req = {
-		.section = f->section, .binary = f->binary, .off = start, .len = want,
-	};
+	uint64_t start, want, span;
+	struct fetch_req req;
 	char *chunk;
 	int rc;
 
+	pthread_mutex_lock(&f->lock);
+	if (f->chunk && off == f->chunk_off + f->chunk_len) {
+		/* Reading on in order: fewer, larger fetches. */
+		span = f->chunk_len * 2 > MODEL_CHUNK_MAX ? MODEL_CHUNK_MAX : f->chunk_len * 2;
+		start = off;
+	} else {
+		span = MODEL_CHUNK;
+		start = off - off % MODEL_CHUNK;
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (span < MODEL_CHUNK)
+		span = MODEL_CHUNK;
+	want = f->size - start < span ? f->size - start : span;
+	req = (struct fetch_req){
+		.section = f->section, .binary = f->binary, .off = start, .len = want,
+	};
 	rc = fetch_section(m, f->ino, &req);
 	if (rc)
 		return rc;
@@ -611,7 +628,14 @@ int model_read(struct model *m, struct model_file *f, uint64_t off, size_t size,
 		}
 		if (f->whole)
 			break; /* all of it is cached; nothing more to fetch */
-		rc = fetch_chunk(m, f, off + done);
+		pthread_mutex_lock(&f->fetching);
+		/* Another reader may have fetched it while we waited. */
+		pthread_mutex_lock(&f->lock);
+		got = copy_cached(f, off + done, size - done, buf + done);
+		pthread_mutex_unlock(&f->lock);
+		rc = got ? 0 : fetch_chunk(m, f, off + done);
+		pthread_mutex_unlock(&f->fetching);
+		done += got;
 		if (rc && done == 0)
 			return rc;
 		if (rc)
@@ -630,6 +654,7 @@ void model_release(struct model_file *f)
 	free(f->section);
 	free(f->chunk);
 	pthread_mutex_destroy(&f->lock);
+	pthread_mutex_destroy(&f->fetching);
 	free(f);
 }
 

@@ -30,7 +30,7 @@
 /* How many messages' structures one FETCH asks for. */
 #define DETAIL_BATCH 64
 /* Files whose open state is kept for reads that come without an open. */
-#define OPEN_CACHE 32
+#define OPEN_CACHE 16
 /* Directory snapshots kept for readdir calls that continue a pass. */
 #define DIR_CACHE 8
 
