@@ -18,6 +18,7 @@
 #include <fuse_lowlevel.h>
 
 #include "decode.h"
+#include "inval.h"
 #include "log.h"
 #include "model.h"
 #include "ops.h"
@@ -139,6 +140,7 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	struct imap_pool *pool;
 	struct store *store;
 	struct meta_cache *meta = NULL;
+	struct inval *inval = NULL;
 	int rc = 1;
 
 	memset(&fopts, 0, sizeof(fopts));
@@ -174,8 +176,16 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	mnt.model = model_new(pool, store, meta, o->connections > 1 ? o->connections - 1 : 0);
 	if (!mnt.model)
 		goto out_unmount;
+	/* A thread, so only now: threads do not survive fuse_daemonize's fork. */
+	inval = inval_new(se);
+	if (!inval)
+		goto out_model;
+	model_set_inval(mnt.model, inval);
 	log_msg(LOG_INFO, "mounted %s@%s on %s", o->user ? o->user : "", o->host, o->mountpoint);
 	rc = serve(se, &fopts) ? 1 : 0;
+	model_set_inval(mnt.model, NULL);
+	inval_free(inval);
+out_model:
 	model_free(mnt.model);
 out_unmount:
 	fuse_session_unmount(se);

@@ -850,9 +850,17 @@ void model_dir_free(struct model_dir *d)
 	free(d);
 }
 
+void model_set_inval(struct model *m, struct inval *iv)
+{
+	pthread_mutex_lock(&m->lock);
+	m->inval = iv;
+	pthread_mutex_unlock(&m->lock);
+}
+
 double model_timeout(uint64_t ino)
 {
 	switch (ino_type(ino)) {
+	case INO_MSG:     /* its mtime is INTERNALDATE; an expunge is told (inval) */
 	case INO_EML:
 	case INO_HEADER:
 	case INO_PART:

@@ -87,6 +87,11 @@ int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value
 /* The NUL-separated list of names, malloc'd. */
 int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len);
 
+/* Where to tell the kernel of message directories that vanished (the
+ * kernel keeps their names long: see model_timeout). */
+struct inval;
+void model_set_inval(struct model *m, struct inval *iv);
+
 /* How long the kernel may trust a name or attributes of ino, in seconds. */
 double model_timeout(uint64_t ino);
 

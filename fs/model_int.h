@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "message.h"
+#include "inval.h"
 #include "prefetch.h"
 #include "model.h"
 #include "store.h"
@@ -82,6 +83,7 @@ struct model {
 	struct prefetch *prefetch;
 	struct meta_cache *meta;  /* NULL: no persistent metadata */
 	struct open_cache *open_cache;
+	struct inval *inval;      /* NULL until the session runs */
 	pthread_mutex_t dir_lock;
 	struct dir_snapshot dirs[DIR_CACHE];  /* protected by dir_lock */
 	uint64_t dir_tick;                   /* protected by dir_lock */

@@ -164,8 +164,18 @@ static int cmp_entry(const void *a, const void *b)
 	return (x->size == UINT64_MAX) - (y->size == UINT64_MAX);
 }
 
-static void msg_drop(struct model *m, struct msg *msg)
+/* The kernel keeps message directory names long: tell it this one is gone. */
+static void gone(struct model *m, struct mbox *b, uint32_t uid)
 {
+	char name[16];
+
+	snprintf(name, sizeof(name), "%u", uid);
+	inval_entry(m->inval, ino_make(INO_MBOX, (uint32_t)(b - m->mbox), 0, 0), name);
+}
+
+static void msg_drop(struct model *m, struct mbox *b, struct msg *msg)
+{
+	gone(m, b, msg->uid);
 	if (msg->header)
 		m->header_bytes -= msg->header_len;
 	msg_clear(msg);
@@ -217,7 +227,7 @@ static int merge(struct model *m, struct mbox *b, struct load_ctx *ctx)
 				j++;
 			out[k++] = b->msgs[i++];
 		} else if (ctx->mode == SYNC_FLAGS || in_gone(ctx, b->msgs[i].uid)) {
-			msg_drop(m, &b->msgs[i++]);
+			msg_drop(m, b, &b->msgs[i++]);
 			changed = true;
 		} else {
 			out[k++] = b->msgs[i++];
@@ -249,9 +259,14 @@ static void install(struct model *m, struct mbox *b, struct load_ctx *ctx)
 			old->saved = NULL;
 		}
 	}
-	for (size_t i = 0; i < b->nmsgs; i++)
+	for (size_t i = 0; i < b->nmsgs; i++) {
+		struct msg key = { .uid = b->msgs[i].uid };
+
 		if (b->msgs[i].header)
 			m->header_bytes -= b->msgs[i].header_len;
+		if (!ctx->n || !bsearch(&key, ctx->msgs, ctx->n, sizeof(key), cmp_msg))
+			gone(m, b, key.uid);
+	}
 	msgs_free(b->msgs, b->nmsgs);
 	b->msgs = ctx->msgs;
 	b->nmsgs = ctx->n;
