@@ -67,6 +67,7 @@ struct model *model_new(struct imap_pool *pool, struct store *store, struct meta
 	dir_changed(m, 0);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->dir_lock, NULL);
+	pthread_mutex_init(&m->raws.lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->loaded, &ca);
@@ -118,6 +119,9 @@ void model_free(struct model *m)
 	for (size_t i = 0; i < DIR_CACHE; i++)
 		model_dir_free(m->dirs[i].d);
 	pthread_mutex_destroy(&m->dir_lock);
+	for (size_t i = 0; i < RAW_CACHE; i++)
+		free(m->raws.e[i].raw);
+	pthread_mutex_destroy(&m->raws.lock);
 	save_all(m);
 	for (size_t i = 1; i < m->nmbox; i++) {
 		free(m->mbox[i].path);

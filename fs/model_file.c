@@ -165,12 +165,55 @@ static int whole_open(struct model *m, uint64_t ino, int *fd, uint64_t *size)
 }
 
 /* The whole message in memory (it is small). */
+/* A copy of a recently read whole message, or -ENOENT. */
+static int raw_cached(struct model *m, uint64_t key, char **raw, size_t *len)
+{
+	struct raw_cache *rc = &m->raws;
+	int found = -ENOENT;
+
+	pthread_mutex_lock(&rc->lock);
+	for (size_t i = 0; i < RAW_CACHE; i++) {
+		if (!rc->e[i].raw || rc->e[i].key != key)
+			continue;
+		*raw = malloc(rc->e[i].len + 1);
+		if (*raw) {
+			memcpy(*raw, rc->e[i].raw, rc->e[i].len + 1);
+			*len = rc->e[i].len;
+		}
+		found = *raw ? 0 : -ENOMEM;
+		break;
+	}
+	pthread_mutex_unlock(&rc->lock);
+	return found;
+}
+
+/* Keeps a copy of raw: the next file of the same message will want it. */
+static void raw_keep(struct model *m, uint64_t key, const char *raw, size_t len)
+{
+	struct raw_cache *rc = &m->raws;
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return;
+	memcpy(copy, raw, len + 1);
+	pthread_mutex_lock(&rc->lock);
+	free(rc->e[rc->next].raw);
+	rc->e[rc->next] = (struct raw_entry){ .key = key, .raw = copy, .len = len };
+	rc->next = (rc->next + 1) % RAW_CACHE;
+	pthread_mutex_unlock(&rc->lock);
+}
+
+/* The whole message in memory (it is small). A message's files are read one
+ * after another (header, parts...), so the last few are kept. */
 static int whole_read(struct model *m, uint64_t ino, char **raw, size_t *len)
 {
-	uint64_t size;
+	uint64_t size, key = ino_make(INO_MSG, ino_mbox(ino), ino_uid(ino), 0);
 	ssize_t got;
-	int fd, rc = whole_open(m, ino, &fd, &size);
+	int fd, rc = raw_cached(m, key, raw, len);
 
+	if (rc != -ENOENT)
+		return rc;
+	rc = whole_open(m, ino, &fd, &size);
 	if (rc)
 		return rc;
 	*raw = malloc(size + 1);
@@ -182,6 +225,7 @@ static int whole_read(struct model *m, uint64_t ino, char **raw, size_t *len)
 	}
 	(*raw)[size] = '\0';
 	*len = size;
+	raw_keep(m, key, *raw, size);
 	return 0;
 }
 

@@ -32,6 +32,21 @@
 #define DETAIL_BATCH 64
 /* Files whose open state is kept for reads that come without an open. */
 #define OPEN_CACHE 16
+/* Whole small messages kept in memory for the next file of the same one. */
+#define RAW_CACHE 4
+
+struct raw_entry {
+	uint64_t key;             /* the message directory's inode */
+	char *raw;
+	size_t len;
+};
+
+struct raw_cache {
+	pthread_mutex_t lock;
+	struct raw_entry e[RAW_CACHE];  /* protected by lock */
+	size_t next;                    /* protected by lock: the slot to reuse */
+};
+
 /* Directory snapshots kept for readdir calls that continue a pass. */
 #define DIR_CACHE 8
 
@@ -84,6 +99,7 @@ struct model {
 	struct meta_cache *meta;  /* NULL: no persistent metadata */
 	struct open_cache *open_cache;
 	struct inval *inval;      /* NULL until the session runs */
+	struct raw_cache raws;
 	pthread_mutex_t dir_lock;
 	struct dir_snapshot dirs[DIR_CACHE];  /* protected by dir_lock */
 	uint64_t dir_tick;                   /* protected by dir_lock */
