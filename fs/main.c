@@ -181,6 +181,7 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	if (!inval)
 		goto out_model;
 	model_set_inval(mnt.model, inval);
+	model_prime(mnt.model);
 	log_msg(LOG_INFO, "mounted %s@%s on %s", o->user ? o->user : "", o->host, o->mountpoint);
 	rc = serve(se, &fopts) ? 1 : 0;
 	model_set_inval(mnt.model, NULL);

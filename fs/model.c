@@ -854,6 +854,11 @@ void model_dir_free(struct model_dir *d)
 	free(d);
 }
 
+void model_prime(struct model *m)
+{
+	ensure_listed(m, false);
+}
+
 void model_set_inval(struct model *m, struct inval *iv)
 {
 	pthread_mutex_lock(&m->lock);

@@ -87,6 +87,10 @@ int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value
 /* The NUL-separated list of names, malloc'd. */
 int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len);
 
+/* Lists the mailboxes now, at mount, so that the first look at a mailbox
+ * waits for one round trip less. A failure here is retried when needed. */
+void model_prime(struct model *m);
+
 /* Where to tell the kernel of message directories that vanished (the
  * kernel keeps their names long: see model_timeout). */
 struct inval;

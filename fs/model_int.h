@@ -84,7 +84,8 @@ struct mbox {
 	uint32_t uidnext;
 	uint64_t highestmodseq;   /* 0: no CONDSTORE */
 	bool cache_tried;         /* the metadata cache was looked at */
-	bool dirty;               /* details the metadata cache lacks */
+	bool dirty;               /* what the metadata cache lacks */
+	struct timespec saved_at; /* CLOCK_MONOTONIC of the last save (0: never looked) */
 	struct msg *msgs;         /* sorted by uid */
 	size_t nmsgs;
 	bool loaded;

@@ -18,6 +18,8 @@
 
 /* How long one thread waits for another's listing of the same mailbox. */
 #define LOAD_WAIT_MS 60000
+/* How often a changed listing is written to the metadata cache. */
+#define META_SAVE_MS 30000
 
 struct uid_range {
 	uint32_t first, last;
@@ -372,6 +374,7 @@ static void save_cached(struct model *m, struct mbox *b)
 		log_msg(LOG_WARNING, "cannot save the metadata cache of %s", b->path);
 	else
 		b->dirty = false;
+	clock_gettime(CLOCK_MONOTONIC, &b->saved_at);
 	free(cm.msgs);
 }
 
@@ -414,9 +417,15 @@ static int apply(struct model *m, struct mbox *b, struct load_ctx *ctx)
 	b->highestmodseq = ctx->st.highestmodseq;
 	b->loaded = true;
 	clock_gettime(CLOCK_MONOTONIC, &b->loaded_at);
-	if (changed)
+	if (changed) {
 		dir_changed(m, (uint32_t)(b - m->mbox));
-	if (changed || b->dirty)
+		b->dirty = true;
+	}
+	/* Written at most every META_SAVE_MS (and at unmount): a save of a
+	 * large mailbox costs milliseconds the listing should not wait for. */
+	if (b->saved_at.tv_sec == 0 && b->saved_at.tv_nsec == 0)
+		clock_gettime(CLOCK_MONOTONIC, &b->saved_at);
+	else if (b->dirty && ms_since(&b->saved_at) >= META_SAVE_MS)
 		save_cached(m, b);
 	return 0;
 }
