@@ -1,5 +1,7 @@
 #include "meta_cache.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,27 +41,6 @@ struct meta_cache {
 
 /* ---- paths ---- */
 
-static int mkdirs(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char end = *p;
-
-		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		if (end == '\0')
-			return 0;
-		*p = end;
-	}
-}
 
 /* dir/<hex sha256 of mailbox><suffix> */
 static int path_of(const struct meta_cache *mc, const char *mailbox, const char *suffix,
@@ -88,7 +69,7 @@ struct meta_cache *meta_cache_open(const char *dir)
 		errno = EINVAL;
 		return NULL;
 	}
-	rc = mkdirs(dir);
+	rc = make_dirs(dir);
 	if (rc < 0) {
 		errno = -rc;
 		return NULL;

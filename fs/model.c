@@ -16,24 +16,7 @@
 #include "utf7.h"
 
 
-long ms_since(const struct timespec *t)
-{
-	struct timespec now;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
-void deadline_after(struct timespec *ts, long ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
 
 struct model *model_new(struct imap_pool *pool, struct store *store, struct meta_cache *meta,
 			unsigned workers)
@@ -289,7 +272,7 @@ static int ensure_listed(struct model *m, bool force)
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
-	if (m->listed && (!force || ms_since(&m->listed_at) < MODEL_FRESH_MS || m->listing)) {
+	if (m->listed && (!force || clock_ms_since(&m->listed_at) < MODEL_FRESH_MS || m->listing)) {
 		pthread_mutex_unlock(&m->lock);
 		return 0;
 	}

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "message.h"
+#include "clock.h"
 #include "inval.h"
 #include "prefetch.h"
 #include "model.h"
@@ -122,9 +123,6 @@ struct model {
  * kernel's cached listing of it must go. Caller holds the lock. */
 void dir_changed(struct model *m, uint32_t id);
 
-/* Milliseconds since t, and a deadline ms from now (CLOCK_MONOTONIC). */
-long ms_since(const struct timespec *t);
-void deadline_after(struct timespec *ts, long ms);
 /* Frees what one message holds, and a whole table. */
 void msg_clear(struct msg *msg);
 void msgs_free(struct msg *msgs, size_t n);

@@ -392,7 +392,7 @@ static int wait_loading(struct model *m, uint32_t id)
 {
 	struct timespec until;
 
-	deadline_after(&until, LOAD_WAIT_MS);
+	clock_deadline(&until, LOAD_WAIT_MS);
 	while (m->mbox[id].loading)
 		if (pthread_cond_timedwait(&m->loaded, &m->lock, &until) == ETIMEDOUT)
 			return -EIO;
@@ -425,7 +425,7 @@ static int apply(struct model *m, struct mbox *b, struct load_ctx *ctx)
 	 * large mailbox costs milliseconds the listing should not wait for. */
 	if (b->saved_at.tv_sec == 0 && b->saved_at.tv_nsec == 0)
 		clock_gettime(CLOCK_MONOTONIC, &b->saved_at);
-	else if (b->dirty && ms_since(&b->saved_at) >= META_SAVE_MS)
+	else if (b->dirty && clock_ms_since(&b->saved_at) >= META_SAVE_MS)
 		save_cached(m, b);
 	return 0;
 }
@@ -446,7 +446,7 @@ int ensure_loaded(struct model *m, uint32_t id, bool force)
 		return -ENOMEM;
 	if (!m->mbox[id].loaded)
 		load_cached(m, id, wire);
-	if (m->mbox[id].loaded && (!force || ms_since(&m->mbox[id].loaded_at) < MODEL_FRESH_MS)) {
+	if (m->mbox[id].loaded && (!force || clock_ms_since(&m->mbox[id].loaded_at) < MODEL_FRESH_MS)) {
 		free(wire);
 		return 0;
 	}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 
 /* How long a reader waits for a batch someone else is fetching. */
@@ -404,16 +405,6 @@ static void read_ahead(struct prefetch *pf, const char *mailbox, uint32_t uidval
 	pthread_mutex_unlock(&pf->lock);
 }
 
-static void deadline_after(struct timespec *ts, long ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
 
 /* Waits for, or fetches, message uids[0]; 1 when the caller should look in
  * the store again, -EIO when it will not come. Locked on entry and exit. */
@@ -454,7 +445,7 @@ int prefetch_get(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity,
 
 	if (!key)
 		return -ENOMEM;
-	deadline_after(&until, WAIT_MS);
+	clock_deadline(&until, WAIT_MS);
 	for (;;) {
 		rc = store_open(pf->store, key, fd, size);
 		if (rc != -ENOENT)

@@ -15,6 +15,7 @@
 
 #include <openssl/evp.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define NAME_LEN 64  /* hex SHA-256 */
@@ -66,26 +67,6 @@ static int path_of(const struct store *s, const char *name, char *path, size_t l
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int mkdirs(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 /* Adds or refreshes an entry. Caller holds the lock. */
 static int index_put(struct store *s, const char *name, uint64_t size, uint64_t used)
@@ -159,7 +140,7 @@ static void scan(struct store *s)
 struct store *store_new(const char *dir, uint64_t limit)
 {
 	struct store *s;
-	int rc = mkdirs(dir);
+	int rc = make_dirs(dir);
 
 	if (rc < 0) {
 		errno = -rc;

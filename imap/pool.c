@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 struct pool_slot {
@@ -197,16 +198,6 @@ static struct imap_conn *open_slot(struct imap_pool *p, struct pool_slot *s, cha
 	return c;
 }
 
-static void deadline_after(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
 
 static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox, char *err,
 				size_t errlen, int *why)
@@ -216,7 +207,7 @@ static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox, char *
 	bool late = false;
 
 	*why = IMAP_OK;
-	deadline_after(&deadline, p->wait_ms > 0 ? p->wait_ms : 0);
+	clock_deadline(&deadline, p->wait_ms > 0 ? p->wait_ms : 0);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		struct pool_slot *s = pick(p, mailbox);

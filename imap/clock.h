@@ -1,0 +1,23 @@
+/*
+ * clock — time limits, on the monotonic clock (a clock step must not stretch
+ * or cut a wait), and directories made on the way to a cache.
+ *
+ *   struct timespec until;
+ *   clock_deadline(&until, 30000);                       // for pthread_cond_timedwait
+ *   if (clock_ms_since(&loaded_at) > 2000) refresh();
+ *   make_dirs("/home/a/.cache/imapfs/a@host/meta");      // 0, or -errno
+ *
+ * Condition variables waited on with these deadlines must be initialised
+ * with pthread_condattr_setclock(CLOCK_MONOTONIC).
+ */
+#ifndef IMAPFS_CLOCK_H
+#define IMAPFS_CLOCK_H
+
+#include <time.h>
+
+void clock_deadline(struct timespec *ts, long ms);
+long clock_ms_since(const struct timespec *t);
+/* mkdir -p with mode 0700 (a cache holds mail). */
+int make_dirs(const char *dir);
+
+#endif
