@@ -75,15 +75,67 @@ void msg_clear(struct msg *msg)
 	msg->saved = NULL;
 }
 
+/* A detail's text form, to keep instead of its parsed form. */
+static struct saved_detail *saved_of(const struct msg_detail *d)
+{
+	struct saved_detail *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->bodystructure = strdup(msg_detail_bodystructure(d));
+	s->subject = strdup(msg_detail_subject(d));
+	s->from = strdup(msg_detail_from(d));
+	s->message_id = strdup(msg_detail_message_id(d));
+	if (!s->bodystructure || !s->subject || !s->from || !s->message_id) {
+		free(s->bodystructure);
+		free(s->subject);
+		free(s->from);
+		free(s->message_id);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Puts a message's parsed detail back to its text form (or drops it, for a
+ * large message, whose detail is fetched again when wanted). A request that
+ * holds a reference keeps its copy. Caller holds the lock. */
+static void demote(struct model *m, uint32_t id, uint32_t uid)
+{
+	struct msg *msg = id < m->nmbox ? msg_find(&m->mbox[id], uid) : NULL;
+
+	if (!msg || !msg->detail)
+		return;
+	if (!msg->saved && msg_detail_bodystructure(msg->detail))
+		msg->saved = saved_of(msg->detail);
+	msg_detail_unref(msg->detail);
+	msg->detail = NULL;
+}
+
+/* Notes that a message has a parsed detail; the oldest of DETAIL_KEEP goes
+ * back to text. Caller holds the lock. */
+static void detail_note(struct model *m, uint32_t id, uint32_t uid)
+{
+	struct kept_detail *k = &m->kept[m->kept_next];
+
+	if (k->uid && !(k->mbox == id && k->uid == uid))
+		demote(m, k->mbox, k->uid);
+	*k = (struct kept_detail){ .mbox = id, .uid = uid };
+	m->kept_next = (m->kept_next + 1) % DETAIL_KEEP;
+}
+
 /* A detail the metadata cache kept, parsed now that it is wanted. Caller
  * holds the lock. */
-static void restore_detail(struct msg *msg)
+static void restore_detail(struct model *m, uint32_t id, struct msg *msg)
 {
 	struct saved_detail *s = msg->saved;
+	uint32_t uid = msg->uid;
 
 	if (msg->detail || !s)
 		return;
 	msg->detail = msg_detail_restore(s->bodystructure, s->subject, s->from, s->message_id);
+	if (msg->detail)
+		detail_note(m, id, uid); /* may demote another message, never this one */
 }
 
 void msgs_free(struct msg *msgs, size_t n)
@@ -426,8 +478,10 @@ static void detail_install(struct model *m, uint32_t id, const uint32_t *uids,
 	for (size_t i = 0; i < n; i++) {
 		struct msg *msg = ds[i] ? msg_find(&m->mbox[id], uids[i]) : NULL;
 
-		if (msg && !msg->detail)
+		if (msg && !msg->detail) {
 			msg->detail = msg_detail_ref(ds[i]);
+			detail_note(m, id, uids[i]);
+		}
 		if (i > 0)
 			msg_detail_unref(ds[i]);
 	}
@@ -445,8 +499,10 @@ int detail_get(struct model *m, uint64_t ino, struct msg_detail **out)
 
 	pthread_mutex_lock(&m->lock);
 	msg = id && id < m->nmbox ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
-	if (msg)
-		restore_detail(msg);
+	if (msg) {
+		restore_detail(m, id, msg);
+		msg = msg_find(&m->mbox[id], ino_uid(ino));
+	}
 	*out = msg ? msg_detail_ref(msg->detail) : NULL;
 	if (msg && !*out) {
 		n = detail_batch(&m->mbox[id], msg, uids, small);

@@ -31,6 +31,14 @@
 #define PREFETCH_WINDOW 128
 /* How many messages' structures one FETCH asks for. */
 #define DETAIL_BATCH 64
+/* Parsed details kept; older ones go back to their text (saved_detail) and
+ * are parsed again when wanted, so memory stays bounded on 100,000-message
+ * mailboxes. */
+#define DETAIL_KEEP 4096
+
+struct kept_detail {
+	uint32_t mbox, uid;       /* uid 0: an empty slot */
+};
 /* Files whose open state is kept for reads that come without an open. */
 #define OPEN_CACHE 16
 /* Whole small messages kept in memory for the next file of the same one. */
@@ -102,6 +110,8 @@ struct model {
 	struct open_cache *open_cache;
 	struct inval *inval;      /* NULL until the session runs */
 	struct raw_cache raws;
+	struct kept_detail kept[DETAIL_KEEP];  /* protected by lock: a ring, oldest next */
+	size_t kept_next;                      /* protected by lock */
 	pthread_mutex_t dir_lock;
 	struct dir_snapshot dirs[DIR_CACHE];  /* protected by dir_lock */
 	uint64_t dir_tick;                   /* protected by dir_lock */

@@ -464,6 +464,15 @@ struct part_tree *part_tree_new(const struct imap_arg *bs, char *err, size_t err
 	build_root(t, bs);
 	if (t->oom)
 		goto fail;
+	/* A mount keeps many trees: give back the room not used. */
+	if (t->count < t->cap) {
+		struct mime_part *fit = realloc(t->parts, t->count * sizeof(*fit));
+
+		if (fit != NULL) {
+			t->parts = fit;
+			t->cap = t->count;
+		}
+	}
 	return t;
 fail:
 	part_tree_free(t);
