@@ -7,6 +7,7 @@ import errno
 import os
 import re
 import subprocess
+import time
 import unicodedata
 import unittest
 
@@ -354,6 +355,29 @@ class TestUnmount(unittest.TestCase):
     def setUpClass(cls):
         require_binary()
         cls.d = start_fixture(cls)
+
+    def test_background_daemon(self):
+        """Without -f, as users run it: imapfs returns once mounted, serves from
+        the background, and goes away at fusermount3 -u."""
+        m = Imapfs(self.d, tls_opts(self.d))
+        self.addCleanup(m.cleanup)
+        argv = [a for a in m.argv if a != "-f"]
+        r = subprocess.run(argv, env=m.env, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(is_mounted(m.mnt))
+        daemon = subprocess.run(["pgrep", "-f", m.mnt], capture_output=True, text=True)
+        pids = [int(p) for p in daemon.stdout.split()]
+        self.assertEqual(len(pids), 1, daemon.stdout)
+        inbox = os.path.join(m.mnt, "INBOX")
+        uid = min(int(n) for n in os.listdir(inbox) if is_uid_name(n))
+        self.assertIn(b"Message-ID:", read(os.path.join(inbox, str(uid), "header")))
+        self.assertEqual(subprocess.run(["fusermount3", "-u", m.mnt]).returncode, 0)
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{pids[0]}"):
+            time.sleep(0.05)
+        self.assertFalse(os.path.exists(f"/proc/{pids[0]}"), "the daemon did not exit")
+        self.assertFalse(is_mounted(m.mnt))
 
     def test_clean_unmount(self):
         m = Imapfs(self.d, tls_opts(self.d))
