@@ -418,6 +418,7 @@ static int apply(struct model *m, struct mbox *b, struct load_ctx *ctx)
 	b->loaded = true;
 	clock_gettime(CLOCK_MONOTONIC, &b->loaded_at);
 	if (changed) {
+		log_msg(LOG_DEBUG, "%s changed (sync mode %d)", b->path, ctx->mode);
 		dir_changed(m, (uint32_t)(b - m->mbox));
 		b->dirty = true;
 	}

@@ -126,7 +126,7 @@ static size_t add_entry(fuse_req_t req, char *buf, size_t room, const struct mod
 	/* Dots and headers (whose size may cost a fetch) are left to lookup:
 	 * ino 0 tells the kernel no entry is being handed over. */
 	if (strcmp(ent->name, ".") != 0 && strcmp(ent->name, "..") != 0 &&
-	    ino_type(ent->ino) != INO_HEADER &&
+	    ino_type(ent->ino) != INO_HEADER && ino_type(ent->ino) != INO_MSG &&
 	    model_getattr(model_of(req), ent->ino, &e.attr) == 0) {
 		e.ino = ent->ino;
 		e.attr_timeout = e.entry_timeout = model_timeout(ent->ino);
