@@ -105,19 +105,19 @@ static char *sb_take(struct sbuf *b)
 	return s;
 }
 
-static char ascii_lower(char c)
+char mime_ascii_lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 /* Locale-independent, so that a Turkish locale cannot change a match. */
-static bool ascii_eq(const char *a, const char *b)
+bool mime_ascii_eq(const char *a, const char *b)
 {
-	while (*a && ascii_lower(*a) == ascii_lower(*b)) {
+	while (*a && mime_ascii_lower(*a) == mime_ascii_lower(*b)) {
 		a++;
 		b++;
 	}
-	return ascii_lower(*a) == ascii_lower(*b);
+	return mime_ascii_lower(*a) == mime_ascii_lower(*b);
 }
 
 /* Strict UTF-8: no overlong forms, surrogates or code points past U+10FFFF.
@@ -271,7 +271,7 @@ static const char *widen(const char *charset)
 	size_t i;
 
 	for (i = 0; i < sizeof(widened) / sizeof(widened[0]); i++)
-		if (ascii_eq(charset, widened[i].label))
+		if (mime_ascii_eq(charset, widened[i].label))
 			return widened[i].iconv;
 	return charset;
 }
@@ -281,7 +281,7 @@ static bool is_latin1(const char *charset)
 	size_t i;
 
 	for (i = 0; i < sizeof(latin1_labels) / sizeof(latin1_labels[0]); i++)
-		if (ascii_eq(charset, latin1_labels[i]))
+		if (mime_ascii_eq(charset, latin1_labels[i]))
 			return true;
 	return false;
 }
@@ -315,12 +315,12 @@ static void put_charset(struct sbuf *b, const char *s, size_t n, const char *cha
 	iconv_t cd;
 	bool clean;
 
-	if (!charset_name_ok(charset) || ascii_eq(charset, "us-ascii") ||
-	    ascii_eq(charset, "ascii")) {
+	if (!charset_name_ok(charset) || mime_ascii_eq(charset, "us-ascii") ||
+	    mime_ascii_eq(charset, "ascii")) {
 		put_guessed(b, s, n);
 		return;
 	}
-	if (ascii_eq(charset, "utf-8") || ascii_eq(charset, "utf8")) {
+	if (mime_ascii_eq(charset, "utf-8") || mime_ascii_eq(charset, "utf8")) {
 		put_sanitized(b, s, n);
 		return;
 	}
@@ -347,7 +347,7 @@ static int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = ascii_lower(c);
+	c = mime_ascii_lower(c);
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
@@ -449,7 +449,7 @@ static bool parse_eword(const char *p, struct eword *w)
 	memcpy(w->charset, cs, n);
 	w->charset[n] = '\0';
 	w->charset[strcspn(w->charset, "*")] = '\0';    /* RFC 2231 language */
-	w->enc = ascii_lower(q[1]);
+	w->enc = mime_ascii_lower(q[1]);
 	if ((w->enc != 'b' && w->enc != 'q') || q[2] != '?')
 		return false;
 	e = strstr(q + 3, "?=");
@@ -486,7 +486,7 @@ static void decode_words(struct sbuf *out, const char *s, bool raw_utf8)
 
 	while (*p) {
 		if (parse_eword(p, &w)) {
-			if (!ascii_eq(charset, w.charset))
+			if (!mime_ascii_eq(charset, w.charset))
 				flush_words(out, &pend, charset);
 			memcpy(charset, w.charset, sizeof(charset));
 			if (w.enc == 'b')
@@ -604,7 +604,7 @@ static enum attr_kind match_attr(const char *attr, const char *base, unsigned lo
 	if (attr == NULL)
 		return ATTR_OTHER;
 	for (i = 0; i < n; i++)
-		if (ascii_lower(attr[i]) != base[i])
+		if (mime_ascii_lower(attr[i]) != base[i])
 			return ATTR_OTHER;
 	attr += n;
 	if (*attr == '\0')
@@ -846,10 +846,10 @@ const char *mime_extension(const char *mtype, const char *msubtype)
 	if (mtype == NULL)
 		return "bin";
 	for (i = 0; i < sizeof(extensions) / sizeof(extensions[0]); i++) {
-		if (!ascii_eq(mtype, extensions[i].type))
+		if (!mime_ascii_eq(mtype, extensions[i].type))
 			continue;
 		if (extensions[i].subtype == NULL ||
-		    (msubtype != NULL && ascii_eq(msubtype, extensions[i].subtype)))
+		    (msubtype != NULL && mime_ascii_eq(msubtype, extensions[i].subtype)))
 			return extensions[i].ext;
 	}
 	return "bin";

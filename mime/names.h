@@ -21,6 +21,7 @@
 #ifndef IMAPFS_MIME_NAMES_H
 #define IMAPFS_MIME_NAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define MIME_NAME_MAX 200
@@ -41,5 +42,10 @@ char *mime_header_text(const char *raw);
 /* A string made safe to be one file name (the rules above, without body.<ext>);
  * fallback is used when nothing usable is left ("body.bin" if it is NULL). */
 char *mime_safe_name(const char *utf8, const char *fallback);
+
+/* ASCII-only case folding and comparison: no locale can change a match of
+ * media types, charset labels or parameter names. */
+char mime_ascii_lower(char c);
+bool mime_ascii_eq(const char *a, const char *b);
 
 #endif

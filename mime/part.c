@@ -69,19 +69,6 @@ static char *arena_strdup(struct part_tree *t, const char *s)
 	return s ? arena_strndup(t, s, strlen(s)) : NULL;
 }
 
-static char ascii_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool ascii_eq(const char *a, const char *b)
-{
-	while (*a && ascii_lower(*a) == ascii_lower(*b)) {
-		a++;
-		b++;
-	}
-	return ascii_lower(*a) == ascii_lower(*b);
-}
 
 /* A string field's text, or NULL for NIL, a list or anything else. */
 static const char *str_at(const struct imap_arg *items, size_t n, size_t i)
@@ -114,7 +101,7 @@ static const char *token_at(struct part_tree *t, const struct imap_arg *items, s
 			return NULL;
 	d = arena_strndup(t, s, k);
 	for (k = 0; d && d[k]; k++)
-		d[k] = ascii_lower(d[k]);
+		d[k] = mime_ascii_lower(d[k]);
 	return d;
 }
 
@@ -148,7 +135,7 @@ static const char *param_value(const struct mime_param *p, size_t n, const char 
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (ascii_eq(p[i].attr, attr))
+		if (mime_ascii_eq(p[i].attr, attr))
 			return p[i].value;
 	return NULL;
 }
@@ -169,7 +156,7 @@ static enum mime_encoding encoding_of(const char *s)
 	if (s == NULL || *s == '\0')
 		return MIME_ENC_7BIT;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (ascii_eq(s, names[i].name))
+		if (mime_ascii_eq(s, names[i].name))
 			return names[i].enc;
 	return MIME_ENC_OTHER;
 }
