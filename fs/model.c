@@ -847,7 +847,7 @@ static int list_locked(struct model *m, uint64_t ino, struct model_dir *d, size_
 	return rc;
 }
 
-int model_readdir(struct model *m, uint64_t ino, struct model_dir **out)
+static int model_readdir(struct model *m, uint64_t ino, struct model_dir **out)
 {
 	struct model_dir *d = calloc(1, sizeof(*d));
 	size_t cap = 0;

@@ -3,10 +3,10 @@
  * mailbox's messages (UID, flags, date, size), and message content fetched
  * on demand through the pool. Everything here is named by inode number.
  *
- *   struct model *m = model_new(pool);
+ *   struct model *m = model_new(pool, store, meta, 3);
  *   model_lookup(m, FUSE_ROOT_ID, "INBOX", &st);        // st.st_ino is the child
- *   model_readdir(m, st.st_ino, &list);                  // snapshot of the entries
- *   model_read(m, eml_ino, &handle, 0, 4096, buf, &n);   // BODY.PEEK[]<0.262144>
+ *   model_readdir_at(m, st.st_ino, 0, &list);            // snapshot of the entries
+ *   model_read_ino(m, eml_ino, 0, 4096, buf, &n);        // from the cache, or fetched
  *
  * Functions return 0 or a negative errno (-ENOENT, -EIO, -ERANGE...), ready
  * for fuse_reply_err(-rc). They are safe to call from many threads: a lock
@@ -56,9 +56,8 @@ struct model_dir {
 	struct model_dirent *ents;
 	int refs;        /* atomic; model_dir_free drops one */
 };
-int model_readdir(struct model *m, uint64_t ino, struct model_dir **out);
 /*
- * The same for a read at offset off with no open directory (the kernel
+ * A directory's entries for a read at offset off with no open directory (the kernel
  * opens none: FUSE no_opendir, it caches listings and drops them when a
  * directory's mtime changes). A pass starting at 0 takes a new snapshot,
  * kept for the reads further on.
@@ -70,15 +69,9 @@ void model_dir_free(struct model_dir *d);
  * before using a cached listing of it. */
 int model_refresh(struct model *m, uint64_t ino);
 
-/* An open file: remembers the last chunk fetched, for sequential readers. */
-struct model_file;
-int model_open(struct model *m, uint64_t ino, struct model_file **out);
-/* Reads up to size bytes at off into buf; *n is what was read (0 at EOF). */
-int model_read(struct model *m, struct model_file *f, uint64_t off, size_t size, char *buf,
-	       size_t *n);
-void model_release(struct model_file *f);
-/* A read with no open file: the kernel opens none (FUSE no_open), since
- * files never change; the open state of recent files is kept here. */
+/* Reads up to size bytes at off into buf; *n is what was read (0 at EOF).
+ * There is no open file: the kernel opens none (FUSE no_open), since files
+ * never change; the open state of recent files is kept here. */
 int model_read_ino(struct model *m, uint64_t ino, uint64_t off, size_t size, char *buf,
 		   size_t *n);
 

@@ -31,7 +31,10 @@ struct model_file {
 	pthread_mutex_t fetching;
 };
 
+/* An open file: remembers the last chunk fetched, for sequential readers. */
+struct model_file;
 static struct model_file *file_new(uint64_t ino);
+static void model_release(struct model_file *f);
 
 /* ---- fetching ------------------------------------------------------------- */
 
@@ -62,19 +65,29 @@ static int run_fetch(struct imap_conn *c, const struct imap_mailbox_status *st, 
 	return imap_fetch_part(c, req->uid, req->section, req->off, req->len, &req->data, &req->n);
 }
 
-/* Fetches a section of message ino's mailbox/UID into req (no lock held). */
-static int fetch_section(struct model *m, uint64_t ino, struct fetch_req *req)
+/* A copy of the server name and the UIDVALIDITY of ino's mailbox, for a
+ * request that talks to the server without the lock; NULL when it is gone. */
+static char *mbox_wire(struct model *m, uint64_t ino, uint32_t *uidvalidity)
 {
 	uint32_t id = ino_mbox(ino);
 	char *wire = NULL;
-	int rc;
 
 	pthread_mutex_lock(&m->lock);
 	if (id < m->nmbox && m->mbox[id].wire) {
 		wire = strdup(m->mbox[id].wire);
-		req->uidvalidity = m->mbox[id].uidvalidity;
+		*uidvalidity = m->mbox[id].uidvalidity;
 	}
 	pthread_mutex_unlock(&m->lock);
+	return wire;
+}
+
+/* Fetches a section of message ino's mailbox/UID into req (no lock held). */
+static int fetch_section(struct model *m, uint64_t ino, struct fetch_req *req)
+{
+	uint32_t id = ino_mbox(ino);
+	char *wire = mbox_wire(m, ino, &req->uidvalidity);
+	int rc;
+
 	if (!wire)
 		return -ENOENT;
 	req->uid = ino_uid(ino);
@@ -361,16 +374,10 @@ int header_get(struct model *m, uint64_t ino, char **out, size_t *len)
 static int spool(struct model *m, uint64_t ino, const struct msg_detail *d, int *fd,
 		 uint64_t *size)
 {
-	uint32_t id = ino_mbox(ino), uidvalidity = 0;
-	char *wire = NULL;
+	uint32_t uidvalidity = 0;
+	char *wire = mbox_wire(m, ino, &uidvalidity);
 	int rc;
 
-	pthread_mutex_lock(&m->lock);
-	if (id < m->nmbox && m->mbox[id].wire) {
-		wire = strdup(m->mbox[id].wire);
-		uidvalidity = m->mbox[id].uidvalidity;
-	}
-	pthread_mutex_unlock(&m->lock);
 	if (!wire)
 		return -ENOENT;
 	rc = msg_content_spool(m->pool, m->store, wire, uidvalidity, ino_uid(ino), d,
@@ -522,7 +529,7 @@ static int open_message(struct model *m, struct model_file *f)
 	return f->section ? 0 : -ENOMEM;
 }
 
-int model_open(struct model *m, uint64_t ino, struct model_file **out)
+static int model_open(struct model *m, uint64_t ino, struct model_file **out)
 {
 	struct model_file *f;
 	int rc;
@@ -649,8 +656,8 @@ static int read_stored(struct model_file *f, uint64_t off, size_t size, char *bu
 	return 0;
 }
 
-int model_read(struct model *m, struct model_file *f, uint64_t off, size_t size, char *buf,
-	       size_t *n)
+static int model_read(struct model *m, struct model_file *f, uint64_t off, size_t size,
+		      char *buf, size_t *n)
 {
 	size_t done = 0, got;
 	int rc;
@@ -689,7 +696,7 @@ int model_read(struct model *m, struct model_file *f, uint64_t off, size_t size,
 	return 0;
 }
 
-void model_release(struct model_file *f)
+static void model_release(struct model_file *f)
 {
 	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
