@@ -16,25 +16,9 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "meta_cache.h"
-
-static char *make_dir(void)
-{
-	char tmpl[] = "/tmp/imapfs-test-meta-XXXXXX";
-	char *dir = mkdtemp(tmpl);
-
-	assert_non_null(dir);
-	return strdup(dir);
-}
-
-static void remove_dir(char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(dir);
-}
 
 /* The one cache file in dir (tests use one mailbox at a time). */
 static void only_file(const char *dir, char *path, size_t size)
@@ -132,7 +116,7 @@ static struct cached_mailbox sample_msgs(struct cached_msg *m)
 
 static void test_round_trip(void **state)
 {
-	char *dir = make_dir();
+	char *dir = tmpdir_make("meta");
 	struct meta_cache *mc = meta_cache_open(dir);
 	struct cached_msg m[3];
 	struct cached_mailbox mb = sample_msgs(m), empty = { .uidvalidity = 1 }, *got;
@@ -152,12 +136,12 @@ static void test_round_trip(void **state)
 	assert_same(&empty, got);
 	cached_mailbox_free(got);
 	meta_cache_close(mc);
-	remove_dir(dir);
+	tmpdir_remove(dir);
 }
 
 static void test_nested_dir(void **state)
 {
-	char *dir = make_dir(), sub[512];
+	char *dir = tmpdir_make("meta"), sub[512];
 	struct meta_cache *mc;
 	struct stat st;
 
@@ -168,12 +152,12 @@ static void test_nested_dir(void **state)
 	assert_int_equal(stat(sub, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	meta_cache_close(mc);
-	remove_dir(dir);
+	tmpdir_remove(dir);
 }
 
 static void test_two_mailboxes_and_drop(void **state)
 {
-	char *dir = make_dir();
+	char *dir = tmpdir_make("meta");
 	struct meta_cache *mc = meta_cache_open(dir);
 	struct cached_msg m[3], one = msg(1, "x", NULL, NULL, NULL, NULL);
 	struct cached_mailbox a = sample_msgs(m), b = { .uidvalidity = 9, .n = 1, .msgs = &one };
@@ -197,7 +181,7 @@ static void test_two_mailboxes_and_drop(void **state)
 	assert_int_equal(meta_cache_load(mc, "&ZeVnLIqe-", &got), 0);
 	cached_mailbox_free(got);
 	meta_cache_close(mc);
-	remove_dir(dir);
+	tmpdir_remove(dir);
 }
 
 /* A cache file saved from the sample listing, read back into memory. */
@@ -214,7 +198,7 @@ static unsigned char *saved_sample(const char *dir, struct meta_cache *mc, char 
 
 static void test_truncated(void **state)
 {
-	char *dir = make_dir(), path[512];
+	char *dir = tmpdir_make("meta"), path[512];
 	struct meta_cache *mc = meta_cache_open(dir);
 	struct cached_mailbox *got;
 	unsigned char *data;
@@ -232,12 +216,12 @@ static void test_truncated(void **state)
 	cached_mailbox_free(got);
 	free(data);
 	meta_cache_close(mc);
-	remove_dir(dir);
+	tmpdir_remove(dir);
 }
 
 static void test_corrupt(void **state)
 {
-	char *dir = make_dir(), path[512];
+	char *dir = tmpdir_make("meta"), path[512];
 	struct meta_cache *mc = meta_cache_open(dir);
 	struct cached_mailbox *got;
 	unsigned char *data;
@@ -260,12 +244,12 @@ static void test_corrupt(void **state)
 	assert_int_equal(meta_cache_load(mc, "INBOX", &got), -ENOENT);
 	free(data);
 	meta_cache_close(mc);
-	remove_dir(dir);
+	tmpdir_remove(dir);
 }
 
 static void test_wrong_version(void **state)
 {
-	char *dir = make_dir(), path[512];
+	char *dir = tmpdir_make("meta"), path[512];
 	struct meta_cache *mc = meta_cache_open(dir);
 	struct cached_mailbox *got;
 	unsigned char *data;
@@ -284,7 +268,7 @@ static void test_wrong_version(void **state)
 	assert_int_equal(meta_cache_load(mc, "INBOX", &got), -ENOENT);
 	free(data);
 	meta_cache_close(mc);
-	remove_dir(dir);
+	tmpdir_remove(dir);
 }
 
 static double now(void)
@@ -303,7 +287,7 @@ static void test_large(void **state)
 				 "1234 40 NIL NIL NIL NIL)(\"APPLICATION\" \"PDF\" (\"NAME\" "
 				 "\"a.pdf\") NIL NIL \"BASE64\" 300000 NIL NIL NIL NIL) \"MIXED\" "
 				 "(\"BOUNDARY\" \"xyz\") NIL NIL NIL)";
-	char *dir = make_dir();
+	char *dir = tmpdir_make("meta");
 	struct meta_cache *mc = meta_cache_open(dir);
 	struct cached_mailbox mb = { .uidvalidity = 1, .uidnext = BIG + 1, .n = BIG };
 	struct cached_mailbox *got;
@@ -328,7 +312,7 @@ static void test_large(void **state)
 	cached_mailbox_free(got);
 	free(mb.msgs);
 	meta_cache_close(mc);
-	remove_dir(dir);
+	tmpdir_remove(dir);
 }
 
 int main(void)

@@ -14,25 +14,9 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "store.h"
-
-static char *make_dir(void)
-{
-	char tmpl[] = "/tmp/imapfs-test-store-XXXXXX";
-	char *dir = mkdtemp(tmpl);
-
-	assert_non_null(dir);
-	return strdup(dir);
-}
-
-static void remove_dir(char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(dir);
-}
 
 static size_t count_files(const char *dir)
 {
@@ -77,7 +61,7 @@ static bool has(struct store *s, const char *key, uint64_t *size)
 
 static void test_put_and_open(void **state)
 {
-	char *dir = make_dir(), sub[600], buf[16];
+	char *dir = tmpdir_make("store"), sub[600], buf[16];
 	struct store *s;
 	uint64_t size;
 	int fd;
@@ -96,12 +80,12 @@ static void test_put_and_open(void **state)
 	assert_false(has(s, "k2", &size));
 	assert_int_equal(store_bytes(s), 2500);
 	store_free(s);
-	remove_dir(dir);
+	tmpdir_remove(dir);
 }
 
 static void test_abort_leaves_nothing(void **state)
 {
-	char *dir = make_dir();
+	char *dir = tmpdir_make("store");
 	struct store *s = store_new(dir, 1 << 20);
 	struct store_writer *w;
 	uint64_t size;
@@ -116,13 +100,13 @@ static void test_abort_leaves_nothing(void **state)
 	assert_false(has(s, "gone", &size));
 	assert_int_equal(count_files(dir), 0);
 	store_free(s);
-	remove_dir(dir);
+	tmpdir_remove(dir);
 }
 
 /* A later mount takes up the entries, and drops a crash's leftovers. */
 static void test_reopen(void **state)
 {
-	char *dir = make_dir(), path[600];
+	char *dir = tmpdir_make("store"), path[600];
 	struct store *s = store_new(dir, 1 << 20);
 	uint64_t size;
 	int fd;
@@ -141,13 +125,13 @@ static void test_reopen(void **state)
 	assert_int_equal(store_bytes(s), 123);
 	assert_int_equal(access(path, F_OK), -1);
 	store_free(s);
-	remove_dir(dir);
+	tmpdir_remove(dir);
 }
 
 /* Past the limit the least recently used entries go; the total stays under. */
 static void test_eviction(void **state)
 {
-	char *dir = make_dir(), key[32];
+	char *dir = tmpdir_make("store"), key[32];
 	struct store *s = store_new(dir, 10000);
 	uint64_t size;
 
@@ -167,7 +151,7 @@ static void test_eviction(void **state)
 	assert_true(has(s, "e11", &size));
 	assert_int_equal(count_files(dir) * 1000, store_bytes(s));
 	store_free(s);
-	remove_dir(dir);
+	tmpdir_remove(dir);
 }
 
 static void test_bad_dir(void **state)
