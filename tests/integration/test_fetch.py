@@ -141,6 +141,30 @@ class TestOtherClients(unittest.TestCase):
             os.stat(os.path.join(inbox, str(victim), "message.eml"))
         self.assertEqual(m.unmount(), 0, m.stderr())
 
+    def test_expunged_name_forgotten(self):
+        """A message directory's name lives long in the kernel; an expunge
+        seen by a listing must make it go (fs/inval)."""
+        m = Imapfs(self.d, tls_opts(self.d))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        inbox = os.path.join(m.mnt, "INBOX")
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        victim = max(uids(c, "INBOX"))
+        eml = os.path.join(inbox, str(victim), "message.eml")
+        os.stat(eml)  # the kernel now holds the names of both levels
+        self.assertEqual(c.select("INBOX")[0], "OK")
+        self.assertEqual(c.uid("STORE", str(victim), "+FLAGS", "(\\Deleted)")[0], "OK")
+        self.assertEqual(c.expunge()[0], "OK")
+        deadline = time.time() + 10
+        while time.time() < deadline and str(victim) in os.listdir(inbox):
+            time.sleep(0.5)
+        self.assertNotIn(str(victim), os.listdir(inbox))
+        time.sleep(0.5)  # the invalidation goes out from its own thread
+        with self.assertRaises(FileNotFoundError):
+            os.stat(eml)
+        self.assertEqual(m.unmount(), 0, m.stderr())
+
 
 if __name__ == "__main__":
     unittest.main()
