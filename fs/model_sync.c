@@ -6,6 +6,7 @@
  * plus the facts of new messages. Never refetches what cannot have changed.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,15 @@
 #include "inode.h"
 #include "log.h"
 #include "model_int.h"
+#include "pool.h"
 
 /* How long one thread waits for another's listing of the same mailbox. */
 #define LOAD_WAIT_MS 60000
 /* How often a changed listing is written to the metadata cache. */
 #define META_SAVE_MS 30000
+/* A first listing of at least twice this many messages is split between two
+ * connections: below it, one lists about as fast as two. */
+#define SPLIT_MIN 2048
 
 struct uid_range {
 	uint32_t first, last;
@@ -27,6 +32,7 @@ struct uid_range {
 
 struct load_ctx {
 	const char *wire;
+	struct imap_pool *pool;   /* for splitting a first listing */
 	/* What the table held when the sync started (uidvalidity 0: nothing). */
 	uint32_t base_uidvalidity, base_uidnext;
 	uint64_t base_modseq;
@@ -118,6 +124,85 @@ static void on_gone(void *ud, uint32_t first, uint32_t last)
 
 #define META_ALL (IMAP_META_FLAGS | IMAP_META_INTERNALDATE | IMAP_META_SIZE)
 
+/* The upper half of a split first listing, fetched on a second connection. */
+struct upper_half {
+	const struct load_ctx *whole;
+	struct load_ctx part;     /* collects its own entries */
+	char set[32];
+	int rc;
+};
+
+static int run_upper(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct upper_half *h = ud;
+	const struct imap_mailbox_status *want = &h->whole->st;
+
+	/* Sequence numbers name the same messages on both connections only if
+	 * nothing was expunged (EXISTS) or added (UIDNEXT) in between. */
+	if (st->uidvalidity != want->uidvalidity || st->uidnext != want->uidnext ||
+	    st->exists != want->exists)
+		return IMAP_EBUSY;
+	return imap_fetch_meta(c, h->set, META_ALL | IMAP_META_SEQSET, on_meta, &h->part);
+}
+
+static void *upper_thread(void *arg)
+{
+	struct upper_half *h = arg;
+
+	h->rc = pool_run_idle(h->whole->pool, h->whole->wire, run_upper, h);
+	return NULL;
+}
+
+/* Moves the upper half's entries into ctx. */
+static int take_upper(struct load_ctx *ctx, struct upper_half *h)
+{
+	struct msg *all;
+
+	if (h->part.n == 0)
+		return 0;
+	all = realloc(ctx->msgs, (ctx->n + h->part.n) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	memcpy(all + ctx->n, h->part.msgs, h->part.n * sizeof(*all));
+	ctx->msgs = all;
+	ctx->n += h->part.n;
+	ctx->cap = ctx->n;
+	free(h->part.msgs);
+	h->part.msgs = NULL;
+	h->part.n = 0;
+	return 0;
+}
+
+/*
+ * Every message's facts. A large mailbox's first listing is split by
+ * sequence number with an idle second connection: the server (one process
+ * per connection) and the parsing then run on two cores. When no connection
+ * is idle, or the halves' views differ, this one fetches the rest itself.
+ */
+static int full_listing(struct imap_conn *c, struct load_ctx *ctx)
+{
+	struct upper_half h = { .whole = ctx, .rc = IMAP_EBUSY };
+	uint32_t mid = ctx->st.exists / 2;
+	char lower[32];
+	pthread_t t;
+	int rc;
+
+	if (!ctx->pool || ctx->st.exists < 2 * SPLIT_MIN)
+		return imap_fetch_meta(c, "1:*", META_ALL, on_meta, ctx);
+	snprintf(h.set, sizeof h.set, "%u:*", mid + 1);
+	if (pthread_create(&t, NULL, upper_thread, &h) != 0)
+		return imap_fetch_meta(c, "1:*", META_ALL, on_meta, ctx);
+	snprintf(lower, sizeof lower, "1:%u", mid);
+	rc = imap_fetch_meta(c, lower, META_ALL | IMAP_META_SEQSET, on_meta, ctx);
+	pthread_join(t, NULL);
+	if (rc == IMAP_OK && h.rc == IMAP_OK && h.part.err == 0)
+		ctx->err = ctx->err ? ctx->err : take_upper(ctx, &h);
+	else if (rc == IMAP_OK)
+		rc = imap_fetch_meta(c, h.set, META_ALL | IMAP_META_SEQSET, on_meta, ctx);
+	msgs_free(h.part.msgs, h.part.n);
+	return rc;
+}
+
 /* New messages (UIDNEXT grew): their facts. "N:*" also names the last
  * message when none is new; on_meta's table merge ignores what it knows. */
 static int fetch_new(struct imap_conn *c, struct load_ctx *ctx)
@@ -139,7 +224,7 @@ static int run_load(struct imap_conn *c, const struct imap_mailbox_status *st, v
 	ctx->st = *st; /* fresh: pool_run_fresh EXAMINEd it just now */
 	if (ctx->base_uidvalidity != ctx->st.uidvalidity) {
 		ctx->mode = SYNC_FULL;
-		return imap_fetch_meta(c, "1:*", META_ALL, on_meta, ctx);
+		return full_listing(c, ctx);
 	}
 	if (ctx->st.highestmodseq && ctx->st.highestmodseq == ctx->base_modseq &&
 	    ctx->st.uidnext == ctx->base_uidnext && ctx->st.exists == ctx->base_count) {
@@ -452,6 +537,7 @@ int ensure_loaded(struct model *m, uint32_t id, bool force)
 		return 0;
 	}
 	ctx.wire = wire;
+	ctx.pool = m->pool;
 	if (m->mbox[id].loaded) {
 		ctx.base_uidvalidity = m->mbox[id].uidvalidity;
 		ctx.base_uidnext = m->mbox[id].uidnext;

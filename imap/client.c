@@ -421,7 +421,8 @@ int imap_fetch_meta(struct imap_conn *c, const char *uidset, unsigned items, ima
 		strcat(what, " BODYSTRUCTURE");
 	if (items & IMAP_META_MODSEQ)
 		strcat(what, " MODSEQ");
-	rc = imap_conn_cmd(c, on_fetch_meta, &ctx, "UID FETCH %s (%s)", uidset, what);
+	rc = imap_conn_cmd(c, on_fetch_meta, &ctx, "%sFETCH %s (%s)",
+			   items & IMAP_META_SEQSET ? "" : "UID ", uidset, what);
 	if (rc == IMAP_OK && ctx.err)
 		rc = ctx.err;
 	return rc;

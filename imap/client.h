@@ -60,6 +60,7 @@ enum imap_meta_items {
 	IMAP_META_ENVELOPE = 1 << 3,
 	IMAP_META_BODYSTRUCTURE = 1 << 4,
 	IMAP_META_MODSEQ = 1 << 5,        /* RFC 7162; needs CONDSTORE */
+	IMAP_META_SEQSET = 1 << 6,        /* the set holds sequence numbers, not UIDs */
 };
 
 struct imap_envelope {          /* strings as sent (RFC 2047 not decoded), NULL if NIL */

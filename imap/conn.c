@@ -1224,6 +1224,7 @@ const char *imap_strerror(int err)
 	case IMAP_EPROTO: return "protocol error";
 	case IMAP_ENOMEM: return "out of memory";
 	case IMAP_ECONFIG: return "refused by configuration";
+	case IMAP_EBUSY: return "no idle connection";
 	}
 	return "unknown error";
 }

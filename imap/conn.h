@@ -37,6 +37,7 @@ enum imap_err {
 	IMAP_EPROTO = -7,    /* malformed or oversized response (connection broken) */
 	IMAP_ENOMEM = -8,
 	IMAP_ECONFIG = -9,   /* refused by policy: plaintext to a non-loopback host... */
+	IMAP_EBUSY = -10,    /* pool_run_idle: no idle connection */
 };
 
 struct imap_conn_config {

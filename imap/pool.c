@@ -366,9 +366,23 @@ int pool_run_fresh(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *
 	return run(p, mailbox, true, fn, ud);
 }
 
+/* A second connection, opened beside the first at start: its failure is
+ * the first's to report. */
+static void *prime_second(void *arg)
+{
+	struct imap_pool *p = arg;
+	char err[256];
+	int rc;
+
+	pool_return(p, borrow(p, NULL, err, sizeof err, &rc));
+	return NULL;
+}
+
 int pool_prime(struct imap_pool *p, char *err, size_t errlen)
 {
 	struct imap_conn *c;
+	pthread_t second;
+	bool parallel;
 	char none[1];
 	int rc;
 
@@ -377,11 +391,48 @@ int pool_prime(struct imap_pool *p, char *err, size_t errlen)
 		errlen = sizeof none;
 	}
 	err[0] = '\0';
+	/* Two at once cost the time of one, and the first listing can then be
+	 * split between them (see pool_run_idle). */
+	parallel = p->size > 1 && pthread_create(&second, NULL, prime_second, p) == 0;
 	c = borrow(p, NULL, err, errlen, &rc);
+	if (parallel)
+		pthread_join(second, NULL);
 	if (!c)
 		return rc;
 	pool_return(p, c);
 	return IMAP_OK;
+}
+
+/* An idle slot holding an open connection, marked busy; NULL if none. Locked. */
+static struct pool_slot *take_idle(struct imap_pool *p, const char *mailbox)
+{
+	struct pool_slot *s = pick(p, mailbox);
+
+	if (!s || !s->conn)
+		return NULL;
+	s->busy = true;
+	return s;
+}
+
+int pool_run_idle(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud)
+{
+	struct pool_slot *s;
+	struct imap_conn *c;
+	int rc;
+
+	pthread_mutex_lock(&p->lock);
+	s = take_idle(p, mailbox);
+	pthread_mutex_unlock(&p->lock);
+	if (!s)
+		return IMAP_EBUSY;
+	c = s->conn;
+	rc = select_mailbox(c, s, mailbox, true);
+	if (rc == IMAP_OK)
+		rc = fn(c, mailbox ? &s->st : NULL, ud);
+	pool_return(p, c);
+	if (conn_lost(c, rc))
+		drop_idle(p);
+	return rc;
 }
 
 uint64_t pool_bytes_in(struct imap_pool *p)

@@ -40,7 +40,12 @@ int pool_run(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud);
  * server chooses to tell). */
 int pool_run_fresh(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud);
 
-/* Opens one connection now, so main can report a login error before mounting. */
+/* The same, fresh, but only on a connection that is open and idle right
+ * now: never opens one, never waits, never retries (IMAP_EBUSY when there
+ * is none). For work that another thread would otherwise do itself. */
+int pool_run_idle(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud);
+/* Opens one connection now, so main can report a login error before mounting
+ * (and a second one beside it, when size allows). */
 int pool_prime(struct imap_pool *p, char *err, size_t errlen);
 
 /* Sum of imap_conn_bytes_in over all connections ever opened. */

@@ -593,5 +593,59 @@ class TestCacheSize(CacheTestBase):
         self.assertLessEqual(final[0], self.LIMIT, f"after unmount: {final}")
 
 
+# ---- 5. a large first listing is split between two connections ---------------------------
+
+SEQ_FETCH_RE = re.compile(r"^(?:[0-9.]+ )?\S+ FETCH ([0-9:*]+) \(UID FLAGS INTERNALDATE RFC822\.SIZE\)", re.I)
+
+
+class TestSplitListing(CacheTestBase):
+    """A first listing of 4,096 messages or more is fetched in two halves by sequence
+    number, on two connections when one is idle, else one after the other: either way the
+    directory holds exactly the server's messages with their dates."""
+    MAILBOX = "Many"
+    COUNT = 4200
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls, seeded=False)
+        base = time.time() - 86400 * 30
+        items = [(b"Subject: n%d\r\n\r\nbody %d\r\n" % (i, i), (), base + i * 60)
+                 for i in range(cls.COUNT)]
+        cls.d.create("alice", cls.MAILBOX)
+        cls.uids = cls.d.append_many("alice", cls.MAILBOX, items)
+        cls.dates = {u: int(base + i * 60) for i, u in enumerate(cls.uids)}
+
+    def halves(self, m):
+        """{session: [sequence sets]} of the listing FETCHes m sent."""
+        out = {}
+        for path, _ in m.sessions:
+            lines = rawlog_command_lines([(path, None)])
+            sets = [mm.group(1) for mm in map(SEQ_FETCH_RE.match, lines) if mm]
+            if sets:
+                out[path] = sets
+        return out
+
+    def check(self, connections):
+        m = self.mount("connections=%d" % connections, "cache_dir=" + self.cache_dir())
+        box = os.path.join(m.mnt, self.MAILBOX)
+        names = os.listdir(box)
+        self.assertEqual(sorted(map(int, names)), sorted(self.uids))
+        for u in self.uids[::500] + self.uids[-1:]:
+            self.assertEqual(int(os.stat(os.path.join(box, str(u))).st_mtime), self.dates[u], u)
+        return self.finish(m)
+
+    def test_two_connections(self):
+        m = self.check(4)
+        halves = self.halves(m)
+        self.assertEqual(sorted(s for sets in halves.values() for s in sets),
+                         ["1:2100", "2101:*"], m.lines)
+        self.assertEqual(len(halves), 2, halves)
+
+    def test_one_connection(self):
+        m = self.check(1)
+        self.assertEqual(list(self.halves(m).values()), [["1:2100", "2101:*"]], m.lines)
+
+
 if __name__ == "__main__":
     unittest.main()

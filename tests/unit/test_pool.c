@@ -113,6 +113,46 @@ static int check_other_fn(struct imap_conn *c, const struct imap_mailbox_status 
 	return noop_fn(c, st, ud);
 }
 
+static int exists_fn(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct run *r = ud;
+
+	r->inner_rc = (int)st->exists;
+	return noop_fn(c, st, ud);
+}
+
+/* pool_run_idle never opens a connection and never waits for one. */
+static void test_run_idle(void **state)
+{
+	struct fixture f;
+	struct imap_pool *p;
+	struct run r = { 0 };
+	long t0;
+
+	(void)state;
+	setup_fixture(&f, "pool_idle");
+	p = pool_new(&f.cfg, 2, 5000);
+	assert_non_null(p);
+	r.p = p;
+	assert_int_equal(pool_run_idle(p, "INBOX", noop_fn, &r), IMAP_EBUSY);
+	assert_int_equal(opened(&f), 0);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(pool_run(p, "INBOX", exists_fn, &r), IMAP_OK);
+	assert_int_equal(r.inner_rc, 3);
+	/* The open one is idle now: used, and EXAMINEd afresh. */
+	assert_int_equal(pool_run_idle(p, "INBOX", exists_fn, &r), IMAP_OK);
+	assert_int_equal(r.inner_rc, 4);
+	assert_int_equal(opened(&f), 1);
+	/* Lent out: no waiting for it. */
+	t0 = now_ms();
+	assert_non_null(pool_borrow(p, "INBOX", NULL));
+	assert_int_equal(pool_run_idle(p, "INBOX", noop_fn, &r), IMAP_EBUSY);
+	assert_true(now_ms() - t0 < 1000);
+	assert_int_equal(r.calls, 2);
+	pool_free(p);
+	teardown_fixture(&f);
+}
+
 static void test_lazy_and_reuse(void **state)
 {
 	struct fixture f;
@@ -263,6 +303,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lazy_and_reuse),
+		cmocka_unit_test(test_run_idle),
 		cmocka_unit_test(test_busy_timeout),
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_second_failure),
