@@ -74,10 +74,10 @@ static char *text_or_empty(const char *raw)
 
 /*
  * Dovecot 2.3.19 can answer a BINARY.SIZE that is not the length of what
- * BINARY.PEEK returns (4948 for a 6058-byte base64 PDF, seen here), and a
- * wrong size would cut or pad the file. So each size is checked by reading
- * two bytes across its end: exactly one must come back. A wrong one is
- * dropped and the part is decoded whole instead.
+ * BINARY.PEEK returns (4948 for a 6058-byte base64 PDF, seen here; see
+ * size_trusted), and a wrong size would cut or pad the file. So a size that
+ * may be wrong is checked by reading two bytes across its end: exactly one
+ * must come back. A wrong one is dropped and the part is decoded here.
  */
 static int check_binary_size(struct imap_conn *c, uint32_t uid, const struct mime_part *p,
 			     uint64_t *size)
@@ -94,6 +94,26 @@ static int check_binary_size(struct imap_conn *c, uint32_t uid, const struct mim
 		*size = UINT64_MAX;
 	}
 	return rc == IMAP_ENO ? IMAP_OK : rc;
+}
+
+/*
+ * Whether Dovecot's BINARY.SIZE of part i can be taken as it is. It derives
+ * a part's size from sizes that count a bare LF as CRLF while it bounds the
+ * part by physical offsets, so on a message with bare LFs the part reaches
+ * into the parts after it, and the decoding of those changes its size
+ * (reproduced here: 4954 for a 6058-byte part followed by a base64 one; the
+ * same part followed by plain text, or last, is right). Only parts that
+ * Dovecot converts count, and part indices are in document order.
+ */
+static bool size_trusted(const struct part_tree *t, size_t i)
+{
+	for (size_t j = i + 1; j < part_tree_count(t); j++) {
+		enum mime_encoding e = part_tree_get(t, j)->encoding;
+
+		if (e == MIME_ENC_BASE64 || e == MIME_ENC_QP)
+			return false;
+	}
+	return true;
 }
 
 /* Asks BINARY.SIZE of the leaves the server can decode for us; text is left
@@ -122,7 +142,7 @@ static int fetch_binary_sizes(struct imap_conn *c, uint32_t uid, struct msg_deta
 	if (k && imap_conn_has_cap(c, "BINARY")) {
 		rc = imap_fetch_binary_sizes(c, uid, sections, k, sizes);
 		for (size_t j = 0; rc == IMAP_OK && j < k; j++) {
-			if (sizes[j] != UINT64_MAX)
+			if (sizes[j] != UINT64_MAX && !size_trusted(d->tree, which[j]))
 				rc = check_binary_size(c, uid, part_tree_get(d->tree, which[j]),
 						       &sizes[j]);
 			d->binsize[which[j]] = sizes[j];
@@ -462,18 +482,16 @@ static int run_spool(struct imap_conn *c, const struct imap_mailbox_status *st, 
 }
 
 
-static char *part_key(const char *kind, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		      const struct mime_part *p)
+char *msg_store_key(const char *kind, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		    const char *section)
 {
 	char *key;
 
 	if (asprintf(&key, "v1\n%s\n%s\n%u\n%u\n%s", kind, mailbox, uidvalidity, uid,
-		     p->section) < 0)
+		     section) < 0)
 		return NULL;
 	return key;
 }
-
-
 
 int msg_content_spool(struct imap_pool *pool, struct store *store, const char *mailbox,
 		      uint32_t uidvalidity, uint32_t uid, const struct msg_detail *d, size_t part,
@@ -484,7 +502,7 @@ int msg_content_spool(struct imap_pool *pool, struct store *store, const char *m
 	int rc;
 
 	ctx.p = part_tree_get(d->tree, part);
-	key = part_key("content", mailbox, uidvalidity, uid, ctx.p);
+	key = msg_store_key("content", mailbox, uidvalidity, uid, ctx.p->section);
 	if (!key)
 		return -ENOMEM;
 	ctx.key = key;

@@ -11,6 +11,7 @@
 #include "client.h"
 #include "inode.h"
 #include "log.h"
+#include "fill.h"
 #include "model_int.h"
 #include "split.h"
 
@@ -29,12 +30,21 @@ struct model_file {
 	/* One fetch at a time: the kernel's readahead sends reads of one file
 	 * in parallel, and they should find what the fetch before brought. */
 	pthread_mutex_t fetching;
+	/* Read from its start, a large file is fetched ahead by a fill (fill.h);
+	 * both protected by fetching. */
+	bool fillable;
+	enum mime_encoding encoding;  /* of what the fill fetches */
+	struct fill *fill;
 };
 
 /* An open file: remembers the last chunk fetched, for sequential readers. */
 struct model_file;
 static struct model_file *file_new(uint64_t ino);
 static void model_release(struct model_file *f);
+
+/* Files at least this large read from their start are fetched ahead by a
+ * fill (fill.h); smaller ones are done in a few chunks anyway. */
+#define FILL_MIN (4u * 1024 * 1024)
 
 /* ---- fetching ------------------------------------------------------------- */
 
@@ -471,6 +481,65 @@ static struct model_file *file_new(uint64_t ino)
 	return f;
 }
 
+/* The store key of what a fill of f makes; malloc'd, NULL when f's mailbox is gone. */
+static char *fill_key(struct model *m, const struct model_file *f, uint32_t *uidvalidity,
+		      char **wire)
+{
+	const char *kind = ino_type(f->ino) == INO_CONTENT ? "content" : "raw";
+	char *key;
+
+	*wire = mbox_wire(m, f->ino, uidvalidity);
+	if (!*wire)
+		return NULL;
+	key = msg_store_key(kind, *wire, *uidvalidity, ino_uid(f->ino), f->section);
+	if (!key) {
+		free(*wire);
+		*wire = NULL;
+	}
+	return key;
+}
+
+/* Reads a file that an earlier fill brought whole from the store. */
+static void use_filled(struct model *m, struct model_file *f)
+{
+	uint32_t uidvalidity;
+	uint64_t size;
+	char *wire, *key;
+	int fd;
+
+	if (!f->fillable || f->size < FILL_MIN || !(key = fill_key(m, f, &uidvalidity, &wire)))
+		return;
+	if (store_open(m->store, key, &fd, &size) == 0) {
+		if (size == f->size) {
+			f->fd = fd;
+			f->fillable = false;
+		} else {
+			close(fd);
+		}
+	}
+	free(key);
+	free(wire);
+}
+
+/* Starts f's fill, once. Caller holds f->fetching. */
+static void start_fill(struct model *m, struct model_file *f)
+{
+	struct fill_source src = {
+		.pool = m->pool, .store = m->store, .uid = ino_uid(f->ino),
+		.section = f->section, .encoding = f->encoding, .size = f->size,
+	};
+	char *wire, *key = fill_key(m, f, &src.uidvalidity, &wire);
+
+	f->fillable = false;
+	if (!key)
+		return;
+	src.mailbox = wire;
+	src.key = key;
+	__atomic_store_n(&f->fill, fill_start(&src), __ATOMIC_RELEASE);
+	free(key);
+	free(wire);
+}
+
 /* A part's file: an attached message.eml, or a leaf's content. */
 static int open_part(struct model *m, struct model_file *f)
 {
@@ -491,12 +560,17 @@ static int open_part(struct model *m, struct model_file *f)
 	} else if (ino_type(f->ino) == INO_PEML) {
 		rc = 0;
 		f->size = p->size;
+		f->fillable = true;
 	} else if (msg_content_mode(d, sub) == CONTENT_SPOOL) {
 		rc = spool(m, f->ino, d, &f->fd, &f->size);
 	} else {
 		rc = 0;
 		f->binary = msg_content_mode(d, sub) == CONTENT_BINARY;
 		f->size = msg_content_size(d, sub);
+		/* The fill decodes base64 as Dovecot does; its QP decoding may
+		 * differ in corner cases, so QP stays with ranges. */
+		f->fillable = p->encoding == MIME_ENC_BASE64 || p->encoding == MIME_ENC_7BIT;
+		f->encoding = p->encoding;
 	}
 	if (rc == 0 && f->fd < 0 && !f->whole) {
 		f->section = strdup(p->section);
@@ -504,6 +578,8 @@ static int open_part(struct model *m, struct model_file *f)
 			rc = -ENOMEM;
 	}
 	msg_detail_unref(d);
+	if (rc == 0 && f->section)
+		use_filled(m, f);
 	return rc;
 }
 
@@ -526,7 +602,11 @@ static int open_message(struct model *m, struct model_file *f)
 		return 0;
 	}
 	f->section = strdup("");
-	return f->section ? 0 : -ENOMEM;
+	if (!f->section)
+		return -ENOMEM;
+	f->fillable = true;
+	use_filled(m, f);
+	return 0;
 }
 
 static int model_open(struct model *m, uint64_t ino, struct model_file **out)
@@ -656,6 +736,23 @@ static int read_stored(struct model_file *f, uint64_t off, size_t size, char *bu
 	return 0;
 }
 
+/* Bytes from f's fill, if it has or will have them (-EAGAIN if not). Past
+ * the end of what it decoded the file reads as zeros, as stat said. */
+static int read_filled(struct model_file *f, uint64_t off, size_t size, char *buf, size_t *n)
+{
+	struct fill *fill = __atomic_load_n(&f->fill, __ATOMIC_ACQUIRE);
+	int rc;
+
+	if (!fill)
+		return -EAGAIN;
+	rc = fill_read(fill, off, size, buf, n);
+	if (rc == 0 && *n == 0) {
+		memset(buf, 0, size);
+		*n = size;
+	}
+	return rc;
+}
+
 static int model_read(struct model *m, struct model_file *f, uint64_t off, size_t size,
 		      char *buf, size_t *n)
 {
@@ -669,7 +766,20 @@ static int model_read(struct model *m, struct model_file *f, uint64_t off, size_
 		size = (size_t)(f->size - off);
 	if (f->fd >= 0)
 		return read_stored(f, off, size, buf, n);
+	if (off == 0 && f->fillable && f->size >= FILL_MIN) {
+		pthread_mutex_lock(&f->fetching);
+		if (f->fillable)
+			start_fill(m, f);
+		pthread_mutex_unlock(&f->fetching);
+	}
 	while (done < size) {
+		rc = read_filled(f, off + done, size - done, buf + done, &got);
+		if (rc == 0) {
+			done += got;
+			continue;
+		}
+		if (rc != -EAGAIN)
+			return done ? (*n = done, 0) : rc;
 		pthread_mutex_lock(&f->lock);
 		got = copy_cached(f, off + done, size - done, buf + done);
 		pthread_mutex_unlock(&f->lock);
@@ -700,6 +810,7 @@ static void model_release(struct model_file *f)
 {
 	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	fill_free(f->fill);
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->section);

@@ -295,6 +295,13 @@ int store_write(struct store_writer *w, const void *data, size_t len)
 	return 0;
 }
 
+int store_reader(struct store_writer *w)
+{
+	int fd = open(w->tmp, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
 int store_commit(struct store_writer *w, uint64_t *size)
 {
 	struct store *s = w->s;

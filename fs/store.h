@@ -37,6 +37,9 @@ int store_open(struct store *s, const char *key, int *fd, uint64_t *size);
 
 struct store_writer *store_begin(struct store *s, const char *key);
 int store_write(struct store_writer *w, const void *data, size_t len);
+/* A new read-only descriptor of what w writes, valid after commit or abort
+ * too; -errno on failure. */
+int store_reader(struct store_writer *w);
 /* Makes the content visible under its key and frees w; 0 or -errno. */
 int store_commit(struct store_writer *w, uint64_t *size);
 /* Throws the content away and frees w. NULL is fine. */

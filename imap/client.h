@@ -118,6 +118,16 @@ int imap_fetch_bodies(struct imap_conn *c, const char *uidset, imap_body_fn *fn,
 int imap_fetch_part(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
 		    uint64_t length, char **data, size_t *len);
 
+/* Takes content as it arrives; non-zero stops the fetch (and breaks the
+ * connection: IMAP_ESTOP). */
+typedef int imap_sink_fn(void *ud, const char *data, size_t len);
+/*
+ * BODY.PEEK[section]<offset.length> (length > 0), with the content handed to
+ * sink as it arrives instead of being kept: any size in bounded memory.
+ * *len is what the sink got; fewer than length means the part ended.
+ */
+int imap_fetch_part_to(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
+		       uint64_t length, imap_sink_fn *sink, void *sink_ud, uint64_t *len);
 /*
  * UID FETCH uid BINARY.PEEK[section]<offset.length> (RFC 3516): the part's
  * content with the transfer encoding removed by the server. Same contract as

@@ -37,6 +37,7 @@ struct imap_conn {
 	char **enabled;         /* ENABLEd extensions */
 	size_t nenabled;
 	uint64_t bytes_in;
+	struct divert *divert;  /* during imap_conn_cmd_sink: large literals to a sink */
 };
 
 /* ---- a small growable string, for commands and the protocol trace ---- */
@@ -229,7 +230,7 @@ static int conn_fail(struct imap_conn *c, int err, const char *fmt, ...)
 	sb_vaddf(&b, fmt, ap);
 	va_end(ap);
 	if (err == IMAP_ENET || err == IMAP_ETIMEOUT || err == IMAP_EPROTO || err == IMAP_ENOMEM ||
-	    err == IMAP_ETLS)
+	    err == IMAP_ETLS || err == IMAP_ESTOP)
 		c->broken = true;
 	if (!b.oom) {
 		free(c->last_text);
@@ -276,6 +277,15 @@ static int set_caps(struct imap_conn *c, const struct imap_arg *list)
 
 /* ---- reading ---- */
 
+static int feed_failed(struct imap_conn *c)
+{
+	const char *why = imap_parser_error(c->parser);
+
+	if (why && *why)
+		return conn_fail(c, IMAP_EPROTO, "protocol error: %s", why);
+	return conn_fail(c, IMAP_ENOMEM, "out of memory");
+}
+
 static int read_resp(struct imap_conn *c, struct imap_resp **out)
 {
 	char buf[16384];
@@ -303,11 +313,15 @@ static int read_resp(struct imap_conn *c, struct imap_resp **out)
 		if (n < 0)
 			return conn_fail(c, IMAP_ENET, "connection lost: %s", strerror(errno));
 		c->bytes_in += (uint64_t)n;
-		if (imap_parser_feed(c->parser, buf, (size_t)n) < 0) {
-			why = imap_parser_error(c->parser);
-			if (why && *why)
-				return conn_fail(c, IMAP_EPROTO, "protocol error: %s", why);
-			return conn_fail(c, IMAP_ENOMEM, "out of memory");
+		if (c->divert) {
+			enum divert_result dr = divert_push(c->divert, buf, (size_t)n);
+
+			if (dr == DIVERT_SINK)
+				return conn_fail(c, IMAP_ESTOP, "stopped: the reader wants no more");
+			if (dr != DIVERT_OK)
+				return feed_failed(c);
+		} else if (imap_parser_feed(c->parser, buf, (size_t)n) < 0) {
+			return feed_failed(c);
 		}
 	}
 }
@@ -454,6 +468,34 @@ int imap_conn_cmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const cha
 	va_start(ap, fmt);
 	rc = imap_conn_vcmd(c, fn, ud, fmt, ap);
 	va_end(ap);
+	return rc;
+}
+
+static int to_parser(void *ud, const char *data, size_t len)
+{
+	return imap_parser_feed(ud, data, len);
+}
+
+int imap_conn_cmd_sink(struct imap_conn *c, uint64_t min, divert_fn *sink, void *sink_ud,
+		       imap_untagged_fn *fn, void *ud, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	if (c->broken)
+		return IMAP_ENET;
+	c->divert = divert_new(min, sink, sink_ud, to_parser, c->parser);
+	if (!c->divert)
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	va_start(ap, fmt);
+	rc = imap_conn_vcmd(c, fn, ud, fmt, ap);
+	va_end(ap);
+	/* A status line that ends like a literal header ("{5}") is text to the
+	 * parser but not to the divert: what follows is out of step. */
+	if (rc != IMAP_ENET && !c->broken && !divert_idle(c->divert))
+		rc = conn_fail(c, IMAP_EPROTO, "protocol error: a reply ended inside a literal");
+	divert_free(c->divert);
+	c->divert = NULL;
 	return rc;
 }
 
@@ -1225,6 +1267,7 @@ const char *imap_strerror(int err)
 	case IMAP_ENOMEM: return "out of memory";
 	case IMAP_ECONFIG: return "refused by configuration";
 	case IMAP_EBUSY: return "no idle connection";
+	case IMAP_ESTOP: return "stopped by the reader";
 	}
 	return "unknown error";
 }

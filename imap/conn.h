@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "divert.h"
 #include "parser.h"
 #include "transport.h"
 
@@ -38,6 +39,7 @@ enum imap_err {
 	IMAP_ENOMEM = -8,
 	IMAP_ECONFIG = -9,   /* refused by policy: plaintext to a non-loopback host... */
 	IMAP_EBUSY = -10,    /* pool_run_idle: no idle connection */
+	IMAP_ESTOP = -11,    /* a sink refused a literal's bytes (connection broken) */
 };
 
 struct imap_conn_config {
@@ -78,6 +80,16 @@ typedef void imap_untagged_fn(void *ud, const struct imap_resp *r);
 int imap_conn_cmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 int imap_conn_vcmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *fmt, va_list ap);
+
+/*
+ * imap_conn_cmd, but the content of every literal of at least min bytes in
+ * the responses goes to sink as it arrives, and the responses hold an empty
+ * literal in its place (see divert.h). A sink that refuses breaks the
+ * connection (the rest of a literal cannot be skipped): IMAP_ESTOP.
+ */
+int imap_conn_cmd_sink(struct imap_conn *c, uint64_t min, divert_fn *sink, void *sink_ud,
+		       imap_untagged_fn *fn, void *ud, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
 
 /* Text of the last tagged reply, or of the error that broke the connection. */
 const char *imap_conn_last_text(const struct imap_conn *c);

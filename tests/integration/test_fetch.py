@@ -7,6 +7,8 @@ import base64
 import hashlib
 import os
 import re
+import shutil
+import tempfile
 import time
 import unittest
 
@@ -164,6 +166,139 @@ class TestOtherClients(unittest.TestCase):
         with self.assertRaises(FileNotFoundError):
             os.stat(eml)
         self.assertEqual(m.unmount(), 0, m.stderr())
+
+
+def b64_lines(data, nl=b"\r\n"):
+    e = base64.b64encode(data)
+    return nl.join(e[i:i + 76] for i in range(0, len(e), 76))
+
+
+def multipart(parts, nl=b"\r\n"):
+    """A multipart/mixed message of (content-type, encoding or None, body) parts."""
+    out = [b"From: a@imapfs.test", b"Subject: parts", b"MIME-Version: 1.0",
+           b'Content-Type: multipart/mixed; boundary="XX"', b""]
+    for ctype, cte, body in parts:
+        out += [b"--XX", b"Content-Type: " + ctype]
+        if cte:
+            out.append(b"Content-Transfer-Encoding: " + cte)
+        out += [b"", body]
+    out += [b"--XX--", b""]
+    return nl.join(out)
+
+
+def blob(n, seed):
+    out = bytearray()
+    k = 0
+    while len(out) < n:
+        out += hashlib.sha256(b"%s %d" % (seed, k)).digest()
+        k += 1
+    return bytes(out[:n])
+
+
+class TestFill(unittest.TestCase):
+    """A large attachment read from its start streams in one command, decoded here, and
+    is kept in cache_dir; a reader that stops stops the stream, and the rest of the file
+    still reads right."""
+    SIZE = 40 * 1024 * 1024
+    FILL_FIRST = 256 * 1024
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls, seeded=False)
+        cls.d.create("alice", "Fill")
+        cls.att = blob(cls.SIZE, b"fill")
+        cls.uid = cls.d.append("alice", "Fill", multipart([
+            (b"text/plain", None, b"see attached"),
+            (b"application/octet-stream; name=big.bin", b"base64", b64_lines(cls.att))]))
+
+    def mount(self, cache):
+        m = Imapfs(self.d, tls_opts(self.d, "cache_dir=" + cache))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        return m
+
+    def path(self, m):
+        return os.path.join(m.mnt, "Fill", str(self.uid), "2", "big.bin")
+
+    def part_fetches(self, before):
+        return [l for l in client_fetch_commands(self.d)[before:] if re.search(r"PEEK\[2\]", l)]
+
+    def test_sequential_read_then_from_cache(self):
+        cache = tempfile.mkdtemp(prefix="imapfs-fill-")
+        self.addCleanup(shutil.rmtree, cache, True)
+        before = len(client_fetch_commands(self.d))
+        m = self.mount(cache)
+        self.assertEqual(os.stat(self.path(m)).st_size, self.SIZE)
+        with open(self.path(m), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).digest(), hashlib.sha256(self.att).digest())
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        fetches = self.part_fetches(before)
+        self.assertEqual(len(fetches), 2, fetches)
+        self.assertRegex(fetches[0], r"BODY\.PEEK\[2\]<0\.%d>" % self.FILL_FIRST)
+        self.assertRegex(fetches[1], r"BODY\.PEEK\[2\]<%d\.\d+>" % self.FILL_FIRST)
+        # Remounted: read from cache_dir, nothing of the part fetched.
+        before = len(client_fetch_commands(self.d))
+        m = self.mount(cache)
+        with open(self.path(m), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).digest(), hashlib.sha256(self.att).digest())
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        self.assertEqual(self.part_fetches(before), [])
+
+    def test_reader_that_stops(self):
+        cache = tempfile.mkdtemp(prefix="imapfs-fill-")
+        self.addCleanup(shutil.rmtree, cache, True)
+        m = self.mount(cache)
+        mid = 30 * 1024 * 1024 + 4321
+        with open(self.path(m), "rb") as f:
+            self.assertEqual(f.read(300 * 1024), self.att[:300 * 1024])
+            time.sleep(3.5)  # FILL_IDLE_MS: the fill gives up, dropping its connection
+            f.seek(mid)
+            self.assertEqual(f.read(4096), self.att[mid:mid + 4096])
+            f.seek(0)
+            self.assertEqual(hashlib.sha256(f.read()).digest(), hashlib.sha256(self.att).digest())
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        # Stopped: never committed to the cache as a whole file.
+        self.assertLess(sum(os.path.getsize(os.path.join(r, n)) for r, _, ns in os.walk(cache)
+                            for n in ns), self.SIZE)
+
+
+class TestBinarySizeTrust(unittest.TestCase):
+    """Dovecot's BINARY.SIZE of a part followed by a base64 part is wrong when the message
+    has bare LFs; imapfs checks such sizes (a 2-byte read across the end) and only those."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls, seeded=False)
+        cls.d.create("alice", "LF")
+        cls.a = blob(6058, b"a")
+        b = blob(3000, b"b")
+        # Over 1 MiB, so that the parts are not cut from a whole copy but asked by BINARY.
+        text = b"hello world, more lines\n" * 50000
+        cls.followed = cls.d.append("alice", "LF", multipart([
+            (b"text/plain", None, text), (b"application/pdf", b"base64", b64_lines(cls.a, b"\n")),
+            (b"application/zip", b"base64", b64_lines(b, b"\n"))], b"\n"))
+        cls.last = cls.d.append("alice", "LF", multipart([
+            (b"text/plain", None, text),
+            (b"application/pdf", b"base64", b64_lines(cls.a, b"\n"))], b"\n"))
+
+    def test_sizes_right_and_checked_only_when_needed(self):
+        m = Imapfs(self.d, tls_opts(self.d))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        for uid in (self.followed, self.last):
+            d = os.path.join(m.mnt, "LF", str(uid), "2")
+            (name,) = os.listdir(d)
+            path = os.path.join(d, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            self.assertEqual(data, self.a, uid)
+            self.assertEqual(os.stat(path).st_size, len(self.a), uid)
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        probes = [l for l in client_fetch_commands(self.d) if re.search(r"BINARY\.PEEK\[2\]<\d+\.2>", l)]
+        self.assertTrue(any("FETCH %d " % self.followed in l for l in probes), probes)
+        self.assertFalse(any("FETCH %d " % self.last in l for l in probes), probes)
 
 
 if __name__ == "__main__":

@@ -258,6 +258,58 @@ static void test_fetch_part(void **state)
 	imap_conn_close(c);
 }
 
+struct sunk {
+	char data[64];
+	size_t len;
+	size_t refuse_after;      /* bytes taken before it refuses (0: never) */
+};
+
+static int sink_into(void *ud, const char *data, size_t len)
+{
+	struct sunk *k = ud;
+
+	if (k->refuse_after && k->len + len > k->refuse_after)
+		return -1;
+	assert_true(k->len + len <= sizeof k->data);
+	memcpy(k->data + k->len, data, len);
+	k->len += len;
+	return 0;
+}
+
+static void test_fetch_part_to(void **state)
+{
+	struct imap_conn *c = open_script("fetch_part_to.txt");
+	struct sunk k = { 0 };
+	uint64_t n;
+
+	(void)state;
+	/* A literal goes to the sink, not into the response (which ends as it should). */
+	assert_int_equal(imap_fetch_part_to(c, 42, "2", 0, 262144, sink_into, &k, &n), IMAP_OK);
+	assert_int_equal(n, 14);
+	assert_memory_equal(k.data, "ab\r\ncd\0ef{3}\r\n", 14);
+	/* A quoted string too; another UID's answer is not ours. */
+	k.len = 0;
+	assert_int_equal(imap_fetch_part_to(c, 42, "2", 12, UINT64_MAX, sink_into, &k, &n),
+			 IMAP_OK);
+	assert_int_equal(n, 3);
+	assert_memory_equal(k.data, "xyz", 3);
+	/* More than asked is dropped. */
+	k.len = 0;
+	assert_int_equal(imap_fetch_part_to(c, 42, "1", 0, 4, sink_into, &k, &n), IMAP_OK);
+	assert_int_equal(n, 4);
+	assert_memory_equal(k.data, "abcd", 4);
+	/* No answer: gone. */
+	assert_int_equal(imap_fetch_part_to(c, 99, "1", 0, 4, sink_into, &k, &n), IMAP_ENO);
+	assert_int_equal(imap_fetch_part_to(c, 42, "1;", 0, 4, sink_into, &k, &n), IMAP_EBAD);
+	assert_int_equal(imap_fetch_part_to(c, 42, "1", 0, 0, sink_into, &k, &n), IMAP_EBAD);
+	/* A sink that refuses stops the fetch and breaks the connection. */
+	k = (struct sunk){ .refuse_after = 5 };
+	assert_int_equal(imap_fetch_part_to(c, 42, "3", 0, 100, sink_into, &k, &n), IMAP_ESTOP);
+	assert_true(imap_conn_broken(c));
+	assert_true(n <= 5);
+	imap_conn_close(c);
+}
+
 static void test_reject(void **state)
 {
 	static const char *bad[] = {
@@ -566,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_examine),
 		cmocka_unit_test(test_fetch_meta),
 		cmocka_unit_test(test_fetch_part),
+		cmocka_unit_test(test_fetch_part_to),
 		cmocka_unit_test(test_reject),
 		cmocka_unit_test(test_fetch_binary),
 		cmocka_unit_test(test_fetch_binary_sizes),

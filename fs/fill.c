@@ -1,0 +1,404 @@
+#include "fill.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <stdio.h>
+
+#include "clock.h"
+#include "decode.h"
+#include "log.h"
+
+/* How long a reader waits for the bytes it asked (as long as for a response). */
+#define FILL_WAIT_MS 20000
+
+enum fill_state { FILL_RUNNING, FILL_DONE, FILL_STOPPED };
+
+struct fill {
+	struct fill_source src;       /* its strings are the copies below */
+	char *key, *mailbox, *section, *type, *charset;
+	pthread_t fetcher;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;       /* bytes arrived, a reader asked, the state changed */
+	pthread_t decoder;
+	struct store_writer *w;       /* the decoding thread's */
+	int rfd;                      /* reads what w wrote */
+	bool ran;                     /* the fetching thread's: run_fill was called */
+	char *next;                   /* protected by lock: a range for the decoder */
+	size_t next_len;              /* protected by lock */
+	bool next_last;               /* protected by lock: it ends the part */
+	bool fetched;                 /* protected by lock: no more ranges come */
+	uint64_t have;                /* protected by lock: decoded bytes written */
+	uint64_t want;                /* protected by lock: the furthest end a reader asked */
+	uint64_t asks;                /* protected by lock: reads so far */
+	enum fill_state state;        /* protected by lock */
+	bool cancel;                  /* protected by lock */
+};
+
+static void set_state(struct fill *f, enum fill_state state)
+{
+	pthread_mutex_lock(&f->lock);
+	f->state = state;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* The decoder's output: into the entry, then visible to readers. */
+static int to_fill(void *ud, const char *data, size_t len)
+{
+	struct fill *f = ud;
+
+	if (store_write(f->w, data, len) < 0)
+		return -1;
+	pthread_mutex_lock(&f->lock);
+	f->have += len;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+/*
+ * Waits while the fill is ahead of its reader by more than ahead bytes.
+ * Returns false when it should stop: cancelled, or the reader asked nothing
+ * for FILL_IDLE_MS.
+ */
+static bool reader_near(struct fill *f, uint64_t ahead)
+{
+	struct timespec until;
+	bool go = true;
+
+	pthread_mutex_lock(&f->lock);
+	while (!f->cancel && f->have > f->want + ahead) {
+		uint64_t asks = f->asks;
+
+		clock_deadline(&until, FILL_IDLE_MS);
+		while (!f->cancel && f->asks == asks &&
+		       pthread_cond_timedwait(&f->changed, &f->lock, &until) != ETIMEDOUT)
+			;
+		if (f->asks == asks)
+			break;
+	}
+	go = !f->cancel && f->have <= f->want + ahead;
+	pthread_mutex_unlock(&f->lock);
+	return go;
+}
+
+/* Hands a fetched piece to the decoding thread, waiting while it still has
+ * the one before (so that at most two are in memory). False when cancelled
+ * or the decoding ended. */
+static bool hand_over(struct fill *f, char *data, size_t n, bool last)
+{
+	bool ok;
+
+	pthread_mutex_lock(&f->lock);
+	while (f->next && !f->cancel && f->state == FILL_RUNNING)
+		pthread_cond_wait(&f->changed, &f->lock);
+	ok = !f->cancel && f->state == FILL_RUNNING;
+	if (ok) {
+		f->next = data;
+		f->next_len = n;
+		f->next_last = last;
+		pthread_cond_broadcast(&f->changed);
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (!ok)
+		free(data);
+	return ok;
+}
+
+/* Fetched bytes gathered into pieces for the decoding thread. */
+struct pieces {
+	struct fill *f;
+	char *buf;
+	size_t len;
+};
+
+/* Hands the piece over (last: it ends the part); false when the fill stops. */
+static bool send_piece(struct pieces *pc, bool last)
+{
+	char *buf = pc->buf ? pc->buf : malloc(1);
+	size_t len = pc->len;
+
+	pc->buf = NULL;
+	pc->len = 0;
+	if (!buf)
+		return false;
+	if (!last && !reader_near(pc->f, FILL_AHEAD)) {
+		free(buf);
+		return false;
+	}
+	return hand_over(pc->f, buf, len, last);
+}
+
+static int to_pieces(void *ud, const char *data, size_t len)
+{
+	struct pieces *pc = ud;
+
+	while (len) {
+		size_t k = FILL_PIECE - pc->len < len ? FILL_PIECE - pc->len : len;
+
+		if (!pc->buf && !(pc->buf = malloc(FILL_PIECE)))
+			return -1;
+		memcpy(pc->buf + pc->len, data, k);
+		pc->len += k;
+		data += k;
+		len -= k;
+		if (pc->len == FILL_PIECE && !send_piece(pc, false))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Fetches the first FILL_FIRST bytes, then, if the reader goes on, all the
+ * rest in one command whose content streams to the decoding thread (one
+ * range per command would cost the server a seek into the part each time:
+ * half its speed here). Decoding (GMime's base64 runs at about the speed the
+ * server sends) is the other thread's, so that the two overlap.
+ */
+static int fill_loop(struct imap_conn *c, struct fill *f)
+{
+	struct pieces pc = { .f = f };
+	uint64_t off = 0, want = FILL_FIRST;
+	int rc = IMAP_OK;
+
+	while (reader_near(f, FILL_FIRST)) {
+		uint64_t n = 0;
+
+		rc = imap_fetch_part_to(c, f->src.uid, f->section, off, want, to_pieces, &pc, &n);
+		if (rc != IMAP_OK)
+			break;
+		off += n;
+		if (n < want) {
+			send_piece(&pc, true);
+			return IMAP_OK;
+		}
+		want = UINT64_MAX; /* the rest */
+	}
+	free(pc.buf);
+	return rc;
+}
+
+static int run_fill(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct fill *f = ud;
+
+	/* A retry after a lost connection would fetch from the start again,
+	 * after bytes already handed over: stop instead, the reader goes on by
+	 * ranges. */
+	if (f->ran || st->uidvalidity != f->src.uidvalidity)
+		return IMAP_OK;
+	f->ran = true;
+	return fill_loop(c, f);
+}
+
+static void *fetch_thread(void *arg)
+{
+	struct fill *f = arg;
+	int rc = pool_run(f->src.pool, f->mailbox, run_fill, f);
+
+	if (rc != IMAP_OK)
+		log_msg(rc == IMAP_ESTOP ? LOG_INFO : LOG_WARNING,
+			"UID %u part %s: reading ahead stopped: %s", f->src.uid, f->section,
+			imap_strerror(rc));
+	pthread_mutex_lock(&f->lock);
+	f->fetched = true;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+/* Commits a complete fill whose size is what stat said; else keeps it private. */
+static bool finish(struct fill *f, struct mime_decoder *dec)
+{
+	uint64_t size = 0;
+
+	if (mime_decoder_finish(dec) < 0)
+		return false;
+	if (f->have != f->src.size) {
+		log_msg(LOG_WARNING, "UID %u part %s: %llu bytes decoded, %llu announced",
+			f->src.uid, f->section, (unsigned long long)f->have,
+			(unsigned long long)f->src.size);
+		return true; /* what was decoded is still read */
+	}
+	if (store_commit(f->w, &size) < 0)
+		log_msg(LOG_WARNING, "UID %u part %s: cannot keep it in the cache", f->src.uid,
+			f->section);
+	f->w = NULL;
+	return true;
+}
+
+/* The next fetched range (*last: the final one), or NULL when no more come. */
+static char *take_next(struct fill *f, size_t *n, bool *last)
+{
+	char *data;
+
+	pthread_mutex_lock(&f->lock);
+	while (!f->next && !f->fetched && !f->cancel)
+		pthread_cond_wait(&f->changed, &f->lock);
+	data = f->cancel ? NULL : f->next;
+	*n = f->next_len;
+	*last = f->next_last;
+	if (data)
+		f->next = NULL;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+	return data;
+}
+
+static void *decode_thread(void *arg)
+{
+	struct fill *f = arg;
+	struct mime_decoder *dec = mime_decoder_new(f->src.encoding, f->type, f->charset,
+						    to_fill, f);
+	enum fill_state state = FILL_STOPPED;
+	bool last = false;
+	char *data;
+	size_t n;
+
+	while (dec && !last && (data = take_next(f, &n, &last))) {
+		int rc = n ? mime_decoder_push(dec, data, n) : 0;
+
+		free(data);
+		if (rc < 0)
+			break; /* the entry could not be written */
+		if (last && finish(f, dec))
+			state = FILL_DONE;
+	}
+	mime_decoder_free(dec);
+	store_abort(f->w); /* unless committed */
+	f->w = NULL;
+	set_state(f, state);
+	return NULL;
+}
+
+static void fill_destroy(struct fill *f)
+{
+	free(f->next);
+	store_abort(f->w);
+	if (f->rfd >= 0)
+		close(f->rfd);
+	free(f->key);
+	free(f->mailbox);
+	free(f->section);
+	free(f->type);
+	free(f->charset);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->changed);
+	free(f);
+}
+
+static int copy_strings(struct fill *f, const struct fill_source *src)
+{
+	f->key = strdup(src->key);
+	f->mailbox = strdup(src->mailbox);
+	f->section = strdup(src->section);
+	f->type = src->type ? strdup(src->type) : NULL;
+	f->charset = src->charset ? strdup(src->charset) : NULL;
+	return f->key && f->mailbox && f->section && (f->type || !src->type) &&
+	       (f->charset || !src->charset) ? 0 : -1;
+}
+
+/* The fetching thread could not be started: the decoding one is told to end. */
+static void fetch_thread_never(struct fill *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->cancel = true;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+	pthread_join(f->decoder, NULL);
+}
+
+struct fill *fill_start(const struct fill_source *src)
+{
+	struct fill *f = calloc(1, sizeof(*f));
+	pthread_condattr_t attr;
+
+	if (!f)
+		return NULL;
+	f->rfd = -1;
+	f->src = *src;
+	if (pthread_condattr_init(&attr) != 0) {
+		free(f);
+		return NULL;
+	}
+	/* Waits are measured on the monotonic clock, as clock_deadline's. */
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->changed, &attr);
+	pthread_condattr_destroy(&attr);
+	pthread_mutex_init(&f->lock, NULL);
+	if (copy_strings(f, src) < 0 || !(f->w = store_begin(src->store, f->key)) ||
+	    (f->rfd = store_reader(f->w)) < 0 ||
+	    pthread_create(&f->decoder, NULL, decode_thread, f) != 0) {
+		fill_destroy(f);
+		return NULL;
+	}
+	if (pthread_create(&f->fetcher, NULL, fetch_thread, f) != 0) {
+		fetch_thread_never(f);
+		fill_destroy(f);
+		return NULL;
+	}
+	return f;
+}
+
+/* Notes what a reader wants and waits for it. Returns the bytes there are. Locked. */
+static uint64_t wait_for(struct fill *f, uint64_t end)
+{
+	struct timespec until;
+
+	if (end > f->want)
+		f->want = end;
+	f->asks++;
+	pthread_cond_broadcast(&f->changed);
+	clock_deadline(&until, FILL_WAIT_MS);
+	while (f->have < end && f->state == FILL_RUNNING &&
+	       pthread_cond_timedwait(&f->changed, &f->lock, &until) != ETIMEDOUT)
+		;
+	return f->have;
+}
+
+int fill_read(struct fill *f, uint64_t off, size_t len, char *buf, size_t *n)
+{
+	enum fill_state state;
+	uint64_t have;
+	ssize_t got;
+
+	*n = 0;
+	pthread_mutex_lock(&f->lock);
+	/* Far ahead of the fill: a ranged fetch brings it sooner. */
+	if (off > f->have + FILL_AHEAD) {
+		pthread_mutex_unlock(&f->lock);
+		return -EAGAIN;
+	}
+	have = wait_for(f, off + len);
+	state = f->state;
+	pthread_mutex_unlock(&f->lock);
+	if (off >= have)
+		return state == FILL_DONE ? 0 : -EAGAIN;
+	if (len > have - off)
+		len = (size_t)(have - off);
+	do
+		got = pread(f->rfd, buf, len, (off_t)off);
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)
+		return got < 0 ? -errno : -EIO;
+	*n = (size_t)got;
+	return 0;
+}
+
+void fill_free(struct fill *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->cancel = true;
+	pthread_cond_broadcast(&f->changed);
+	pthread_mutex_unlock(&f->lock);
+	pthread_join(f->fetcher, NULL);
+	pthread_join(f->decoder, NULL);
+	fill_destroy(f);
+}
