@@ -642,6 +642,20 @@ int model_getattr(struct model *m, uint64_t ino, struct stat *st)
 	return rc == 1 ? attr_fetched(m, ino, st, facts.date) : rc;
 }
 
+bool model_attr_cheap(struct model *m, uint64_t ino)
+{
+	switch (ino_type(ino)) {
+	case INO_MSG:
+		/* Cheap, but 10,000 of them make the kernel build as many inodes
+		 * for a plain ls: left to lookup. */
+		return false;
+	case INO_HEADER:
+		return msg_whole_here(m, ino);
+	default:
+		return true;
+	}
+}
+
 /* ---- names ---------------------------------------------------------------- */
 
 /* The child mailbox level of parent called name, or 0. Caller holds the lock. */

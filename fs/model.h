@@ -44,6 +44,9 @@ void model_free(struct model *m);
 
 int model_lookup(struct model *m, uint64_t parent, const char *name, struct stat *st);
 int model_getattr(struct model *m, uint64_t ino, struct stat *st);
+/* Whether model_getattr of ino needs nothing from the server: a listing may
+ * then hand the attributes over with the name (readdirplus). */
+bool model_attr_cheap(struct model *m, uint64_t ino);
 
 /* A directory's entries, taken at opendir time so offsets stay stable. */
 struct model_dirent {

@@ -132,6 +132,31 @@ bool msg_is_small(struct model *m, uint64_t ino)
 	return small;
 }
 
+/* Whether the whole copy of small message ino is here (memory or store), so
+ * that its header's size costs no fetch. */
+bool msg_whole_here(struct model *m, uint64_t ino)
+{
+	uint64_t key = ino_make(INO_MSG, ino_mbox(ino), ino_uid(ino), 0);
+	struct raw_cache *rc = &m->raws;
+	uint32_t uidvalidity;
+	char *wire, *skey;
+	bool here = false;
+
+	if (!msg_is_small(m, ino))
+		return false;
+	pthread_mutex_lock(&rc->lock);
+	for (size_t i = 0; i < RAW_CACHE && !here; i++)
+		here = rc->e[i].raw && rc->e[i].key == key;
+	pthread_mutex_unlock(&rc->lock);
+	if (here || !(wire = mbox_wire(m, ino, &uidvalidity)))
+		return here;
+	skey = prefetch_key(wire, uidvalidity, ino_uid(ino));
+	here = skey && store_has(m->store, skey);
+	free(skey);
+	free(wire);
+	return here;
+}
+
 struct window {
 	char *wire;
 	uint32_t uidvalidity;

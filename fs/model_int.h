@@ -166,5 +166,7 @@ int content_size(struct model *m, uint64_t ino, struct msg_detail *d, uint64_t *
 int embedded_size(struct model *m, uint64_t ino, struct msg_detail *d, uint64_t *size);
 /* Whether message ino is served from a whole copy (SMALL_MAX). */
 bool msg_is_small(struct model *m, uint64_t ino);
+/* Whether that copy is here already (no fetch needed to read it). */
+bool msg_whole_here(struct model *m, uint64_t ino);
 
 #endif

@@ -123,10 +123,10 @@ static size_t add_entry(fuse_req_t req, char *buf, size_t room, const struct mod
 	e.attr.st_mode = ent->type;
 	if (!plus)
 		return fuse_add_direntry(req, buf, room, ent->name, &e.attr, next);
-	/* Dots and headers (whose size may cost a fetch) are left to lookup:
-	 * ino 0 tells the kernel no entry is being handed over. */
+	/* Dots and what is not cheap are left to lookup: ino 0 tells the
+	 * kernel no entry is being handed over. */
 	if (strcmp(ent->name, ".") != 0 && strcmp(ent->name, "..") != 0 &&
-	    ino_type(ent->ino) != INO_HEADER && ino_type(ent->ino) != INO_MSG &&
+	    model_attr_cheap(model_of(req), ent->ino) &&
 	    model_getattr(model_of(req), ent->ino, &e.attr) == 0) {
 		e.ino = ent->ino;
 		e.attr_timeout = e.entry_timeout = model_timeout(ent->ino);
