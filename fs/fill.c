@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <stdio.h>
 
 #include "clock.h"
 #include "decode.h"
@@ -21,17 +20,16 @@ enum fill_state { FILL_RUNNING, FILL_DONE, FILL_STOPPED };
 struct fill {
 	struct fill_source src;       /* its strings are the copies below */
 	char *key, *mailbox, *section, *type, *charset;
-	pthread_t fetcher;
+	pthread_t fetcher, decoder;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;       /* bytes arrived, a reader asked, the state changed */
-	pthread_t decoder;
 	struct store_writer *w;       /* the decoding thread's */
 	int rfd;                      /* reads what w wrote */
 	bool ran;                     /* the fetching thread's: run_fill was called */
-	char *next;                   /* protected by lock: a range for the decoder */
+	char *next;                   /* protected by lock: a piece for the decoder */
 	size_t next_len;              /* protected by lock */
 	bool next_last;               /* protected by lock: it ends the part */
-	bool fetched;                 /* protected by lock: no more ranges come */
+	bool fetched;                 /* protected by lock: no more pieces come */
 	uint64_t have;                /* protected by lock: decoded bytes written */
 	uint64_t want;                /* protected by lock: the furthest end a reader asked */
 	uint64_t asks;                /* protected by lock: reads so far */
@@ -61,18 +59,28 @@ static int to_fill(void *ud, const char *data, size_t len)
 	return 0;
 }
 
+/* How far a stream may run ahead of a reader that asked up to want: as far
+ * as it has read already, so that one that stops early leaves little
+ * fetched for nothing, from 2 MiB to FILL_AHEAD. */
+static uint64_t window(uint64_t want)
+{
+	if (want < 2 * (uint64_t)FILL_PIECE)
+		return 2 * (uint64_t)FILL_PIECE;
+	return want > FILL_AHEAD ? FILL_AHEAD : want;
+}
+
 /*
- * Waits while the fill is ahead of its reader by more than ahead bytes.
- * Returns false when it should stop: cancelled, or the reader asked nothing
- * for FILL_IDLE_MS.
+ * Waits while the fill is ahead of its reader: at all (before a command),
+ * or by more than the window (streaming). Returns false when it should
+ * stop: cancelled, or the reader asked nothing for FILL_IDLE_MS.
  */
-static bool reader_near(struct fill *f, uint64_t ahead)
+static bool reader_near(struct fill *f, bool streaming)
 {
 	struct timespec until;
-	bool go = true;
+	bool go;
 
 	pthread_mutex_lock(&f->lock);
-	while (!f->cancel && f->have > f->want + ahead) {
+	while (!f->cancel && f->have > f->want + (streaming ? window(f->want) : 0)) {
 		uint64_t asks = f->asks;
 
 		clock_deadline(&until, FILL_IDLE_MS);
@@ -82,7 +90,7 @@ static bool reader_near(struct fill *f, uint64_t ahead)
 		if (f->asks == asks)
 			break;
 	}
-	go = !f->cancel && f->have <= f->want + ahead;
+	go = !f->cancel && f->have <= f->want + (streaming ? window(f->want) : 0);
 	pthread_mutex_unlock(&f->lock);
 	return go;
 }
@@ -127,7 +135,7 @@ static bool send_piece(struct pieces *pc, bool last)
 	pc->len = 0;
 	if (!buf)
 		return false;
-	if (!last && !reader_near(pc->f, FILL_AHEAD)) {
+	if (!last && !reader_near(pc->f, true)) {
 		free(buf);
 		return false;
 	}
@@ -154,11 +162,15 @@ static int to_pieces(void *ud, const char *data, size_t len)
 }
 
 /*
- * Fetches the first FILL_FIRST bytes, then, if the reader goes on, all the
- * rest in one command whose content streams to the decoding thread (one
+ * Fetches FILL_FIRST bytes, then four and sixteen times as many, then all
+ * the rest in one command whose content streams to the decoding thread (one
  * range per command would cost the server a seek into the part each time:
- * half its speed here). Decoding (GMime's base64 runs at about the speed the
- * server sends) is the other thread's, so that the two overlap.
+ * half its speed here); each once the reader wants more than the fill has.
+ * A stream cannot be held back (the server fills the sockets' buffers, some
+ * 10 MB here), so it waits for a reader that has read 5 MB in order: the
+ * kernel's readahead behind a `file` or `head` does not get that far.
+ * Decoding (GMime's base64 runs at about the speed the server sends) is the
+ * other thread's, so that the two overlap.
  */
 static int fill_loop(struct imap_conn *c, struct fill *f)
 {
@@ -166,7 +178,7 @@ static int fill_loop(struct imap_conn *c, struct fill *f)
 	uint64_t off = 0, want = FILL_FIRST;
 	int rc = IMAP_OK;
 
-	while (reader_near(f, FILL_FIRST)) {
+	while (reader_near(f, false)) {
 		uint64_t n = 0;
 
 		rc = imap_fetch_part_to(c, f->src.uid, f->section, off, want, to_pieces, &pc, &n);
@@ -177,7 +189,7 @@ static int fill_loop(struct imap_conn *c, struct fill *f)
 			send_piece(&pc, true);
 			return IMAP_OK;
 		}
-		want = UINT64_MAX; /* the rest */
+		want = want < 16 * (uint64_t)FILL_FIRST ? want * 4 : UINT64_MAX;
 	}
 	free(pc.buf);
 	return rc;
@@ -303,14 +315,13 @@ static int copy_strings(struct fill *f, const struct fill_source *src)
 	       (f->charset || !src->charset) ? 0 : -1;
 }
 
-/* The fetching thread could not be started: the decoding one is told to end. */
-static void fetch_thread_never(struct fill *f)
+/* Tells both threads to end as soon as they can. */
+static void cancel(struct fill *f)
 {
 	pthread_mutex_lock(&f->lock);
 	f->cancel = true;
 	pthread_cond_broadcast(&f->changed);
 	pthread_mutex_unlock(&f->lock);
-	pthread_join(f->decoder, NULL);
 }
 
 struct fill *fill_start(const struct fill_source *src)
@@ -338,7 +349,8 @@ struct fill *fill_start(const struct fill_source *src)
 		return NULL;
 	}
 	if (pthread_create(&f->fetcher, NULL, fetch_thread, f) != 0) {
-		fetch_thread_never(f);
+		cancel(f);
+		pthread_join(f->decoder, NULL);
 		fill_destroy(f);
 		return NULL;
 	}
@@ -394,10 +406,7 @@ void fill_free(struct fill *f)
 {
 	if (!f)
 		return;
-	pthread_mutex_lock(&f->lock);
-	f->cancel = true;
-	pthread_cond_broadcast(&f->changed);
-	pthread_mutex_unlock(&f->lock);
+	cancel(f);
 	pthread_join(f->fetcher, NULL);
 	pthread_join(f->decoder, NULL);
 	fill_destroy(f);

@@ -27,11 +27,13 @@
 #include "pool.h"
 #include "store.h"
 
-/* The first fetch (of the stored form), before the rest is asked in one go. */
+/* The first fetch (of the stored form); the next two are four times as
+ * large each, the fourth all the rest. */
 #define FILL_FIRST (256u * 1024)
 /* Fetched bytes go to the decoder in pieces of this size... */
 #define FILL_PIECE (1024u * 1024)
-/* ...as long as the fill is no further than this ahead of its reader. */
+/* ...as long as the fill is no further ahead of its reader than what the
+ * reader has read so far, 2 MiB at least and this at most. */
 #define FILL_AHEAD (16u * 1024 * 1024)
 /* How long the fill waits for its reader to come closer before stopping. */
 #define FILL_IDLE_MS 2000

@@ -234,9 +234,11 @@ class TestFill(unittest.TestCase):
             self.assertEqual(hashlib.sha256(f.read()).digest(), hashlib.sha256(self.att).digest())
         self.assertEqual(m.unmount(), 0, m.stderr())
         fetches = self.part_fetches(before)
-        self.assertEqual(len(fetches), 2, fetches)
-        self.assertRegex(fetches[0], r"BODY\.PEEK\[2\]<0\.%d>" % self.FILL_FIRST)
-        self.assertRegex(fetches[1], r"BODY\.PEEK\[2\]<%d\.\d+>" % self.FILL_FIRST)
+        k = self.FILL_FIRST
+        self.assertEqual(len(fetches), 4, fetches)
+        for line, (off, n) in zip(fetches, ((0, k), (k, 4 * k), (5 * k, 16 * k),
+                                             (21 * k, 4294967295))):
+            self.assertRegex(line, r"BODY\.PEEK\[2\]<%d\.%d>" % (off, n))
         # Remounted: read from cache_dir, nothing of the part fetched.
         before = len(client_fetch_commands(self.d))
         m = self.mount(cache)
@@ -244,6 +246,22 @@ class TestFill(unittest.TestCase):
             self.assertEqual(hashlib.sha256(f.read()).digest(), hashlib.sha256(self.att).digest())
         self.assertEqual(m.unmount(), 0, m.stderr())
         self.assertEqual(self.part_fetches(before), [])
+
+    def test_head_does_not_stream(self):
+        cache = tempfile.mkdtemp(prefix="imapfs-fill-")
+        self.addCleanup(shutil.rmtree, cache, True)
+        before = len(client_fetch_commands(self.d))
+        m = self.mount(cache)
+        with open(self.path(m), "rb") as f:
+            self.assertEqual(f.read(4096), self.att[:4096])
+        time.sleep(2.5)  # FILL_IDLE_MS: the fill gives up waiting for the reader
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        # The kernel reads ahead of a 4 KiB read, which may cost the fill's first
+        # ranges (5.3 MB at most), never the stream of the rest (the part is 54 MB).
+        fetches = self.part_fetches(before)
+        self.assertTrue(fetches)
+        self.assertRegex(fetches[0], r"BODY\.PEEK\[2\]<0\.%d>" % self.FILL_FIRST)
+        self.assertNotRegex(" ".join(fetches), r"<\d+\.4294967295>")
 
     def test_reader_that_stops(self):
         cache = tempfile.mkdtemp(prefix="imapfs-fill-")
