@@ -25,7 +25,6 @@ struct fill {
 	pthread_cond_t changed;       /* bytes arrived, a reader asked, the state changed */
 	struct store_writer *w;       /* the decoding thread's */
 	int rfd;                      /* reads what w wrote */
-	bool ran;                     /* the fetching thread's: run_fill was called */
 	char *next;                   /* protected by lock: a piece for the decoder */
 	size_t next_len;              /* protected by lock */
 	bool next_last;               /* protected by lock: it ends the part */
@@ -161,57 +160,74 @@ static int to_pieces(void *ud, const char *data, size_t len)
 	return 0;
 }
 
+/* One command of a fill: a range of the part, into the pieces. */
+struct range {
+	struct fill *f;
+	struct pieces *pc;
+	uint64_t off, len, got;
+	bool tried;
+};
+
+static int run_range(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct range *r = ud;
+
+	/* pool_run's retry after a lost connection would hand over again
+	 * what came before the loss: the fill stops instead, and the reader
+	 * goes on by ranges. */
+	if (r->tried && r->got)
+		return IMAP_ENET;
+	r->tried = true;
+	if (st->uidvalidity != r->f->src.uidvalidity)
+		return IMAP_ENO;
+	return imap_fetch_part_to(c, r->f->src.uid, r->f->section, r->off, r->len, to_pieces,
+				  r->pc, &r->got);
+}
+
 /*
  * Fetches FILL_FIRST bytes, then four and sixteen times as many, then all
  * the rest in one command whose content streams to the decoding thread (one
  * range per command would cost the server a seek into the part each time:
- * half its speed here); each once the reader wants more than the fill has.
- * A stream cannot be held back (the server fills the sockets' buffers, some
- * 10 MB here), so it waits for a reader that has read 5 MB in order: the
- * kernel's readahead behind a `file` or `head` does not get that far.
- * Decoding (GMime's base64 runs at about the speed the server sends) is the
- * other thread's, so that the two overlap.
+ * half its speed here); each once the reader wants more than the fill has,
+ * and with a connection borrowed for that command only. A stream cannot be
+ * held back (the server fills the sockets' buffers, some 10 MB here), so it
+ * waits for a reader that has read 5 MB in order: the kernel's readahead
+ * behind a `file` or `head` does not get that far. With one connection in
+ * the pool there is no stream (it would keep every other request waiting):
+ * 4 MiB ranges go on. Decoding (GMime's base64 runs at about the speed the
+ * server sends) is the other thread's, so that the two overlap.
  */
-static int fill_loop(struct imap_conn *c, struct fill *f)
+static int fill_loop(struct fill *f)
 {
 	struct pieces pc = { .f = f };
-	uint64_t off = 0, want = FILL_FIRST;
+	struct range r = { .f = f, .pc = &pc, .len = FILL_FIRST };
+	bool stream_ok = pool_size(f->src.pool) > 1;
 	int rc = IMAP_OK;
 
 	while (reader_near(f, false)) {
-		uint64_t n = 0;
-
-		rc = imap_fetch_part_to(c, f->src.uid, f->section, off, want, to_pieces, &pc, &n);
+		r.got = 0;
+		r.tried = false;
+		rc = pool_run(f->src.pool, f->mailbox, run_range, &r);
 		if (rc != IMAP_OK)
 			break;
-		off += n;
-		if (n < want) {
+		r.off += r.got;
+		if (r.got < r.len) {
 			send_piece(&pc, true);
 			return IMAP_OK;
 		}
-		want = want < 16 * (uint64_t)FILL_FIRST ? want * 4 : UINT64_MAX;
+		if (r.len < 16 * (uint64_t)FILL_FIRST)
+			r.len *= 4;
+		else if (stream_ok)
+			r.len = UINT64_MAX;
 	}
 	free(pc.buf);
 	return rc;
 }
 
-static int run_fill(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
-{
-	struct fill *f = ud;
-
-	/* A retry after a lost connection would fetch from the start again,
-	 * after bytes already handed over: stop instead, the reader goes on by
-	 * ranges. */
-	if (f->ran || st->uidvalidity != f->src.uidvalidity)
-		return IMAP_OK;
-	f->ran = true;
-	return fill_loop(c, f);
-}
-
 static void *fetch_thread(void *arg)
 {
 	struct fill *f = arg;
-	int rc = pool_run(f->src.pool, f->mailbox, run_fill, f);
+	int rc = fill_loop(f);
 
 	if (rc != IMAP_OK)
 		log_msg(rc == IMAP_ESTOP ? LOG_INFO : LOG_WARNING,

@@ -435,6 +435,11 @@ int pool_run_idle(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *u
 	return rc;
 }
 
+unsigned pool_size(const struct imap_pool *p)
+{
+	return p->size;
+}
+
 uint64_t pool_bytes_in(struct imap_pool *p)
 {
 	uint64_t n;

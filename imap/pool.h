@@ -48,6 +48,8 @@ int pool_run_idle(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *u
  * (and a second one beside it, when size allows). */
 int pool_prime(struct imap_pool *p, char *err, size_t errlen);
 
+/* How many connections the pool may open. */
+unsigned pool_size(const struct imap_pool *p);
 /* Sum of imap_conn_bytes_in over all connections ever opened. */
 uint64_t pool_bytes_in(struct imap_pool *p);
 

@@ -263,6 +263,22 @@ class TestFill(unittest.TestCase):
         self.assertRegex(fetches[0], r"BODY\.PEEK\[2\]<0\.%d>" % self.FILL_FIRST)
         self.assertNotRegex(" ".join(fetches), r"<\d+\.4294967295>")
 
+    def test_one_connection_no_stream(self):
+        # A stream would keep the only connection from every other request.
+        cache = tempfile.mkdtemp(prefix="imapfs-fill-")
+        self.addCleanup(shutil.rmtree, cache, True)
+        before = len(client_fetch_commands(self.d))
+        m = Imapfs(self.d, tls_opts(self.d, "cache_dir=" + cache, "connections=1"))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        with open(self.path(m), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).digest(), hashlib.sha256(self.att).digest())
+            self.assertIn("Fill", os.listdir(m.mnt))  # the connection still serves others
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        fetches = self.part_fetches(before)
+        self.assertGreater(len(fetches), 10, fetches)
+        self.assertNotRegex(" ".join(fetches), r"<\d+\.4294967295>")
+
     def test_reader_that_stops(self):
         cache = tempfile.mkdtemp(prefix="imapfs-fill-")
         self.addCleanup(shutil.rmtree, cache, True)
