@@ -30,8 +30,8 @@ struct model_file {
 	/* One fetch at a time: the kernel's readahead sends reads of one file
 	 * in parallel, and they should find what the fetch before brought. */
 	pthread_mutex_t fetching;
-	/* Read from its start, a large file is fetched ahead by a fill (fill.h);
-	 * both protected by fetching. */
+	/* Read from its start, a large file is fetched ahead by a fill (fill.h):
+	 * started once, under fetching. */
 	bool fillable;
 	enum mime_encoding encoding;  /* of what the fill fetches */
 	struct fill *fill;
@@ -555,7 +555,7 @@ static void start_fill(struct model *m, struct model_file *f)
 	};
 	char *wire, *key = fill_key(m, f, &src.uidvalidity, &wire);
 
-	f->fillable = false;
+	__atomic_store_n(&f->fillable, false, __ATOMIC_RELEASE);
 	if (!key)
 		return;
 	src.mailbox = wire;
@@ -791,7 +791,7 @@ static int model_read(struct model *m, struct model_file *f, uint64_t off, size_
 		size = (size_t)(f->size - off);
 	if (f->fd >= 0)
 		return read_stored(f, off, size, buf, n);
-	if (off == 0 && f->fillable && f->size >= FILL_MIN) {
+	if (off == 0 && f->size >= FILL_MIN && __atomic_load_n(&f->fillable, __ATOMIC_ACQUIRE)) {
 		pthread_mutex_lock(&f->fetching);
 		if (f->fillable)
 			start_fill(m, f);
@@ -803,8 +803,10 @@ static int model_read(struct model *m, struct model_file *f, uint64_t off, size_
 			done += got;
 			continue;
 		}
+		if (rc != -EAGAIN && done == 0)
+			return rc;
 		if (rc != -EAGAIN)
-			return done ? (*n = done, 0) : rc;
+			break; /* a short read; the next read reports the error */
 		pthread_mutex_lock(&f->lock);
 		got = copy_cached(f, off + done, size - done, buf + done);
 		pthread_mutex_unlock(&f->lock);

@@ -418,6 +418,7 @@ int pool_run_idle(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *u
 {
 	struct pool_slot *s;
 	struct imap_conn *c;
+	bool lost;
 	int rc;
 
 	pthread_mutex_lock(&p->lock);
@@ -429,8 +430,9 @@ int pool_run_idle(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *u
 	rc = select_mailbox(c, s, mailbox, true);
 	if (rc == IMAP_OK)
 		rc = fn(c, mailbox ? &s->st : NULL, ud);
+	lost = conn_lost(c, rc); /* before c is returned (and perhaps closed) */
 	pool_return(p, c);
-	if (conn_lost(c, rc))
+	if (lost)
 		drop_idle(p);
 	return rc;
 }
