@@ -797,6 +797,7 @@ int imap_fetch_part_to(struct imap_conn *c, uint32_t uid, const char *section, u
 {
 	struct part_ctx ctx = { .uid = uid, .item = "BODY", .section = section };
 	struct stream_ctx sc = { sink, sink_ud, 0, 0 };
+	char *key;
 	int rc;
 
 	*len = 0;
@@ -805,10 +806,14 @@ int imap_fetch_part_to(struct imap_conn *c, uint32_t uid, const char *section, u
 	if (length > PARTIAL_MAX)
 		length = PARTIAL_MAX;
 	sc.max = ctx.max = length;
-	/* Literals of any size go to the sink: this response has only the one. */
-	rc = imap_conn_cmd_sink(c, 1, count_to_sink, &sc, on_fetch_part, &ctx,
+	/* Only our message's literal streams (servers put UID first, as asked;
+	 * one that does not gets its literal kept, within the parser's limit). */
+	if (asprintf(&key, "UID %u BODY[%s]<%llu>", uid, section, (unsigned long long)offset) < 0)
+		return IMAP_ENOMEM;
+	rc = imap_conn_cmd_sink(c, key, count_to_sink, &sc, on_fetch_part, &ctx,
 				"UID FETCH %u (BODY.PEEK[%s]<%llu.%llu>)", uid, section,
 				(unsigned long long)offset, (unsigned long long)length);
+	free(key);
 	if (rc == IMAP_OK && ctx.err)
 		rc = ctx.err;
 	if (rc == IMAP_OK && !ctx.found)

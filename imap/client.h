@@ -124,7 +124,9 @@ typedef int imap_sink_fn(void *ud, const char *data, size_t len);
 /*
  * BODY.PEEK[section]<offset.length> (length > 0), with the content handed to
  * sink as it arrives instead of being kept: any size in bounded memory.
- * *len is what the sink got; fewer than length means the part ended.
+ * *len is what the sink got; fewer than length means the part ended. Only
+ * a literal that follows "UID uid BODY[section]<offset>" streams; another
+ * message's answer never reaches the sink.
  */
 int imap_fetch_part_to(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
 		       uint64_t length, imap_sink_fn *sink, void *sink_ud, uint64_t *len);

@@ -476,7 +476,19 @@ static int to_parser(void *ud, const char *data, size_t len)
 	return imap_parser_feed(ud, data, len);
 }
 
-int imap_conn_cmd_sink(struct imap_conn *c, uint64_t min, divert_fn *sink, void *sink_ud,
+/* Whether tail (what precedes a literal on its line) ends in the item key. */
+static bool follows_key(void *ud, const char *tail, size_t len)
+{
+	const char *key = ud;
+	size_t klen = strlen(key);
+
+	while (len && (tail[len - 1] == ' ' || tail[len - 1] == '~'))
+		len--;
+	return len >= klen && strncasecmp(tail + len - klen, key, klen) == 0 &&
+	       (len == klen || tail[len - klen - 1] == ' ' || tail[len - klen - 1] == '(');
+}
+
+int imap_conn_cmd_sink(struct imap_conn *c, const char *key, divert_fn *sink, void *sink_ud,
 		       imap_untagged_fn *fn, void *ud, const char *fmt, ...)
 {
 	va_list ap;
@@ -484,9 +496,10 @@ int imap_conn_cmd_sink(struct imap_conn *c, uint64_t min, divert_fn *sink, void 
 
 	if (c->broken)
 		return IMAP_ENET;
-	c->divert = divert_new(min, sink, sink_ud, to_parser, c->parser);
+	c->divert = divert_new(1, sink, sink_ud, to_parser, c->parser);
 	if (!c->divert)
 		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	divert_set_accept(c->divert, follows_key, (void *)key);
 	va_start(ap, fmt);
 	rc = imap_conn_vcmd(c, fn, ud, fmt, ap);
 	va_end(ap);

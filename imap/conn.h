@@ -82,12 +82,13 @@ int imap_conn_cmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const cha
 int imap_conn_vcmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *fmt, va_list ap);
 
 /*
- * imap_conn_cmd, but the content of every literal of at least min bytes in
- * the responses goes to sink as it arrives, and the responses hold an empty
- * literal in its place (see divert.h). A sink that refuses breaks the
- * connection (the rest of a literal cannot be skipped): IMAP_ESTOP.
+ * imap_conn_cmd, but the content of each literal that follows the item key
+ * ("BODY[2]<0>", any case) in the responses goes to sink as it arrives, and
+ * the responses hold an empty literal in its place (see divert.h); other
+ * literals are kept as usual. A sink that refuses breaks the connection
+ * (the rest of a literal cannot be skipped): IMAP_ESTOP.
  */
-int imap_conn_cmd_sink(struct imap_conn *c, uint64_t min, divert_fn *sink, void *sink_ud,
+int imap_conn_cmd_sink(struct imap_conn *c, const char *key, divert_fn *sink, void *sink_ud,
 		       imap_untagged_fn *fn, void *ud, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
 

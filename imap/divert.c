@@ -15,6 +15,10 @@ struct divert {
 	bool to_sink;             /* where they go */
 	char held[HELD_MAX];      /* from a '{' on: perhaps a literal header */
 	size_t nheld;
+	char tail[DIVERT_TAIL];   /* the line's last bytes before held (outside literals) */
+	size_t ntail;
+	divert_accept_fn *accept;
+	void *accept_ud;
 	enum divert_result failed;
 };
 
@@ -31,6 +35,37 @@ struct divert *divert_new(uint64_t min, divert_fn *sink, void *sink_ud, divert_f
 	d->pass = pass;
 	d->pass_ud = pass_ud;
 	return d;
+}
+
+void divert_set_accept(struct divert *d, divert_accept_fn *fn, void *ud)
+{
+	d->accept = fn;
+	d->accept_ud = ud;
+}
+
+/* Keeps the last bytes of the line so far (text outside literals only). */
+static void remember(struct divert *d, const char *data, size_t len)
+{
+	const char *lf = memrchr(data, '\n', len);
+	size_t drop;
+
+	if (lf) {
+		len -= (size_t)(lf + 1 - data);
+		data = lf + 1;
+		d->ntail = 0;
+	}
+	if (len >= DIVERT_TAIL) {
+		memcpy(d->tail, data + len - DIVERT_TAIL, DIVERT_TAIL);
+		d->ntail = DIVERT_TAIL;
+		return;
+	}
+	if (d->ntail + len > DIVERT_TAIL) {
+		drop = d->ntail + len - DIVERT_TAIL;
+		memmove(d->tail, d->tail + drop, d->ntail - drop);
+		d->ntail -= drop;
+	}
+	memcpy(d->tail + d->ntail, data, len);
+	d->ntail += len;
 }
 
 void divert_free(struct divert *d)
@@ -100,6 +135,7 @@ static void hold(struct divert *d, char ch)
 		/* Not a header; its last byte may begin one. */
 		size_t keep = ch == '{' ? 1 : 0;
 
+		remember(d, d->held, d->nheld - keep);
 		if (pass(d, d->held, d->nheld - keep)) {
 			d->nheld = keep;
 			d->held[0] = '{';
@@ -110,7 +146,8 @@ static void hold(struct divert *d, char ch)
 
 	d->nheld = 0;
 	d->left = v;
-	d->to_sink = v >= d->min;
+	d->to_sink = v >= d->min && (!d->accept || d->accept(d->accept_ud, d->tail, d->ntail));
+	d->ntail = 0;
 	if (d->to_sink)
 		pass(d, "{0}\r\n", 5);
 	else
@@ -134,11 +171,13 @@ enum divert_result divert_push(struct divert *d, const char *data, size_t len)
 			start = i;
 		} else {
 			const char *brace = memchr(data + i, '{', len - i);
+			size_t end = brace ? (size_t)(brace - data) : len;
 
+			remember(d, data + i, end - i);
 			if (!brace) {
 				i = len;
 			} else {
-				i = (size_t)(brace - data);
+				i = end;
 				if (pass(d, data + start, i - start))
 					d->held[d->nheld++] = '{';
 				start = ++i;

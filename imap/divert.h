@@ -34,6 +34,15 @@ struct divert;
 /* Literals of at least min bytes go to sink, all else to pass. NULL: no memory. */
 struct divert *divert_new(uint64_t min, divert_fn *sink, void *sink_ud, divert_fn *pass,
 			  void *pass_ud);
+/*
+ * Whether a literal goes to the sink, from what precedes its header on its
+ * line (at most DIVERT_TAIL bytes, "{" excluded; "~" of literal8 included):
+ * so that a caller takes only the literal it asked for, not another one a
+ * server put in the same answer. Without it, every literal of min bytes goes.
+ */
+#define DIVERT_TAIL 128
+typedef bool divert_accept_fn(void *ud, const char *tail, size_t len);
+void divert_set_accept(struct divert *d, divert_accept_fn *fn, void *ud);
 /* After a refusal the divert stays refused. */
 enum divert_result divert_push(struct divert *d, const char *data, size_t len);
 /* Between responses: no literal under way and no bytes held back. */

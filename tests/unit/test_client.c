@@ -283,7 +283,8 @@ static void test_fetch_part_to(void **state)
 	uint64_t n;
 
 	(void)state;
-	/* A literal goes to the sink, not into the response (which ends as it should). */
+	/* A literal goes to the sink, not into the response (which ends as it should);
+	 * another message's does not. */
 	assert_int_equal(imap_fetch_part_to(c, 42, "2", 0, 262144, sink_into, &k, &n), IMAP_OK);
 	assert_int_equal(n, 14);
 	assert_memory_equal(k.data, "ab\r\ncd\0ef{3}\r\n", 14);

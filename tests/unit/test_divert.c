@@ -148,6 +148,57 @@ static void test_header_held_until_line_end(void **state)
 	divert_free(d);
 }
 
+struct seen {
+	char tail[DIVERT_TAIL + 1];
+	int calls;
+};
+
+/* Accepts only a literal that follows "BODY[2] ", noting what it was shown. */
+static bool body2_only(void *ud, const char *tail, size_t len)
+{
+	struct seen *s = ud;
+
+	memcpy(s->tail, tail, len);
+	s->tail[len] = '\0';
+	s->calls++;
+	return len >= 8 && memcmp(tail + len - 8, "BODY[2] ", 8) == 0;
+}
+
+static void test_accept_sees_the_line(void **state)
+{
+	static const char in[] = "* 1 FETCH (A {3}\r\nabc BODY[1] {2}\r\nxy BODY[2] {4}\r\n"
+				 "wxyz)\r\n* 2 FETCH (BODY[2] ~{2}\r\nuv)\r\n";
+
+	(void)state;
+	for (int how = WHOLE; how <= RANDOM; how++) {
+		struct buf pass = { .refuse_after = -1 }, sink = { .refuse_after = -1 };
+		struct seen seen = { .calls = 0 };
+		struct divert *d = divert_new(1, take, &sink, take, &pass);
+		size_t off = 0;
+
+		assert_non_null(d);
+		divert_set_accept(d, body2_only, &seen);
+		while (off < sizeof in - 1) {
+			size_t n = how == WHOLE ? sizeof in - 1 : how == BYTES ? 1 : 1 + (size_t)(rand() % 5);
+
+			if (n > sizeof in - 1 - off)
+				n = sizeof in - 1 - off;
+			assert_int_equal(divert_push(d, in + off, n), DIVERT_OK);
+			off += n;
+		}
+		assert_true(divert_idle(d));
+		divert_free(d);
+		/* Each literal is judged by its line's text since the literal before. */
+		assert_int_equal(seen.calls, 4);
+		assert_string_equal(seen.tail, "* 2 FETCH (BODY[2] ~");
+		assert_int_equal(sink.len, 4);
+		assert_memory_equal(sink.data, "wxyz", 4);
+		pass.data[pass.len] = '\0';
+		assert_string_equal(pass.data, "* 1 FETCH (A {3}\r\nabc BODY[1] {2}\r\nxy BODY[2] {0}\r\n"
+				    ")\r\n* 2 FETCH (BODY[2] ~{2}\r\nuv)\r\n");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_braces_that_are_not_literals),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_header_held_until_line_end),
+		cmocka_unit_test(test_accept_sees_the_line),
 	};
 
 	srand(7);
