@@ -320,6 +320,13 @@ class TestPrefetchIdentical(CacheTestBase):
         parts_fetched = dict(parts_fetched)
         self.assertEqual(parts_fetched, {}, "parts of small messages fetched from the server "
                          "instead of cut from the whole copy")
+        # Structures come in batches, ahead of the reader, each message's once.
+        structs = [u for u, items, _ in fetches(m.lines, top) if "BODYSTRUCTURE" in items.upper()]
+        self.assertGreater(len(structs), 1, "no batched structure fetches")
+        seen = collections.Counter(x for u in structs for x in u)
+        self.assertEqual({x: n for x, n in seen.items() if n > 1}, {},
+                         "a message's structure fetched more than once in one mount")
+        self.assertEqual(set(seen), set(self.uids))
         sys.stderr.write(f"\n[measured] grep -rl over {len(self.uids)} messages: "
                          f"{grep_secs:.2f} s; {len(whole)} whole-message fetches for "
                          f"{len(count)} of {len(small)} small messages; UIDs per fetch: "
