@@ -153,6 +153,30 @@ static void test_run_idle(void **state)
 	teardown_fixture(&f);
 }
 
+/* A connection lost under pool_run_idle: no retry, no use after it is closed. */
+static void test_run_idle_lost(void **state)
+{
+	struct fixture f;
+	struct imap_pool *p;
+	struct run r = { 0 };
+	int rc;
+
+	(void)state;
+	setup_fixture(&f, "pool_idle_lost");
+	p = pool_new(&f.cfg, 2, 5000);
+	assert_non_null(p);
+	assert_int_equal(pool_run(p, "INBOX", noop_fn, &r), IMAP_OK);
+	rc = pool_run_idle(p, "INBOX", noop_fn, &r);
+	assert_true(rc == IMAP_ENET || rc == IMAP_EPROTO);
+	assert_int_equal(r.calls, 2);
+	/* The broken one was closed: the next run opens another. */
+	assert_int_equal(pool_run_idle(p, "INBOX", noop_fn, &r), IMAP_EBUSY);
+	assert_int_equal(pool_run(p, "INBOX", noop_fn, &r), IMAP_OK);
+	assert_int_equal(opened(&f), 2);
+	pool_free(p);
+	teardown_fixture(&f);
+}
+
 static void test_lazy_and_reuse(void **state)
 {
 	struct fixture f;
@@ -304,6 +328,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lazy_and_reuse),
 		cmocka_unit_test(test_run_idle),
+		cmocka_unit_test(test_run_idle_lost),
 		cmocka_unit_test(test_busy_timeout),
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_second_failure),
