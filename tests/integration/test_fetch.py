@@ -211,6 +211,8 @@ class TestFill(unittest.TestCase):
         cls.uid = cls.d.append("alice", "Fill", multipart([
             (b"text/plain", None, b"see attached"),
             (b"application/octet-stream; name=big.bin", b"base64", b64_lines(cls.att))]))
+        cls.plain = big_message(6 * 1024 * 1024)
+        cls.plain_uid = cls.d.append("alice", "Fill", cls.plain)
 
     def mount(self, cache):
         m = Imapfs(self.d, tls_opts(self.d, "cache_dir=" + cache))
@@ -262,6 +264,21 @@ class TestFill(unittest.TestCase):
         self.assertTrue(fetches)
         self.assertRegex(fetches[0], r"BODY\.PEEK\[2\]<0\.%d>" % self.FILL_FIRST)
         self.assertNotRegex(" ".join(fetches), r"<\d+\.4294967295>")
+
+    def test_message_eml_streams_exact(self):
+        cache = tempfile.mkdtemp(prefix="imapfs-fill-")
+        self.addCleanup(shutil.rmtree, cache, True)
+        before = len(client_fetch_commands(self.d))
+        for _ in range(2):  # fetched, then from cache_dir after a remount
+            m = self.mount(cache)
+            with open(os.path.join(m.mnt, "Fill", str(self.plain_uid), "message.eml"), "rb") as f:
+                self.assertEqual(hashlib.sha256(f.read()).digest(),
+                                 hashlib.sha256(self.plain).digest())
+            self.assertEqual(m.unmount(), 0, m.stderr())
+        whole = [l for l in client_fetch_commands(self.d)[before:]
+                 if re.search(r"FETCH %d \(BODY\.PEEK\[\]<" % self.plain_uid, l)]
+        self.assertRegex(" ".join(whole), r"<\d+\.4294967295>")  # streamed, once
+        self.assertEqual(len(whole), 4, whole)
 
     def test_one_connection_no_stream(self):
         # A stream would keep the only connection from every other request.
