@@ -94,17 +94,20 @@ static bool reader_near(struct fill *f, bool streaming)
 	return go;
 }
 
-/* Hands a fetched piece to the decoding thread, waiting while it still has
- * the one before (so that at most two are in memory). False when cancelled
- * or the decoding ended. */
+/* Hands a fetched piece to the decoding thread, waiting (time-limited) while
+ * it still has the one before (so that at most two are in memory). False
+ * when cancelled, the decoding ended, or it took nothing in time. */
 static bool hand_over(struct fill *f, char *data, size_t n, bool last)
 {
+	struct timespec until;
 	bool ok;
 
+	clock_deadline(&until, FILL_WAIT_MS);
 	pthread_mutex_lock(&f->lock);
-	while (f->next && !f->cancel && f->state == FILL_RUNNING)
-		pthread_cond_wait(&f->changed, &f->lock);
-	ok = !f->cancel && f->state == FILL_RUNNING;
+	while (f->next && !f->cancel && f->state == FILL_RUNNING &&
+	       pthread_cond_timedwait(&f->changed, &f->lock, &until) != ETIMEDOUT)
+		;
+	ok = !f->next && !f->cancel && f->state == FILL_RUNNING;
 	if (ok) {
 		f->next = data;
 		f->next_len = n;
@@ -260,7 +263,12 @@ static bool finish(struct fill *f, struct mime_decoder *dec)
 	return true;
 }
 
-/* The next fetched range (*last: the final one), or NULL when no more come. */
+/*
+ * The next fetched piece (*last: the final one), or NULL when no more come.
+ * The wait has no limit of its own: the fetching thread's every wait has one
+ * (the server's time limit, FILL_IDLE_MS while its reader is away, hand_over),
+ * and it sets fetched when it ends; a slow reader may keep it going long.
+ */
 static char *take_next(struct fill *f, size_t *n, bool *last)
 {
 	char *data;
