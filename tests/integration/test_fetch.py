@@ -14,6 +14,8 @@ import unittest
 
 from helpers import Imapfs, client_fetch_commands, require_binary, start_fixture, tls_opts, uids
 
+from corpus import blob
+
 CHUNK = 128 * 1024      # MODEL_CHUNK
 CHUNK_MAX = 4 * 1024 * 1024  # MODEL_CHUNK_MAX
 
@@ -186,15 +188,6 @@ def multipart(parts, nl=b"\r\n"):
     return nl.join(out)
 
 
-def blob(n, seed):
-    out = bytearray()
-    k = 0
-    while len(out) < n:
-        out += hashlib.sha256(b"%s %d" % (seed, k)).digest()
-        k += 1
-    return bytes(out[:n])
-
-
 class TestFill(unittest.TestCase):
     """A large attachment read from its start streams in one command, decoded here, and
     is kept in cache_dir; a reader that stops stops the stream, and the rest of the file
@@ -207,7 +200,7 @@ class TestFill(unittest.TestCase):
         require_binary()
         cls.d = start_fixture(cls, seeded=False)
         cls.d.create("alice", "Fill")
-        cls.att = blob(cls.SIZE, b"fill")
+        cls.att = blob("fill", cls.SIZE)
         cls.uid = cls.d.append("alice", "Fill", multipart([
             (b"text/plain", None, b"see attached"),
             (b"application/octet-stream; name=big.bin", b"base64", b64_lines(cls.att))]))
@@ -323,8 +316,8 @@ class TestBinarySizeTrust(unittest.TestCase):
         require_binary()
         cls.d = start_fixture(cls, seeded=False)
         cls.d.create("alice", "LF")
-        cls.a = blob(6058, b"a")
-        b = blob(3000, b"b")
+        cls.a = blob("a", 6058)
+        b = blob("b", 3000)
         # Over 1 MiB, so that the parts are not cut from a whole copy but asked by BINARY.
         text = b"hello world, more lines\n" * 50000
         cls.followed = cls.d.append("alice", "LF", multipart([
