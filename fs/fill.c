@@ -351,20 +351,15 @@ static void cancel(struct fill *f)
 struct fill *fill_start(const struct fill_source *src)
 {
 	struct fill *f = calloc(1, sizeof(*f));
-	pthread_condattr_t attr;
 
 	if (!f)
 		return NULL;
 	f->rfd = -1;
 	f->src = *src;
-	if (pthread_condattr_init(&attr) != 0) {
+	if (clock_cond_init(&f->changed) != 0) {
 		free(f);
 		return NULL;
 	}
-	/* Waits are measured on the monotonic clock, as clock_deadline's. */
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&f->changed, &attr);
-	pthread_condattr_destroy(&attr);
 	pthread_mutex_init(&f->lock, NULL);
 	if (copy_strings(f, src) < 0 || !(f->w = store_begin(src->store, f->key)) ||
 	    (f->rfd = store_reader(f->w)) < 0 ||

@@ -22,12 +22,12 @@ struct model *model_new(struct imap_pool *pool, struct store *store, struct meta
 			unsigned workers)
 {
 	struct model *m = calloc(1, sizeof(*m));
-	pthread_condattr_t ca;
 
 	if (!m)
 		return NULL;
 	m->mbox = calloc(1, sizeof(*m->mbox));
-	if (!m->mbox) {
+	if (!m->mbox || clock_cond_init(&m->loaded) != 0) {
+		free(m->mbox);
 		free(m);
 		return NULL;
 	}
@@ -40,6 +40,7 @@ struct model *model_new(struct imap_pool *pool, struct store *store, struct meta
 	if (!m->prefetch || !m->open_cache) {
 		prefetch_free(m->prefetch);
 		open_cache_free(m->open_cache);
+		pthread_cond_destroy(&m->loaded);
 		free(m->mbox);
 		free(m);
 		return NULL;
@@ -51,10 +52,6 @@ struct model *model_new(struct imap_pool *pool, struct store *store, struct meta
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->dir_lock, NULL);
 	pthread_mutex_init(&m->raws.lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&m->loaded, &ca);
-	pthread_condattr_destroy(&ca);
 	return m;
 }
 

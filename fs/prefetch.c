@@ -253,17 +253,16 @@ static void *worker(void *arg)
 struct prefetch *prefetch_new(struct imap_pool *pool, struct store *store, unsigned workers)
 {
 	struct prefetch *pf = calloc(1, sizeof(*pf));
-	pthread_condattr_t ca;
 
 	if (!pf)
 		return NULL;
 	pf->pool = pool;
 	pf->store = store;
+	if (clock_cond_init(&pf->changed) != 0) {
+		free(pf);
+		return NULL;
+	}
 	pthread_mutex_init(&pf->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&pf->changed, &ca);
-	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&pf->work, NULL);
 	pf->threads = calloc(workers ? workers : 1, sizeof(*pf->threads));
 	if (!pf->threads) {

@@ -7,16 +7,19 @@
  *   if (clock_ms_since(&loaded_at) > 2000) refresh();
  *   make_dirs("/home/a/.cache/imapfs/a@host/meta");      // 0, or -errno
  *
- * Condition variables waited on with these deadlines must be initialised
- * with pthread_condattr_setclock(CLOCK_MONOTONIC).
+ * Condition variables waited on with these deadlines must be made by
+ * clock_cond_init (on the monotonic clock).
  */
 #ifndef IMAPFS_CLOCK_H
 #define IMAPFS_CLOCK_H
 
+#include <pthread.h>
 #include <time.h>
 
 void clock_deadline(struct timespec *ts, long ms);
 long clock_ms_since(const struct timespec *t);
+/* pthread_cond_init for clock_deadline's waits; 0 or an error number. */
+int clock_cond_init(pthread_cond_t *cond);
 /* mkdir -p with mode 0700 (a cache holds mail). */
 int make_dirs(const char *dir);
 

@@ -76,18 +76,7 @@ static void free_strings(struct pool_strings *s)
 
 static int init_sync(struct imap_pool *p)
 {
-	pthread_condattr_t attr;
-	int rc;
-
-	if (pthread_condattr_init(&attr))
-		return -1;
-	/* Waits are measured on the monotonic clock: a clock step must not
-	 * stretch or cut a wait. */
-	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (!rc)
-		rc = pthread_cond_init(&p->freed, &attr);
-	pthread_condattr_destroy(&attr);
-	if (rc)
+	if (clock_cond_init(&p->freed))
 		return -1;
 	if (pthread_mutex_init(&p->lock, NULL)) {
 		pthread_cond_destroy(&p->freed);
