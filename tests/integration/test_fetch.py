@@ -109,6 +109,43 @@ class TestDebugLog(unittest.TestCase):
             self.assertNotIn(plain.decode(), err)
 
 
+class TestHeaderAttrsInListing(unittest.TestCase):
+    """Once a small message's whole copy is here, listing its directory hands the kernel
+    the header file's attributes: opening the header then costs no LOOKUP."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls)
+
+    def lookups_between(self, log, first, second):
+        # A LOOKUP in the root of a name of n bytes has insize 40 + n + 1.
+        marks = [i for i, l in enumerate(log) if re.search(
+            r"opcode: LOOKUP \(1\), nodeid: 1, insize: (%d|%d)," % (41 + len(first),
+                                                                   41 + len(second)), l)]
+        self.assertEqual(len(marks), 2, marks)
+        return [l for l in log[marks[0] + 1:marks[1]] if "opcode: LOOKUP" in l]
+
+    def test_no_lookup_for_header(self):
+        m = Imapfs(self.d, tls_opts(self.d), args=["-d"])
+        self.addCleanup(m.cleanup)
+        m.mount()
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        msg = os.path.join(m.mnt, "INBOX", str(min(uids(c, "INBOX"))))
+        with open(os.path.join(msg, "message.eml"), "rb") as f:
+            f.read()
+        first, second = "imapfs-test-mark-one", "imapfs-test-mark-second"
+        self.assertFalse(os.path.exists(os.path.join(m.mnt, first)))
+        names = os.listdir(msg)
+        self.assertIn("header", names)
+        with open(os.path.join(msg, "header"), "rb") as f:
+            self.assertTrue(f.read())
+        self.assertFalse(os.path.exists(os.path.join(m.mnt, second)))
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        self.assertEqual(self.lookups_between(m.stderr().splitlines(), first, second), [])
+
+
 class TestOtherClients(unittest.TestCase):
     """New mail and expunges by another client show up within seconds."""
 
