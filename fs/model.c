@@ -597,8 +597,8 @@ static int attr_fetched(struct model *m, uint64_t ino, struct stat *st, time_t d
 	const struct mime_part *p;
 	struct msg_detail *d;
 	uint64_t size = 0;
-	char *header;
-	size_t len;
+	char *header = NULL;
+	size_t len = 0;
 	int rc;
 
 	if (ino_type(ino) == INO_HEADER || ino_type(ino) == INO_PHEADER) {

@@ -257,8 +257,11 @@ static int whole_read(struct model *m, uint64_t ino, char **raw, size_t *len)
 {
 	uint64_t size, key = ino_make(INO_MSG, ino_mbox(ino), ino_uid(ino), 0);
 	ssize_t got;
-	int fd, rc = raw_cached(m, key, raw, len);
+	int fd, rc;
 
+	*raw = NULL;
+	*len = 0;
+	rc = raw_cached(m, key, raw, len);
 	if (rc != -ENOENT)
 		return rc;
 	rc = whole_open(m, ino, &fd, &size);
@@ -269,6 +272,7 @@ static int whole_read(struct model *m, uint64_t ino, char **raw, size_t *len)
 	close(fd);
 	if (got < 0 || (uint64_t)got != size) {
 		free(*raw);
+		*raw = NULL;
 		return -EIO;
 	}
 	(*raw)[size] = '\0';
@@ -376,6 +380,9 @@ int header_get(struct model *m, uint64_t ino, char **out, size_t *len)
 	struct msg *msg;
 	int rc;
 
+	/* Defined on every path: callers free *out whatever the result. */
+	*out = NULL;
+	*len = 0;
 	if (ino_type(ino) == INO_PHEADER)
 		return part_header_get(m, ino, out, len);
 	if (msg_is_small(m, ino))

@@ -4,6 +4,7 @@ sees of other clients' changes — against a real Dovecot with a raw protocol lo
     IMAPFS_BIN=build/imapfs python3 -m unittest discover -s tests/integration -k TestPartial
 """
 import base64
+import errno
 import hashlib
 import os
 import re
@@ -204,6 +205,41 @@ class TestOtherClients(unittest.TestCase):
         time.sleep(0.5)  # the invalidation goes out from its own thread
         with self.assertRaises(FileNotFoundError):
             os.stat(eml)
+        self.assertEqual(m.unmount(), 0, m.stderr())
+
+    def test_stat_header_of_just_expunged_message(self):
+        """Another client expunges a message the listing still shows: stat of
+        its header may fetch nothing (an empty OK) and must then answer ENOENT,
+        not kill the daemon (an unset out-parameter was freed). The certain
+        reproduction, through the fault proxy, is in test_faults."""
+        big = b"Subject: big\r\n\r\n" + b"x" * (2 << 20) + b"\r\n"  # not fetched whole
+        victims = [self.d.append("alice", "INBOX", big),
+                   self.d.append("alice", "INBOX", b"Subject: small\r\n\r\nsmall\r\n")]
+        m = Imapfs(self.d, tls_opts(self.d))
+        self.addCleanup(m.cleanup)
+        m.mount()
+        inbox = os.path.join(m.mnt, "INBOX")
+        names = os.listdir(inbox)
+        for v in victims:
+            self.assertIn(str(v), names)
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        self.assertEqual(c.select("INBOX")[0], "OK")
+        for v in victims:
+            self.assertEqual(c.uid("STORE", str(v), "+FLAGS", "(\\Deleted)")[0], "OK")
+        self.assertEqual(c.expunge()[0], "OK")
+        for v in victims:  # within the listing's freshness window
+            for name in ("header", "message.eml"):
+                # Dovecot may still serve it to a session that has not synced
+                # the expunge; either way the mount answers and lives on.
+                try:
+                    os.stat(os.path.join(inbox, str(v), name))
+                    with open(os.path.join(inbox, str(v), name), "rb") as f:
+                        f.read()
+                except OSError as e:
+                    self.assertIn(e.errno, (errno.ENOENT, errno.EIO))
+        self.assertTrue(os.path.isdir(os.path.join(inbox, str(min(uids(c, "INBOX"))))))
+        self.assertIsNone(m.proc.poll(), m.stderr())
         self.assertEqual(m.unmount(), 0, m.stderr())
 
 
