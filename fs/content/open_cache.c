@@ -1,0 +1,105 @@
+/*
+ * open_cache — reads without an open.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "content.h"
+
+
+/*
+ * The kernel sends no OPEN for files (FUSE no_open: they never change, so
+ * its page cache keeps them), so reads come with no file handle. The open
+ * state (a store descriptor, the last chunk) is kept here for the files read
+ * lately, so that a large file read in 128 KiB pieces still fetches each
+ * chunk once.
+ */
+struct open_entry {
+	uint64_t ino;
+	struct model_file *f;
+	uint64_t used;
+};
+
+struct open_cache {
+	pthread_mutex_t lock;
+	struct open_entry e[OPEN_CACHE];  /* protected by lock */
+	uint64_t tick;
+};
+
+struct open_cache *open_cache_new(void)
+{
+	struct open_cache *oc = calloc(1, sizeof(*oc));
+
+	if (oc)
+		pthread_mutex_init(&oc->lock, NULL);
+	return oc;
+}
+
+void open_cache_free(struct open_cache *oc)
+{
+	if (!oc)
+		return;
+	for (size_t i = 0; i < OPEN_CACHE; i++)
+		file_release(oc->e[i].f);
+	pthread_mutex_destroy(&oc->lock);
+	free(oc);
+}
+
+/* f for ino with a reference for the caller, or NULL. Locked. */
+static struct model_file *cached_file(struct open_cache *oc, uint64_t ino)
+{
+	for (size_t i = 0; i < OPEN_CACHE; i++) {
+		if (oc->e[i].f && oc->e[i].ino == ino) {
+			oc->e[i].used = ++oc->tick;
+			__atomic_add_fetch(&oc->e[i].f->refs, 1, __ATOMIC_RELAXED);
+			return oc->e[i].f;
+		}
+	}
+	return NULL;
+}
+
+/* Keeps f in the least recently used slot. Locked. */
+static void cache_file(struct open_cache *oc, struct model_file *f)
+{
+	size_t lru = 0;
+
+	for (size_t i = 1; i < OPEN_CACHE; i++)
+		if (oc->e[i].used < oc->e[lru].used)
+			lru = i;
+	file_release(oc->e[lru].f);
+	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+	oc->e[lru] = (struct open_entry){ .ino = f->ino, .f = f, .used = ++oc->tick };
+}
+
+void keep_open(struct model *m, struct model_file *f)
+{
+	pthread_mutex_lock(&m->open_cache->lock);
+	cache_file(m->open_cache, f);
+	pthread_mutex_unlock(&m->open_cache->lock);
+}
+
+int model_read_ino(struct model *m, uint64_t ino, uint64_t off, size_t size, char *buf,
+		   size_t *n)
+{
+	struct open_cache *oc = m->open_cache;
+	struct model_file *f;
+	int rc;
+
+	pthread_mutex_lock(&oc->lock);
+	f = cached_file(oc, ino);
+	pthread_mutex_unlock(&oc->lock);
+	if (!f) {
+		rc = file_open(m, ino, &f);
+		if (rc)
+			return rc;
+		pthread_mutex_lock(&oc->lock);
+		cache_file(oc, f);
+		pthread_mutex_unlock(&oc->lock);
+	}
+	rc = file_read(m, f, off, size, buf, n);
+	file_release(f);
+	return rc;
+}
