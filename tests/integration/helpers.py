@@ -4,9 +4,11 @@ Environment:
     IMAPFS_BIN         the imapfs binary to test (default: build/imapfs)
     IMAPFS_TIMEOUT     seconds to wait for a mount / an exit (default 30)
 """
+import collections
 import datetime
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -188,6 +190,74 @@ def tls_opts(fixture, *extra):
     return [f"tls=implicit,port={fixture.port_tls},cafile={fixture.ca}", *extra]
 
 
+class FaultProxy:
+    """tests/fake/faultproxy.py between imapfs and the fixture's pre-authenticated
+    tunnel: a real Dovecot whose answers to chosen commands a test can break.
+
+        p = FaultProxy(fixture)              # removed by p.cleanup()
+        m = Imapfs(fixture, p.opts()).mount()
+        p.set(["no UID FETCH .* BODY.PEEK\\[HEADER\\]"])   # takes effect at the next command
+        p.set([])                            # back to relaying everything
+        p.commands()                         # [Command(time, conn, action, line)], oldest first
+        p.commands(r"^SELECT|^EXAMINE")      # only those whose line matches (re.search)
+    """
+
+    SCRIPT = os.path.join(ROOT, "tests", "fake", "faultproxy.py")
+
+    Command = collections.namedtuple("Command", "time conn action line")
+
+    def __init__(self, fixture, rules=(), user=None):
+        self.dir = tempfile.mkdtemp(prefix="imapfs-faults-")
+        self.rules_path = os.path.join(self.dir, "rules")
+        self.log_path = os.path.join(self.dir, "log")
+        self.tunnel = fixture.tunnel_command(user)
+        self.set(rules)
+
+    def command(self):
+        """The shell command imapfs runs for each connection."""
+        return " ".join(shlex.quote(a) for a in (sys.executable, self.SCRIPT, self.rules_path,
+                                                  self.log_path, self.tunnel))
+
+    def opts(self, *extra):
+        """imapfs -o options for a mount through the proxy (fuse_opt wants ',' and '\\'
+        escaped)."""
+        cmd = self.command().replace("\\", "\\\\").replace(",", "\\,")
+        return ["tunnel=" + cmd, *extra]
+
+    def set(self, rules):
+        """Replace the rules (a list of lines, or one string); atomic, so a proxy reads
+        either the old rules or the new ones."""
+        text = rules if isinstance(rules, str) else "\n".join(rules)
+        tmp = self.rules_path + ".new"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        os.replace(tmp, self.rules_path)
+
+    def log_lines(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return [l.rstrip("\n").split(" ", 4) for l in f]
+        except FileNotFoundError:
+            return []
+
+    def commands(self, pattern=None):
+        out = []
+        for f in self.log_lines():
+            if len(f) >= 4 and f[2] == "cmd":
+                line = f[4] if len(f) > 4 else ""
+                if pattern is None or re.search(pattern, line):
+                    out.append(self.Command(float(f[0]), int(f[1]), f[3], line))
+        return out
+
+    def events(self, name=None):
+        """[(time, conn, event)]: connect, refuse, eof-client, eof-server."""
+        return [(float(f[0]), int(f[1]), f[3]) for f in self.log_lines()
+                if len(f) >= 4 and f[2] == "event" and name in (None, f[3])]
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 # ---- IMAP side ---------------------------------------------------------------
 
 def examine(client, mailbox):
@@ -221,8 +291,16 @@ def fetch_meta(client, uid):
     flags = set(re.search(r"FLAGS \(([^)]*)\)", line).group(1).split())
     idate = re.search(r'INTERNALDATE "([^"]+)"', line).group(1)
     size = int(re.search(r"RFC822\.SIZE (\d+)", line).group(1))
-    ts = datetime.datetime.strptime(idate.strip(), "%d-%b-%Y %H:%M:%S %z").timestamp()
-    return {"flags": flags - {"\\Recent"}, "internaldate": int(ts), "size": size}
+    return {"flags": flags - {"\\Recent"}, "internaldate": parse_internaldate(idate),
+            "size": size}
+
+
+def parse_internaldate(text):
+    """Epoch seconds of an IMAP date-time ("22-Nov-2026 10:15:00 +0000", the day may be
+    space-padded); ValueError if TEXT is not one."""
+    if not re.fullmatch(r"[ \d]\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}", text):
+        raise ValueError(f"not an IMAP date-time: {text!r}")
+    return int(datetime.datetime.strptime(text.strip(), "%d-%b-%Y %H:%M:%S %z").timestamp())
 
 
 def all_flags(fixture):
