@@ -6,14 +6,15 @@
 import errno
 import os
 import re
+import socket
 import subprocess
 import time
 import unicodedata
 import unittest
 
 from helpers import (IMAPFS_BIN, TIMEOUT, Imapfs, all_flags, client_fetch_commands, examine,
-                     fetch_item, fetch_meta, is_mounted, is_uid_name, mount_for_class, require_binary,
-                     seed, start_fixture, tls_opts, uids)
+                     fetch_item, fetch_meta, is_mounted, is_uid_name, mount_for_class,
+                     parse_internaldate, require_binary, seed, start_fixture, tls_opts, uids)
 
 
 def read(path):
@@ -29,6 +30,18 @@ def walk_files(top):
             p = os.path.join(dirpath, f)
             if not os.path.islink(p):
                 yield p
+
+
+def non_loopback_address():
+    """This machine's IPv4 address on its default route, or None. (A UDP connect
+    sends nothing; it only picks the route.)"""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))
+            addr = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if addr.startswith("127.") or addr == "0.0.0.0" else addr
 
 
 # Written ahead of the code they test; each names the issue that brings it.
@@ -128,7 +141,8 @@ class TestBrowse(unittest.TestCase):
             self.assertEqual(flags, meta["flags"], uid)
             self.assertEqual(int(os.getxattr(d, "user.imap.uid")), uid)
             self.assertEqual(int(os.getxattr(d, "user.imap.size")), meta["size"])
-            self.assertTrue(os.getxattr(d, "user.imap.internaldate").strip())
+            idate = os.getxattr(d, "user.imap.internaldate").decode()
+            self.assertEqual(parse_internaldate(idate), meta["internaldate"], (uid, idate))
 
     def test_flagged_message_flags(self):
         uid = self.uid_of("INBOX", "<seed-6@imapfs.test>")
@@ -342,11 +356,30 @@ class TestTransports(unittest.TestCase):
 
     def test_unreachable_server_fails(self):
         from dovecot import free_port
-        self.fail_before_mount([f"tls=implicit,port={free_port()},cafile={self.d.ca}"])
+        port = free_port()
+        err = self.fail_before_mount([f"tls=implicit,port={port},cafile={self.d.ca}"])
+        self.assertIn(f"imapfs: cannot connect to {self.d.host}:{port}: Connection refused", err)
 
     def test_plaintext_refused_off_loopback(self):
-        self.fail_before_mount([f"tls=none,port={self.d.port_plain}"],
-                               target=f"{self.d.user}@192.0.2.1")
+        """Refused before any connection: a listener on this machine's own
+        non-loopback address, where a connection would succeed at once, sees none."""
+        host = non_loopback_address()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+            if host:
+                listener.bind((host, 0))
+                listener.listen(8)
+                port = listener.getsockname()[1]
+            else:  # TEST-NET-1: connecting would hang until imapfs's 20 s limit
+                host, port = "192.0.2.1", self.d.port_plain
+            start = time.monotonic()
+            err = self.fail_before_mount([f"tls=none,port={port}"], target=f"{self.d.user}@{host}")
+            self.assertIn(f"imapfs: refusing tls=none to {host}: the password would cross the "
+                          "network in clear text", err)
+            self.assertLess(time.monotonic() - start, 10, err)
+            if port != self.d.port_plain:
+                listener.setblocking(False)
+                with self.assertRaises(BlockingIOError, msg="imapfs connected"):
+                    listener.accept()
 
 
 class TestUnmount(unittest.TestCase):

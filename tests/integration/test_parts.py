@@ -20,7 +20,7 @@ import unittest
 import zipfile
 
 from helpers import (Imapfs, dovecot, examine, fetch_item, fetch_meta, mount_for_class,
-                     rawlog_command_lines, rawlog_files, rawlog_received_bytes,
+                     parse_internaldate, rawlog_command_lines, rawlog_files, rawlog_received_bytes,
                      rawlog_sessions_since, require_binary, start_fixture, tls_opts)
 
 import corpus
@@ -303,6 +303,11 @@ class PartsTests:
     def test_xattrs(self):
         for top in corpus.messages():
             base = self.msgdir(top)
+            examine(self.c, top.mailbox)
+            meta = fetch_meta(self.c, self.uid[top.key])
+            idate = os.getxattr(base, "user.imap.internaldate").decode()
+            self.assertEqual(parse_internaldate(idate), meta["internaldate"], (top.key, idate))
+            self.assertEqual(int(os.getxattr(base, "user.imap.size")), meta["size"], top.key)
             self.assert_origin(os.path.join(base, "message.eml"), top, top)
             for sec, inner in top.embedded():
                 self.assert_origin(os.path.join(base, *sec.split("."), "message.eml"), inner, top)
