@@ -525,7 +525,8 @@ static char *finish_text(struct sbuf *b)
 		free(b->p);
 		return NULL;
 	}
-	for (i = 0; i <= b->len; i++) {
+	/* b->p is NULL when nothing was put: no pointer arithmetic on it. */
+	for (i = 0; b->p != NULL && i <= b->len; i++) {
 		if (i < b->len && b->p[i] != '\0')
 			continue;
 		put_sanitized(&clean, b->p + run, i - run);

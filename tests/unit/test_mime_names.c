@@ -196,6 +196,20 @@ static void test_header_text(void **state)
 	check_text("folded\r\n line", "folded line");
 }
 
+/* Nothing to decode: an empty result, never a pointer made from NULL
+ * (clang's UBSan, as the fuzz targets run it, stops on NULL + 0). */
+static void test_empty_text(void **state)
+{
+	const struct mime_param ext[] = { { "filename*", "utf-8''" } };
+	const struct mime_param seg[] = { { "filename*0*", "utf-8''" } };
+
+	(void)state;
+	check_text("", "");
+	check_text("=?utf-8?Q?" "?=", "");
+	check_disp(ext, N(ext), "body.bin");
+	check_disp(seg, N(seg), "body.bin");
+}
+
 static void test_safe_names(void **state)
 {
 	(void)state;
@@ -301,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_rfc2047_filename),
 		cmocka_unit_test(test_filename_fallbacks),
 		cmocka_unit_test(test_header_text),
+		cmocka_unit_test(test_empty_text),
 		cmocka_unit_test(test_safe_names),
 		cmocka_unit_test(test_long_names),
 		cmocka_unit_test(test_extensions),
