@@ -1,6 +1,8 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "clock.h"
 #include "log.h"
 #include "quote.h"
 
@@ -26,6 +29,11 @@ struct imap_conn {
 	struct imap_parser *parser;
 	unsigned next_tag;
 	int timeout_ms;
+	/* The running command ends by the earlier of these: its own limit
+	 * (timeout_ms from its start) and the user's (imap_conn_set_deadline). */
+	struct timespec cmd_until, user_until;
+	bool cmd_limited, user_limited;
+	atomic_bool aborted;    /* imap_conn_abort ran (maybe on another thread) */
 	bool broken;
 	bool logging_out;       /* BYE is expected, not an error */
 	bool caps_known;        /* caps are current for this state */
@@ -275,6 +283,53 @@ static int set_caps(struct imap_conn *c, const struct imap_arg *list)
 	return IMAP_OK;
 }
 
+/* ---- time limits ---- */
+
+/* A command (or the greeting, or a TLS handshake) starts: its own clock. */
+static void start_clock(struct imap_conn *c)
+{
+	c->cmd_limited = c->timeout_ms >= 0;
+	if (c->cmd_limited)
+		clock_deadline(&c->cmd_until, c->timeout_ms);
+}
+
+/* The reply is lost mid-way, so the connection cannot go on. */
+static int timed_out(struct imap_conn *c)
+{
+	if (c->user_limited && clock_ms_since(&c->user_until) >= 0)
+		return conn_fail(c, IMAP_ETIMEOUT, "command cut off at its deadline");
+	return conn_fail(c, IMAP_ETIMEOUT, "command not done within %d ms", c->timeout_ms);
+}
+
+/*
+ * What one transport call may wait: *ms is the time the command has left
+ * (-1: no limit). A command past its deadline fails here, before it waits:
+ * a server that trickles a byte now and then must not stretch it.
+ */
+static int time_left(struct imap_conn *c, int *ms)
+{
+	long left = LONG_MAX, user;
+
+	if (c->cmd_limited)
+		left = -clock_ms_since(&c->cmd_until);
+	if (c->user_limited) {
+		user = -clock_ms_since(&c->user_until);
+		left = user < left ? user : left;
+	}
+	*ms = left == LONG_MAX ? -1 : left > INT_MAX ? INT_MAX : (int)left;
+	return left <= 0 ? timed_out(c) : IMAP_OK;
+}
+
+/* Why a transport call failed: the time ran out, imap_conn_abort, or the network. */
+static int transport_failed(struct imap_conn *c, const char *doing)
+{
+	if (atomic_load(&c->aborted))
+		return conn_fail(c, IMAP_ENET, "connection aborted");
+	if (errno == ETIMEDOUT)
+		return timed_out(c);
+	return conn_fail(c, IMAP_ENET, "%s: %s", doing, strerror(errno));
+}
+
 /* ---- reading ---- */
 
 static int feed_failed(struct imap_conn *c)
@@ -291,6 +346,7 @@ static int read_resp(struct imap_conn *c, struct imap_resp **out)
 	char buf[16384];
 	const char *why;
 	ssize_t n;
+	int ms, rc;
 
 	for (;;) {
 		switch (imap_parser_next(c->parser, out)) {
@@ -304,14 +360,16 @@ static int read_resp(struct imap_conn *c, struct imap_resp **out)
 		case IMAP_PARSE_MORE:
 			break;
 		}
-		n = transport_read(c->t, buf, sizeof(buf), c->timeout_ms);
+		rc = time_left(c, &ms);
+		if (rc)
+			return rc;
+		n = transport_read(c->t, buf, sizeof(buf), ms);
+		if (n == 0 && atomic_load(&c->aborted))
+			return conn_fail(c, IMAP_ENET, "connection aborted");
 		if (n == 0)
 			return conn_fail(c, IMAP_ENET, "connection closed by server");
-		if (n < 0 && errno == ETIMEDOUT)
-			return conn_fail(c, IMAP_ETIMEOUT, "no response from server within %d ms",
-					 c->timeout_ms);
 		if (n < 0)
-			return conn_fail(c, IMAP_ENET, "connection lost: %s", strerror(errno));
+			return transport_failed(c, "connection lost");
 		c->bytes_in += (uint64_t)n;
 		if (c->divert) {
 			enum divert_result dr = divert_push(c->divert, buf, (size_t)n);
@@ -414,19 +472,23 @@ static int await_reply(struct imap_conn *c, const char *tag, imap_untagged_fn *f
 /* trace: what the debug log shows instead of the bytes (NULL: nothing). */
 static int send_raw(struct imap_conn *c, const char *data, size_t len, const char *trace)
 {
+	int ms, rc;
+
 	if (trace && log_debug_enabled())
 		log_msg(LOG_DEBUG, "C: %s", trace);
-	if (transport_write(c->t, data, len, c->timeout_ms) == 0)
+	rc = time_left(c, &ms);
+	if (rc)
+		return rc;
+	if (transport_write(c->t, data, len, ms) == 0)
 		return IMAP_OK;
-	if (errno == ETIMEDOUT)
-		return conn_fail(c, IMAP_ETIMEOUT, "cannot send to server within %d ms",
-				 c->timeout_ms);
-	return conn_fail(c, IMAP_ENET, "cannot send to server: %s", strerror(errno));
+	return transport_failed(c, "cannot send to server");
 }
 
-static void new_tag(struct imap_conn *c, char tag[16])
+/* A command starts: its tag, and its clock for the whole exchange. */
+static void begin_cmd(struct imap_conn *c, char tag[16])
 {
 	snprintf(tag, 16, "a%u", ++c->next_tag);
+	start_clock(c);
 }
 
 int imap_conn_vcmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *fmt, va_list ap)
@@ -437,7 +499,7 @@ int imap_conn_vcmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const ch
 
 	if (c->broken)
 		return IMAP_ENET;
-	new_tag(c, tag);
+	begin_cmd(c, tag);
 	sb_addf(&b, "%s ", tag);
 	sb_vaddf(&b, fmt, ap);
 	if (b.oom) {
@@ -636,7 +698,7 @@ static int auth_sasl(struct imap_conn *c, const char *mech, const void *ir, size
 	char tag[16];
 	int rc;
 
-	new_tag(c, tag);
+	begin_cmd(c, tag);
 	rc = sasl_start(c, tag, mech, imap_conn_has_cap(c, "SASL-IR"), ir, irlen);
 	c->caps_known = false;
 	if (rc)
@@ -896,7 +958,7 @@ static int auth_scram(struct imap_conn *c, const struct imap_conn_config *cfg)
 		rc = conn_fail(c, IMAP_ENOMEM, "out of memory");
 		goto out;
 	}
-	new_tag(c, tag);
+	begin_cmd(c, tag);
 	rc = sasl_start(c, tag, "SCRAM-SHA-256", imap_conn_has_cap(c, "SASL-IR"), first,
 			strlen(first));
 	c->caps_known = false;
@@ -970,7 +1032,7 @@ static int auth_login(struct imap_conn *c, const struct imap_conn_config *cfg)
 
 	if (imap_conn_has_cap(c, "LOGINDISABLED"))
 		return conn_fail(c, IMAP_EAUTH, "the server does not allow LOGIN (LOGINDISABLED)");
-	new_tag(c, tag);
+	begin_cmd(c, tag);
 	snprintf(trace, sizeof(trace), "%s LOGIN <secret>", tag);
 	if (log_debug_enabled())
 		log_msg(LOG_DEBUG, "C: %s", trace);
@@ -1071,7 +1133,7 @@ static int start_tls(struct imap_conn *c, const struct imap_conn_config *cfg, bo
 {
 	struct imap_parser *fresh;
 	char err[256];
-	int rc;
+	int rc, ms;
 
 	if (preauth)
 		return conn_fail(c, IMAP_ETLS, "server sent PREAUTH, so STARTTLS is impossible");
@@ -1094,7 +1156,12 @@ static int start_tls(struct imap_conn *c, const struct imap_conn_config *cfg, bo
 		return conn_fail(c, IMAP_ENOMEM, "out of memory");
 	imap_parser_free(c->parser);
 	c->parser = fresh;
-	if (transport_tls(c->t, cfg->host, &cfg->tls_params, c->timeout_ms, err, sizeof(err)) < 0)
+	/* The handshake has a time limit of its own, as the connect had. */
+	start_clock(c);
+	rc = time_left(c, &ms);
+	if (rc)
+		return rc;
+	if (transport_tls(c->t, cfg->host, &cfg->tls_params, ms, err, sizeof(err)) < 0)
 		return conn_fail(c, IMAP_ETLS, "%s", err);
 	c->caps_known = false;
 	return ensure_caps(c);
@@ -1137,6 +1204,7 @@ struct imap_conn *imap_conn_open_transport(const struct imap_conn_config *cfg,
 	}
 	c->t = t;
 	c->timeout_ms = cfg->timeout_ms;
+	start_clock(c);
 	rc = read_greeting(c, &preauth);
 	if (!rc && cfg->tls == TLS_STARTTLS && !cfg->tunnel)
 		rc = start_tls(c, cfg, preauth);
@@ -1222,6 +1290,21 @@ bool imap_conn_has_cap(const struct imap_conn *c, const char *cap)
 bool imap_conn_broken(const struct imap_conn *c)
 {
 	return c->broken;
+}
+
+void imap_conn_set_deadline(struct imap_conn *c, const struct timespec *until)
+{
+	c->user_limited = until != NULL;
+	if (until)
+		c->user_until = *until;
+}
+
+/* Only what is safe beside a running command: the transport's shutdown and
+ * an atomic flag, nothing freed or reallocated. */
+void imap_conn_abort(struct imap_conn *c)
+{
+	atomic_store(&c->aborted, true);
+	transport_abort(c->t);
 }
 
 const char *imap_conn_selected(const struct imap_conn *c)

@@ -7,7 +7,14 @@
  *   if (rc == IMAP_ENET) ... the connection is broken: close it, open another
  *   imap_conn_close(c);
  *
- * A connection is used by one thread at a time (the pool sees to that).
+ * A connection is used by one thread at a time (the pool sees to that);
+ * only imap_conn_abort may be called from another thread meanwhile.
+ *
+ * Time: each command (all its writes and reads, up to its tagged reply) must
+ * end within timeout_ms of its start, and by the deadline set with
+ * imap_conn_set_deadline if one is set, whichever comes first. A server that
+ * trickles its answer a byte at a time cannot stretch that. Past it the
+ * command returns IMAP_ETIMEOUT and the connection is broken.
  * With log debug on, every line sent and received is logged ("C: "/"S: "),
  * except that LOGIN and AUTHENTICATE arguments are replaced by "<secret>" and
  * literals longer than a line are summarised by their size.
@@ -19,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "divert.h"
 #include "parser.h"
@@ -52,7 +60,7 @@ struct imap_conn_config {
 	const char *user;
 	const char *password;     /* or OAuth token for oauthbearer/xoauth2 */
 	const char *auth;         /* NULL: best offered; "login", "plain", ... */
-	int timeout_ms;           /* limit for connect, TLS, and each response */
+	int timeout_ms;           /* limit for connect, TLS, the greeting and each whole command (<0: none) */
 };
 
 struct imap_conn;
@@ -99,6 +107,20 @@ const char *imap_conn_last_code(const struct imap_conn *c);
 /* Capability check, case-insensitive ("BINARY", "AUTH=PLAIN", "QRESYNC"). */
 bool imap_conn_has_cap(const struct imap_conn *c, const char *cap);
 bool imap_conn_broken(const struct imap_conn *c);
+
+/* Until cleared (NULL), every command must end by *until (CLOCK_MONOTONIC, as
+ * clock_deadline makes): past it, IMAP_ETIMEOUT and the connection is broken.
+ * *until is copied. */
+void imap_conn_set_deadline(struct imap_conn *c, const struct timespec *until);
+/*
+ * Makes any wait on c end now (from another thread, e.g. at unmount):
+ * shutdown(2) of its socket (a tunnel's too: it is a socketpair), so the
+ * command running on c, or the next one, gets IMAP_ENET and c is broken.
+ * The only function that may be called while another thread uses c: it
+ * frees nothing and changes nothing but a flag; c must not be closed
+ * before it returns.
+ */
+void imap_conn_abort(struct imap_conn *c);
 
 /* The mailbox (modified UTF-7, as sent) that is EXAMINEd/SELECTed, or NULL.
  * Set by whoever runs EXAMINE; cleared on failure. */

@@ -497,6 +497,14 @@ int transport_write(struct imap_transport *t, const void *buf, size_t len, int t
 	return 0;
 }
 
+/* A tunnel's stream is a socketpair, so shutdown ends its waits too; the
+ * child sees EOF and is reaped by transport_free. */
+void transport_abort(struct imap_transport *t)
+{
+	if (t && t->fd >= 0)
+		shutdown(t->fd, SHUT_RDWR);
+}
+
 bool transport_is_tls(const struct imap_transport *t)
 {
 	return t && t->ssl;

@@ -40,6 +40,10 @@ struct imap_transport *transport_tunnel(const char *cmd, char *err, size_t errle
 ssize_t transport_read(struct imap_transport *t, void *buf, size_t len, int timeout_ms);
 /* Writes all len bytes within timeout_ms: 0, or -1 with errno. */
 int transport_write(struct imap_transport *t, const void *buf, size_t len, int timeout_ms);
+/* shutdown(2) of the stream, so that a read or write waiting on it (in any
+ * thread) ends now and all later ones fail; frees nothing (transport_free
+ * does). Safe beside a running call. */
+void transport_abort(struct imap_transport *t);
 bool transport_is_tls(const struct imap_transport *t);
 /* host is "localhost" or a loopback address (127.0.0.0/8, ::1): where tls=none is allowed. */
 bool transport_host_is_loopback(const char *host);

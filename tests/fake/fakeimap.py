@@ -16,6 +16,8 @@ It talks on stdin/stdout. The script is read line by line:
                   client announces ({n} or {n+}) is read as part of the line
                   (a "+ go" is sent first for a synchronising one).
     SLEEP <sec>   wait
+    TRICKLE <sec> <text>  send <text> + CRLF one byte at a time, waiting <sec>
+                  before each (a server that is slow but never quite silent)
     CLOSE         close the connection and exit 0
     # ...         comment
 
@@ -73,6 +75,12 @@ def main():
                 sys.exit(1)
         elif raw.startswith("SLEEP "):
             time.sleep(float(raw[6:]))
+        elif raw.startswith("TRICKLE "):
+            pause, text = raw[8:].split(" ", 1)
+            for byte in text.encode("utf-8").replace(b"{TAG}", tag) + b"\r\n":
+                time.sleep(float(pause))
+                out.write(bytes([byte]))
+                out.flush()
         elif raw.strip() == "CLOSE":
             return
         else:

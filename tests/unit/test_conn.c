@@ -14,12 +14,14 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "log.h"
 #include "transport.h"
@@ -266,6 +268,105 @@ static void test_silent_server(void **state)
 	 * before the fake's 6 s are over. */
 	assert_true(now_ms() - t0 >= 1500);
 	assert_true(now_ms() - t0 < 4500);
+}
+
+/* Opens a preauth connection with the given time limit; the fake's stderr
+ * is quiet (it gets EPIPE when we hang up on it). */
+static struct imap_conn *open_within(const char *script, int timeout_ms)
+{
+	struct imap_conn_config cfg = base_cfg(true);
+	struct imap_conn *c;
+	char err[256] = "";
+	int why;
+
+	cfg.timeout_ms = timeout_ms;
+	c = open_fake_ex(script, &cfg, true, &why, err, sizeof(err));
+	if (!c)
+		fail_msg("open failed: %d %s", why, err);
+	return c;
+}
+
+/* A byte every 300 ms resets no clock: the whole command has 1 s. */
+static void test_trickling_server(void **state)
+{
+	struct imap_conn *c;
+	int64_t t0, ms;
+
+	(void)state;
+	c = open_within(GREETING "TRICKLE 0.3 * OK still here, one byte at a time\n", 1000);
+	t0 = now_ms();
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_ETIMEOUT);
+	ms = now_ms() - t0;
+	assert_true(ms >= 900);
+	assert_true(ms < 1250);
+	assert_true(imap_conn_broken(c));
+	imap_conn_close(c);
+}
+
+static void test_external_deadline(void **state)
+{
+	struct timespec until;
+	struct imap_conn *c;
+	int64_t t0;
+
+	(void)state;
+	c = open_within(GREETING "S: {TAG} OK\nC: a2 NOOP\nSLEEP 3\n", TIMEOUT_MS);
+	clock_deadline(&until, 60000);
+	imap_conn_set_deadline(c, &until);
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
+	clock_deadline(&until, 400);
+	imap_conn_set_deadline(c, &until);
+	t0 = now_ms();
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_ETIMEOUT);
+	assert_true(now_ms() - t0 >= 350);
+	assert_true(now_ms() - t0 < 1000);
+	assert_true(imap_conn_broken(c));
+	assert_non_null(strstr(imap_conn_last_text(c), "deadline"));
+	imap_conn_close(c);
+}
+
+/* A deadline already past fails the command before it is sent. */
+static void test_deadline_passed(void **state)
+{
+	struct timespec until;
+	struct imap_conn *c;
+
+	(void)state;
+	c = open_within("S: * PREAUTH [CAPABILITY IMAP4rev1] ready\n", TIMEOUT_MS);
+	clock_deadline(&until, 0);
+	imap_conn_set_deadline(c, &until);
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_ETIMEOUT);
+	assert_true(imap_conn_broken(c));
+	imap_conn_set_deadline(c, NULL);
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_ENET);
+	imap_conn_close(c);
+}
+
+static void *abort_later(void *ud)
+{
+	struct timespec pause = { 0, 300 * 1000000 };
+
+	nanosleep(&pause, NULL);
+	imap_conn_abort(ud);
+	return NULL;
+}
+
+static void test_abort_from_another_thread(void **state)
+{
+	struct imap_conn *c;
+	pthread_t th;
+	int64_t t0;
+
+	(void)state;
+	c = open_within(GREETING "SLEEP 5\n", TIMEOUT_MS);
+	t0 = now_ms();
+	assert_int_equal(pthread_create(&th, NULL, abort_later, c), 0);
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_ENET);
+	assert_true(now_ms() - t0 < 1000);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(imap_conn_broken(c));
+	assert_string_equal(imap_conn_last_text(c), "connection aborted");
+	imap_conn_close(c);
 }
 
 static void test_malformed(void **state)
@@ -623,6 +724,10 @@ int main(void)
 		cmocka_unit_test(test_bye_mid_command),
 		cmocka_unit_test(test_close_mid_response),
 		cmocka_unit_test(test_silent_server),
+		cmocka_unit_test(test_trickling_server),
+		cmocka_unit_test(test_external_deadline),
+		cmocka_unit_test(test_deadline_passed),
+		cmocka_unit_test(test_abort_from_another_thread),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_huge_literal),
 		cmocka_unit_test(test_huge_line),
