@@ -261,7 +261,8 @@ static int conv_push(struct mime_decoder *d, const char *data, size_t len, bool 
 	left = len;
 	if (conv_run(d, &in, &left, final) < 0)
 		return -1;
-	memcpy(d->pend, in, left);
+	if (left)	/* in is NULL for text that was empty: nothing buffered */
+		memcpy(d->pend, in, left);
 	d->npend = left;
 	return 0;
 }

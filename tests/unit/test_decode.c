@@ -373,6 +373,29 @@ static void test_charset_chosen(void **state)
 	}
 }
 
+/* An empty text part: nothing buffered, nothing out, and no memcpy from the
+ * buffer that was never allocated (UBSan: NULL passed as nonnull). */
+static void test_empty_text(void **state)
+{
+	static const char *const charsets[] = { NULL, "iso-8859-2", "x-unknown", "utf-8", "utf-16" };
+	static const size_t maxes[] = { MIME_TEXT_MAX, 0, 1 };
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(charsets) / sizeof(charsets[0]); i++) {
+		for (k = 0; k < sizeof(maxes) / sizeof(maxes[0]); k++) {
+			struct sink s = run(MIME_ENC_7BIT, "text", charsets[i], "", 0, WHOLE, 0,
+					    maxes[k]);
+
+			assert_int_equal(s.len, 0);
+			free(s.buf);
+			s = run(MIME_ENC_BASE64, "text", charsets[i], "", 0, WHOLE, 0, maxes[k]);
+			assert_int_equal(s.len, 0);
+			free(s.buf);
+		}
+	}
+}
+
 static void test_output_failure(void **state)
 {
 	struct sink s = { .fail_at = 0 };
@@ -448,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_text_limit),
 		cmocka_unit_test(test_charset_chosen),
+		cmocka_unit_test(test_empty_text),
 		cmocka_unit_test(test_output_failure),
 		cmocka_unit_test(test_large_text),
 	};
