@@ -54,6 +54,7 @@ struct imap_parser {
 	size_t line;         /* where the current line began */
 	size_t line_bytes;   /* bytes of the response outside literals */
 	uint64_t lit_left;   /* literal bytes still to skip */
+	uint64_t lit_total;  /* bytes of the response's literals so far */
 	bool first_done;     /* the first line was classified */
 	bool text_mode;      /* status/continuation: one line, no literals */
 	struct literal *lits;
@@ -178,6 +179,9 @@ struct imap_parser *imap_parser_new(const struct imap_parser_limits *limits)
 		p->lim.max_line = DEFAULT_MAX_LINE;
 	if (p->lim.max_literal == 0)
 		p->lim.max_literal = DEFAULT_MAX_LITERAL;
+	if (p->lim.max_literals == 0)
+		p->lim.max_literals = p->lim.max_literal > UINT64_MAX - p->lim.max_line ?
+				      UINT64_MAX : p->lim.max_literal + p->lim.max_line;
 	if (p->lim.max_depth == 0)
 		p->lim.max_depth = DEFAULT_MAX_DEPTH;
 	if (p->lim.max_args == 0)
@@ -334,6 +338,10 @@ static int literal_at_end(struct imap_parser *p, const char *l, size_t len,
 	if (v > p->lim.max_literal)
 		return fail(p, "literal of %" PRIu64 " bytes exceeds limit of %" PRIu64,
 			    v, p->lim.max_literal);
+	if (v > p->lim.max_literals - p->lit_total)
+		return fail(p, "literals of one response exceed %" PRIu64 " bytes",
+			    p->lim.max_literals);
+	p->lit_total += v;
 	lit->len = v;
 	return 1;
 }
@@ -866,7 +874,7 @@ static void consume(struct imap_parser *p, size_t end)
 		}
 	}
 	p->scan = p->line = p->line_bytes = 0;
-	p->lit_left = 0;
+	p->lit_left = p->lit_total = 0;
 	p->first_done = p->text_mode = false;
 	p->nlits = 0;
 }

@@ -8,8 +8,9 @@
  *
  * Push model: input may be split anywhere (inside a literal, between CR and
  * LF, one byte at a time). Memory is bounded by the limits: a line longer than
- * max_line, a literal announced larger than max_literal, lists nested deeper
- * than max_depth or a response with more than max_args values is an error,
+ * max_line, a literal announced larger than max_literal, literals adding up
+ * to more than max_literals in one response, lists nested deeper than
+ * max_depth or a response with more than max_args values is an error,
  * reported as soon as it is seen (a {1099511627776} literal is refused before
  * any of it is read). Bare CR or LF, NUL outside literals and unbalanced
  * parentheses are errors too. After an error the parser stays in error.
@@ -67,6 +68,13 @@ void imap_resp_free(struct imap_resp *r);
 struct imap_parser_limits {
 	size_t max_line;       /* bytes of one line, excluding literals (default 1 MiB) */
 	uint64_t max_literal;  /* bytes of one literal (default 64 MiB) */
+	/* Bytes of all the literals of one response (default max_literal +
+	 * max_line): a whole response is buffered before it is parsed, so
+	 * without it 1,000,000 literals of 64 MiB would be. imapfs asks for one
+	 * large item (a body or a part) per FETCH response at most; its other
+	 * literals (envelope, header fields) are as small as lines. Literals
+	 * diverted to a sink (divert.h) reach the parser as {0} and do not count. */
+	uint64_t max_literals;
 	unsigned max_depth;    /* list nesting (default 64) */
 	size_t max_args;       /* values in one response (default 1,000,000) */
 };

@@ -339,7 +339,8 @@ static void test_error_after_good(void **state)
 static void test_limits(void **state)
 {
 	struct imap_parser_limits lim = {
-		.max_line = 64, .max_literal = 10, .max_depth = 3, .max_args = 8,
+		.max_line = 64, .max_literal = 10, .max_literals = 15, .max_depth = 3,
+		.max_args = 8,
 	};
 	static const struct bad_case cases[] = {
 		{ LIT("* X (((a)))\r\n"), "" },
@@ -352,6 +353,10 @@ static void test_limits(void **state)
 		  "more than 8 values" },
 		{ LIT("* X {10}\r\n0123456789\r\n"), "" },
 		{ LIT("* X {11}\r\n"), "literal of 11 bytes exceeds limit of 10" },
+		{ LIT("* X {10}\r\n0123456789 {5}\r\n01234\r\n"), "" },
+		{ LIT("* X {10}\r\n0123456789 {5}\r\n01234 {1}\r\n"),
+		  "literals of one response exceed 15 bytes" },
+		{ LIT("* X {10}\r\n0123456789\r\n* X {10}\r\n0123456789\r\n"), "" },
 		{ LIT("* OK 01234567890123456789012345678901234567890123456789012345678\r\n"), "" },
 		{ LIT("* OK 012345678901234567890123456789012345678901234567890123456789\r\n"),
 		  "line exceeds 64 bytes" },
@@ -369,6 +374,24 @@ static void test_limits(void **state)
 			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, res.why, cases[i].why);
 		}
 	}
+}
+
+/* By default one response's literals may hold max_literal + max_line bytes. */
+static void test_literal_total_default(void **state)
+{
+	struct imap_parser_limits lim = { .max_line = 40, .max_literal = 10 };
+	static const char ok[] = "* X {10}\r\n0123456789 {10}\r\n0123456789 {10}\r\n"
+				 "0123456789 {10}\r\n0123456789 {10}\r\n0123456789\r\n";
+	static const char over[] = "* X {10}\r\n0123456789 {10}\r\n0123456789 {10}\r\n"
+				   "0123456789 {10}\r\n0123456789 {10}\r\n0123456789 {1}\r\n";
+	struct result res;
+
+	(void)state;
+	run_all_ways(ok, sizeof(ok) - 1, &lim, &res);
+	assert_false(res.error);
+	run_all_ways(over, sizeof(over) - 1, &lim, &res);
+	assert_true(res.error);
+	assert_string_equal(res.why, "literals of one response exceed 50 bytes");
 }
 
 /* A line that never ends is refused once it passes max_line, CRLF or not. */
@@ -684,6 +707,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_error_after_good),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_literal_total_default),
 		cmocka_unit_test(test_endless_line),
 		cmocka_unit_test(test_huge_literal_refused_early),
 		cmocka_unit_test(test_big_literal),
