@@ -75,6 +75,16 @@ bool imap_arg_number(const struct imap_arg *a, uint64_t *n)
 	return true;
 }
 
+bool imap_arg_size(const struct imap_arg *a, uint64_t *n)
+{
+	uint64_t v;
+
+	if (!imap_arg_number(a, &v) || v > IMAP_SIZE_MAX)
+		return false;
+	*n = v;
+	return true;
+}
+
 bool imap_arg_list(const struct imap_arg *a, const struct imap_arg **items, size_t *n)
 {
 	if (a == NULL || a->type != IMAP_ARG_LIST)

@@ -41,6 +41,16 @@ bool imap_arg_astring(const struct imap_arg *a, const char **s, size_t *len);
 bool imap_arg_nstring(const struct imap_arg *a, const char **s, size_t *len);
 /* a is an atom of decimal digits that fits in 64 bits. */
 bool imap_arg_number(const struct imap_arg *a, uint64_t *n);
+
+/*
+ * The largest size taken from a server (RFC822.SIZE, BINARY.SIZE, a
+ * BODYSTRUCTURE part's size): 1 TiB, far beyond any real mail. Below it a
+ * size can become an off_t file size, be added to an offset or rounded up
+ * to a chunk without overflow; a bigger one is treated as unknown.
+ */
+#define IMAP_SIZE_MAX ((uint64_t)1 << 40)
+/* a is a number that can be a size: at most IMAP_SIZE_MAX. */
+bool imap_arg_size(const struct imap_arg *a, uint64_t *n);
 /* a is a list: its items. */
 bool imap_arg_list(const struct imap_arg *a, const struct imap_arg **items, size_t *n);
 

@@ -15,6 +15,10 @@
  */
 #define PARTIAL_MAX 4294967295ULL
 
+/* A mod-sequence is 1..2^63-1 (RFC 7162 7): a larger one from a server is
+ * read as none, so it never reaches a CHANGEDSINCE that would be refused. */
+#define MODSEQ_MAX 9223372036854775807ULL
+
 /* Characters of an extension name pasted into ENABLE. */
 #define EXT_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=."
 
@@ -136,7 +140,7 @@ static void on_examine(void *ud, const struct imap_resp *r)
 	else if (strcmp(r->code, "UIDNEXT") == 0 && v <= UINT32_MAX)
 		st->uidnext = (uint32_t)v;
 	else if (strcmp(r->code, "HIGHESTMODSEQ") == 0)
-		st->highestmodseq = v;
+		st->highestmodseq = v <= MODSEQ_MAX ? v : 0;
 }
 
 int imap_examine(struct imap_conn *c, const char *mailbox, struct imap_mailbox_status *st)
@@ -235,7 +239,7 @@ static int item_internaldate(struct imap_msg_meta *m, const struct imap_arg *v,
 static int item_size(struct imap_msg_meta *m, const struct imap_arg *v, struct meta_scratch *s)
 {
 	(void)s;
-	if (imap_arg_number(v, &m->size))
+	if (imap_arg_size(v, &m->size))
 		m->have |= IMAP_META_SIZE;
 	return 0;
 }
@@ -325,7 +329,7 @@ static int item_modseq(struct imap_msg_meta *m, const struct imap_arg *v, struct
 
 	(void)s;
 	if (imap_arg_list(v, &items, &n) && n == 1 && imap_arg_number(&items[0], &m->modseq) &&
-	    m->modseq != 0)
+	    m->modseq != 0 && m->modseq <= MODSEQ_MAX)
 		m->have |= IMAP_META_MODSEQ;
 	else
 		m->modseq = 0;
@@ -537,8 +541,6 @@ static void on_changes(void *ud, const struct imap_resp *r)
 }
 
 /* mod-sequence-value is a positive 63-bit number (RFC 7162 7). */
-#define MODSEQ_MAX 9223372036854775807ULL
-
 int imap_fetch_changes(struct imap_conn *c, uint64_t modseq, bool vanished, imap_meta_fn *fn,
 		       imap_uids_fn *gone, void *ud)
 {
@@ -907,8 +909,7 @@ static void on_fetch_sizes(void *ud, const struct imap_resp *r)
 	ctx->found = true;
 	for (size_t k = 0; k + 1 < n; k += 2) {
 		i = size_key_index(ctx, imap_arg_atom(&items[k]));
-		/* UINT64_MAX is the "unknown" marker: never taken as a size. */
-		if (i < ctx->n && imap_arg_number(&items[k + 1], &v) && v != UINT64_MAX)
+		if (i < ctx->n && imap_arg_size(&items[k + 1], &v))
 			ctx->sizes[i] = v;
 	}
 }

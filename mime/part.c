@@ -251,7 +251,7 @@ static void describe(struct part_tree *t, size_t idx, const struct imap_arg *it,
 	}
 	p->charset = arena_strdup(t, param_value(tp, ntp, "charset"));
 	p->encoding = encoding_of(str_at(it, n, F_ENCODING));
-	if (F_SIZE < n && imap_arg_number(&it[F_SIZE], &size))
+	if (F_SIZE < n && imap_arg_size(&it[F_SIZE], &size))
 		p->size = size;
 }
 

@@ -556,6 +556,36 @@ static void test_fetch_changes(void **state)
 	imap_conn_close(c);
 }
 
+/* Sizes over IMAP_SIZE_MAX, UIDs outside 1..2^32-1 and mod-sequences over
+ * 2^63-1 are read as absent. */
+static void test_bounds(void **state)
+{
+	static const char *const three[] = { "1", "2", "3" };
+	struct imap_conn *c = open_script("bounds.txt");
+	unsigned items = IMAP_META_SIZE | IMAP_META_MODSEQ;
+	struct imap_mailbox_status st;
+	struct fetched f = { 0 };
+	uint64_t sizes[3];
+
+	(void)state;
+	assert_int_equal(imap_examine(c, "INBOX", &st), IMAP_OK);
+	assert_int_equal(st.uidvalidity, 7);
+	assert_true(st.highestmodseq == 0);
+	assert_int_equal(imap_fetch_meta(c, "1:*", items, on_meta, &f), IMAP_OK);
+	assert_int_equal(f.n, 3);
+	assert_int_equal(f.m[0].have, IMAP_META_SIZE | IMAP_META_MODSEQ);
+	assert_true(f.m[0].size == IMAP_SIZE_MAX);
+	assert_int_equal(f.m[1].uid, 2);
+	assert_int_equal(f.m[1].have, 0);
+	assert_int_equal(f.m[2].uid, 3);
+	assert_int_equal(f.m[2].have, 0);
+	assert_int_equal(imap_fetch_binary_sizes(c, 42, three, 3, sizes), IMAP_OK);
+	assert_true(sizes[0] == UINT64_MAX);
+	assert_true(sizes[1] == UINT64_MAX);
+	assert_true(sizes[2] == IMAP_SIZE_MAX);
+	imap_conn_close(c);
+}
+
 static void test_enable_refused(void **state)
 {
 	struct imap_conn *c = open_script("enable_refused.txt");
@@ -628,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_examine_condstore),
 		cmocka_unit_test(test_fetch_changes),
 		cmocka_unit_test(test_enable_refused),
+		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_fetch_bodies),
 	};
 
