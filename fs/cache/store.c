@@ -178,6 +178,8 @@ int store_open(struct store *s, const char *key, int *fd, uint64_t *size)
 	struct stat st;
 	int rc = key_name(key, name);
 
+	*fd = -1;
+	*size = 0;
 	if (rc == 0)
 		rc = path_of(s, name, path, sizeof(path));
 	if (rc)
@@ -188,6 +190,7 @@ int store_open(struct store *s, const char *key, int *fd, uint64_t *size)
 	if (fstat(*fd, &st) < 0) {
 		rc = -errno;
 		close(*fd);
+		*fd = -1;
 		return rc;
 	}
 	*size = (uint64_t)st.st_size;
@@ -309,9 +312,12 @@ int store_commit(struct store_writer *w, uint64_t *size)
 	size_t count = 0;
 	int rc = path_of(s, w->name, path, sizeof(path));
 
-	if (rc == 0 && close(w->fd) < 0)
-		rc = -errno;
-	w->fd = -1;
+	*size = 0;
+	/* Closed whatever happens: store_abort closes what is still open. */
+	if (rc == 0) {
+		rc = close(w->fd) < 0 ? -errno : 0;
+		w->fd = -1;
+	}
 	if (rc) {
 		store_abort(w);
 		return rc;

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -154,6 +155,53 @@ static void test_eviction(void **state)
 	tmpdir_remove(dir);
 }
 
+static size_t open_fds(void)
+{
+	return count_files("/proc/self/fd");
+}
+
+/* A dir so long that an entry's path does not fit PATH_MAX (its temporary
+ * file's, shorter, does): commit fails without leaking the descriptor. */
+static void test_name_too_long(void **state)
+{
+	char *dir = tmpdir_make("store"), *deep = malloc(PATH_MAX);
+	size_t len, before;
+	struct store_writer *w;
+	struct store *s;
+	uint64_t size = 1;
+	int fd = 0;
+
+	(void)state;
+	assert_non_null(deep);
+	/* PATH_MAX - 50: "/tmp.XXXXXX" fits after it, "/" + 64 hex digits do not. */
+	len = strlen(dir);
+	memcpy(deep, dir, len);
+	while (len < PATH_MAX - 50) {
+		size_t k = PATH_MAX - 50 - len > 201 ? 100 : PATH_MAX - 50 - len - 1;
+
+		deep[len++] = '/';
+		memset(deep + len, 'd', k);
+		len += k;
+	}
+	deep[len] = '\0';
+	assert_int_equal(len, PATH_MAX - 50);
+	s = store_new(deep, 1 << 20);
+	assert_non_null(s);
+	before = open_fds();
+	w = store_begin(s, "k");
+	assert_non_null(w);
+	assert_int_equal(store_write(w, "abc", 3), 0);
+	assert_int_equal(store_commit(w, &size), -ENAMETOOLONG);
+	assert_int_equal(size, 0);
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(store_open(s, "k", &fd, &size), -ENAMETOOLONG);
+	assert_int_equal(fd, -1);
+	assert_int_equal(open_fds(), before);
+	store_free(s);
+	free(deep);
+	tmpdir_remove(dir);
+}
+
 static void test_bad_dir(void **state)
 {
 	(void)state;
@@ -167,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_abort_leaves_nothing),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_name_too_long),
 		cmocka_unit_test(test_bad_dir),
 	};
 
