@@ -527,6 +527,7 @@ int detail_get(struct model *m, uint64_t ino, struct msg_detail **out)
 	return ds[0] ? 0 : -ENOENT;
 }
 
+_Static_assert(PART_MAX_PARTS <= 0xfff, "a part's index must fit the inode's 12-bit sub field");
 const struct mime_part *detail_part(const struct msg_detail *d, uint32_t sub)
 {
 	const struct part_tree *t = msg_detail_tree(d);
