@@ -25,6 +25,7 @@
 #include "options.h"
 #include "password.h"
 #include "pool.h"
+#include "source.h"
 #include "store.h"
 #include "meta_cache.h"
 
@@ -138,6 +139,7 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	struct imapfs_mount mnt = { 0 };
 	struct fuse_session *se = NULL;
 	struct imap_pool *pool;
+	struct source *source = NULL;
 	struct store *store;
 	struct meta_cache *meta = NULL;
 	struct inval *inval = NULL;
@@ -173,7 +175,10 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	}
 	/* One connection stays for the reader that cannot wait; the rest fetch ahead. */
 	meta = open_meta(o);
-	mnt.model = model_new(pool, store, meta, o->connections > 1 ? o->connections - 1 : 0);
+	source = source_new(pool);
+	if (!source)
+		goto out_unmount;
+	mnt.model = model_new(source, store, meta, o->connections > 1 ? o->connections - 1 : 0);
 	if (!mnt.model)
 		goto out_unmount;
 	/* A thread, so only now: threads do not survive fuse_daemonize's fork. */
@@ -184,6 +189,9 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	model_prime(mnt.model);
 	log_msg(LOG_INFO, "mounted %s@%s on %s", o->user ? o->user : "", o->host, o->mountpoint);
 	rc = serve(se, &fopts) ? 1 : 0;
+	/* Unmounted: whatever the threads wait on (a server that went away,
+	 * a backoff) ends now, so that they can be joined at once. */
+	source_stop(source);
 	model_set_inval(mnt.model, NULL);
 	inval_free(inval);
 out_model:
@@ -196,6 +204,7 @@ out:
 	if (se)
 		fuse_session_destroy(se);
 	free(fopts.mountpoint);
+	source_free(source);
 	pool_free(pool);
 	store_free(store);
 	meta_cache_close(meta);

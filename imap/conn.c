@@ -1367,3 +1367,8 @@ const char *imap_strerror(int err)
 	}
 	return "unknown error";
 }
+
+void imap_conn_set_timeout(struct imap_conn *c, int timeout_ms)
+{
+	c->timeout_ms = timeout_ms;
+}

@@ -132,6 +132,10 @@ int imap_conn_set_selected(struct imap_conn *c, const char *mailbox);
 bool imap_conn_enabled(const struct imap_conn *c, const char *ext);
 int imap_conn_set_enabled(struct imap_conn *c, const char *ext);
 
+/* The limit of each response from now on (the time limit given at open
+ * may have been cut short to fit a request's deadline). */
+void imap_conn_set_timeout(struct imap_conn *c, int timeout_ms);
+
 /* Counts bytes received, for tests and benchmarks of partial fetches. */
 uint64_t imap_conn_bytes_in(const struct imap_conn *c);
 

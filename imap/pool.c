@@ -28,6 +28,7 @@ struct imap_pool {
 	struct pool_strings strs;
 	int wait_ms;
 	unsigned size;
+	bool stopping;                 /* protected by lock: pool_abort was called */
 	uint64_t closed_bytes;         /* protected by lock */
 	struct pool_slot slots[];      /* protected by lock */
 };
@@ -155,18 +156,36 @@ static struct pool_slot *pick(struct imap_pool *p, const char *mailbox)
 	return idle ? idle : empty;
 }
 
+/* Milliseconds left until *until (at least 1, so a limit is never "none"),
+ * or limit when that is sooner or until is NULL. */
+static int ms_left(const struct timespec *until, int limit)
+{
+	long left;
+
+	if (!until)
+		return limit;
+	left = -clock_ms_since(until);
+	if (left < 1)
+		left = 1;
+	return limit >= 0 && limit < left ? limit : (int)left;
+}
+
 /*
  * Fills an empty slot that the caller has marked busy. Called locked; the
  * lock is dropped while connecting, which can take up to the time limit, so
  * the other slots stay usable meanwhile.
  */
-static struct imap_conn *open_slot(struct imap_pool *p, struct pool_slot *s, char *err,
-				   size_t errlen, int *why)
+static struct imap_conn *open_slot(struct imap_pool *p, struct pool_slot *s,
+				   const struct timespec *until, char *err, size_t errlen, int *why)
 {
+	struct imap_conn_config cfg = p->cfg;
 	struct imap_conn *c;
 
+	cfg.timeout_ms = ms_left(until, cfg.timeout_ms);
 	pthread_mutex_unlock(&p->lock);
-	c = imap_conn_open(&p->cfg, err, errlen, why);
+	c = imap_conn_open(&cfg, err, errlen, why);
+	if (c)
+		imap_conn_set_timeout(c, p->cfg.timeout_ms);
 	/* QRESYNC must be enabled before any mailbox is selected; refusal is
 	 * fine, listings then fall back to fetching all flags. */
 	if (c && imap_conn_has_cap(c, "QRESYNC") && imap_enable(c, "QRESYNC") != IMAP_OK &&
@@ -177,6 +196,12 @@ static struct imap_conn *open_slot(struct imap_pool *p, struct pool_slot *s, cha
 		snprintf(err, errlen, "connection lost while enabling QRESYNC");
 	}
 	pthread_mutex_lock(&p->lock);
+	if (c && p->stopping) {
+		imap_conn_close(c);  /* nobody may wait for it: it answered already */
+		c = NULL;
+		*why = IMAP_ENET;
+		snprintf(err, errlen, "unmounting");
+	}
 	if (!c) {
 		s->busy = false;
 		pthread_cond_broadcast(&p->freed);
@@ -187,28 +212,35 @@ static struct imap_conn *open_slot(struct imap_pool *p, struct pool_slot *s, cha
 	return c;
 }
 
-
-static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox, char *err,
-				size_t errlen, int *why)
+static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox,
+				const struct timespec *until, char *err, size_t errlen, int *why)
 {
 	struct imap_conn *c = NULL;
 	struct timespec deadline;
 	bool late = false;
 
 	*why = IMAP_OK;
-	clock_deadline(&deadline, p->wait_ms > 0 ? p->wait_ms : 0);
+	if (until)
+		deadline = *until;
+	else
+		clock_deadline(&deadline, p->wait_ms > 0 ? p->wait_ms : 0);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		struct pool_slot *s = pick(p, mailbox);
+		struct pool_slot *s = p->stopping ? NULL : pick(p, mailbox);
 
+		if (p->stopping) {
+			*why = IMAP_ENET;
+			snprintf(err, errlen, "unmounting");
+			break;
+		}
 		if (s) {
 			s->busy = true;
-			c = s->conn ? s->conn : open_slot(p, s, err, errlen, why);
+			c = s->conn ? s->conn : open_slot(p, s, until, err, errlen, why);
 			break;
 		}
 		if (late) {
 			*why = IMAP_ETIMEOUT;
-			snprintf(err, errlen, "no free connection within %d ms", p->wait_ms);
+			snprintf(err, errlen, "no free connection in time");
 			break;
 		}
 		late = pthread_cond_timedwait(&p->freed, &p->lock, &deadline) == ETIMEDOUT;
@@ -223,7 +255,7 @@ struct imap_conn *pool_borrow(struct imap_pool *p, const char *mailbox, int *err
 	char why[256] = "";
 	int rc;
 
-	c = borrow(p, mailbox, why, sizeof why, &rc);
+	c = borrow(p, mailbox, NULL, why, sizeof why, &rc);
 	if (!c && rc != IMAP_ETIMEOUT)
 		log_msg(LOG_WARNING, "cannot open an IMAP connection: %s", why);
 	if (err)
@@ -309,50 +341,67 @@ static bool conn_lost(const struct imap_conn *c, int rc)
 	       imap_conn_broken(c);
 }
 
-static int run_once(struct imap_pool *p, const char *mailbox, bool fresh, pool_fn *fn, void *ud,
-		    bool *lost)
+/* A connection for job: borrowed (waiting if need be), or with POOL_IDLE
+ * one open and idle now. NULL with *rc set when there is none. */
+static struct imap_conn *job_conn(struct imap_pool *p, const struct pool_job *job, int *rc)
+{
+	struct pool_slot *s;
+	char why[256] = "";
+
+	if (!(job->flags & POOL_IDLE)) {
+		struct imap_conn *c = borrow(p, job->mailbox, job->until, why, sizeof why, rc);
+
+		if (!c && *rc != IMAP_ETIMEOUT && !p->stopping)
+			log_msg(LOG_WARNING, "cannot open an IMAP connection: %s", why);
+		return c;
+	}
+	pthread_mutex_lock(&p->lock);
+	s = p->stopping ? NULL : pick(p, job->mailbox);
+	if (s && s->conn)
+		s->busy = true;
+	else
+		s = NULL;
+	pthread_mutex_unlock(&p->lock);
+	*rc = s ? IMAP_OK : IMAP_EBUSY;
+	return s ? s->conn : NULL;
+}
+
+int pool_run(struct imap_pool *p, struct pool_job *job)
 {
 	struct pool_slot *s;
 	struct imap_conn *c;
 	int rc;
 
-	*lost = false;
-	c = pool_borrow(p, mailbox, &rc);
+	job->connected = job->lost = false;
+	c = job_conn(p, job, &rc);
 	if (!c)
 		return rc;
+	job->connected = true;
 	s = own_slot(p, c);
-	rc = select_mailbox(c, s, mailbox, fresh);
+	imap_conn_set_deadline(c, job->until);
+	rc = select_mailbox(c, s, job->mailbox, job->flags & (POOL_FRESH | POOL_IDLE));
 	/* The slot is this thread's until it is returned: st needs no lock. */
 	if (rc == IMAP_OK)
-		rc = fn(c, mailbox ? &s->st : NULL, ud);
-	*lost = conn_lost(c, rc);
+		rc = job->fn(c, job->mailbox ? &s->st : NULL, job->ud);
+	imap_conn_set_deadline(c, NULL);
+	job->lost = conn_lost(c, rc); /* before c is returned (and perhaps closed) */
 	pool_return(p, c);
-	if (*lost)
+	if (job->lost)
 		drop_idle(p);
 	return rc;
 }
 
-static int run(struct imap_pool *p, const char *mailbox, bool fresh, pool_fn *fn, void *ud)
+void pool_abort(struct imap_pool *p)
 {
-	bool lost;
-	int rc;
-
-	rc = run_once(p, mailbox, fresh, fn, ud, &lost);
-	/* A connection the server dropped (idle timeout, restart) is no fault
-	 * of the request: once more on another one. */
-	if (lost)
-		rc = run_once(p, mailbox, fresh, fn, ud, &lost);
-	return rc;
-}
-
-int pool_run(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud)
-{
-	return run(p, mailbox, false, fn, ud);
-}
-
-int pool_run_fresh(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud)
-{
-	return run(p, mailbox, true, fn, ud);
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	/* Only shutdown(2) or a signal: the borrowers still own their
+	 * connections and close them as they return them. */
+	for (unsigned i = 0; i < p->size; i++)
+		if (p->slots[i].conn)
+			imap_conn_abort(p->slots[i].conn);
+	pthread_cond_broadcast(&p->freed);
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* A second connection, opened beside the first at start: its failure is
@@ -363,7 +412,7 @@ static void *prime_second(void *arg)
 	char err[256];
 	int rc;
 
-	pool_return(p, borrow(p, NULL, err, sizeof err, &rc));
+	pool_return(p, borrow(p, NULL, NULL, err, sizeof err, &rc));
 	return NULL;
 }
 
@@ -383,47 +432,13 @@ int pool_prime(struct imap_pool *p, char *err, size_t errlen)
 	/* Two at once cost the time of one, and the first listing can then be
 	 * split between them (see pool_run_idle). */
 	parallel = p->size > 1 && pthread_create(&second, NULL, prime_second, p) == 0;
-	c = borrow(p, NULL, err, errlen, &rc);
+	c = borrow(p, NULL, NULL, err, errlen, &rc);
 	if (parallel)
 		pthread_join(second, NULL);
 	if (!c)
 		return rc;
 	pool_return(p, c);
 	return IMAP_OK;
-}
-
-/* An idle slot holding an open connection, marked busy; NULL if none. Locked. */
-static struct pool_slot *take_idle(struct imap_pool *p, const char *mailbox)
-{
-	struct pool_slot *s = pick(p, mailbox);
-
-	if (!s || !s->conn)
-		return NULL;
-	s->busy = true;
-	return s;
-}
-
-int pool_run_idle(struct imap_pool *p, const char *mailbox, pool_fn *fn, void *ud)
-{
-	struct pool_slot *s;
-	struct imap_conn *c;
-	bool lost;
-	int rc;
-
-	pthread_mutex_lock(&p->lock);
-	s = take_idle(p, mailbox);
-	pthread_mutex_unlock(&p->lock);
-	if (!s)
-		return IMAP_EBUSY;
-	c = s->conn;
-	rc = select_mailbox(c, s, mailbox, true);
-	if (rc == IMAP_OK)
-		rc = fn(c, mailbox ? &s->st : NULL, ud);
-	lost = conn_lost(c, rc); /* before c is returned (and perhaps closed) */
-	pool_return(p, c);
-	if (lost)
-		drop_idle(p);
-	return rc;
 }
 
 unsigned pool_size(const struct imap_pool *p)

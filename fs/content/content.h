@@ -51,13 +51,11 @@ struct model_file {
 /* fetch.c */
 struct fetch_req {
 	uint32_t uid;
-	uint32_t uidvalidity;
 	const char *section;
 	bool binary;
 	uint64_t off, len;
 	char *data;
 	size_t n;
-	bool stale;               /* the mailbox's UIDVALIDITY changed under us */
 };
 /* A copy of the server name and the UIDVALIDITY of ino's mailbox, for a
  * request that talks to the server without the lock; NULL when it is gone. */

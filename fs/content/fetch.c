@@ -11,16 +11,14 @@
 #include "content.h"
 #include "inode.h"
 #include "log.h"
+#include "source.h"
 
 
 static int run_fetch(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
 {
 	struct fetch_req *req = ud;
 
-	if (st->uidvalidity != req->uidvalidity) {
-		req->stale = true;
-		return IMAP_ENO;
-	}
+	(void)st;
 	free(req->data);
 	req->data = NULL;
 	if (req->binary)
@@ -48,27 +46,24 @@ char *mbox_wire(struct model *m, uint64_t ino, uint32_t *uidvalidity)
 /* Fetches a section of message ino's mailbox/UID into req (no lock held). */
 int fetch_section(struct model *m, uint64_t ino, struct fetch_req *req)
 {
-	uint32_t id = ino_mbox(ino);
-	char *wire = mbox_wire(m, ino, &req->uidvalidity);
+	struct source_cmd cmd = { .fn = run_fetch, .ud = req };
 	int rc;
 
-	if (!wire)
+	cmd.mailbox = mbox_wire(m, ino, &cmd.uidvalidity);
+	if (!cmd.mailbox)
 		return -ENOENT;
 	req->uid = ino_uid(ino);
-	rc = pool_run(m->pool, wire, run_fetch, req);
-	if (req->stale) {
-		log_msg(LOG_WARNING, "UIDVALIDITY of %s changed: listing it again", wire);
-		pthread_mutex_lock(&m->lock);
-		m->mbox[id].loaded = false;
-		pthread_mutex_unlock(&m->lock);
+	rc = source_run(m->source, &cmd);
+	free((char *)cmd.mailbox);
+	if (rc == -ESTALE) {
+		mbox_stale(m, ino_mbox(ino));
+		rc = -ENOENT;
 	}
-	free(wire);
-	if (rc == IMAP_OK)
+	if (rc == 0)
 		return 0;
 	free(req->data);
 	req->data = NULL;
-	if (rc == IMAP_ENO)
-		return -ENOENT;
-	log_msg(LOG_ERR, "cannot fetch UID %u: %s", ino_uid(ino), imap_strerror(rc));
-	return -EIO;
+	if (rc == -EIO)
+		log_msg(LOG_ERR, "cannot fetch UID %u", ino_uid(ino));
+	return rc;
 }

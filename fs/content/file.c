@@ -24,10 +24,14 @@ static int spool(struct model *m, uint64_t ino, const struct msg_detail *d, int 
 
 	if (!wire)
 		return -ENOENT;
-	rc = msg_content_spool(m->pool, m->store, wire, uidvalidity, ino_uid(ino), d,
+	rc = msg_content_spool(m->source, m->store, wire, uidvalidity, ino_uid(ino), d,
 			       ino_sub(ino), fd, size);
 	free(wire);
-	return rc == -ESTALE ? -EIO : rc;
+	if (rc == -ESTALE) {
+		mbox_stale(m, ino_mbox(ino));
+		rc = -ENOENT;
+	}
+	return rc;
 }
 
 
@@ -143,7 +147,7 @@ static void use_filled(struct model *m, struct model_file *f)
 static void start_fill(struct model *m, struct model_file *f)
 {
 	struct fill_source src = {
-		.pool = m->pool, .store = m->store, .uid = ino_uid(f->ino),
+		.source = m->source, .store = m->store, .uid = ino_uid(f->ino),
 		.section = f->section, .encoding = f->encoding, .size = f->size,
 	};
 	char *wire, *key = fill_key(m, f, &src.uidvalidity, &wire);

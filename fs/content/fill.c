@@ -11,9 +11,7 @@
 #include "clock.h"
 #include "decode.h"
 #include "log.h"
-
-/* How long a reader waits for the bytes it asked (as long as for a response). */
-#define FILL_WAIT_MS 20000
+#include "request.h"
 
 enum fill_state { FILL_RUNNING, FILL_DONE, FILL_STOPPED };
 
@@ -94,7 +92,8 @@ static bool reader_near(struct fill *f, bool streaming)
 	return go;
 }
 
-/* Hands a fetched piece to the decoding thread, waiting (time-limited) while
+/* Hands a fetched piece to the decoding thread, waiting (within the command's
+ * deadline) while
  * it still has the one before (so that at most two are in memory). False
  * when cancelled, the decoding ended, or it took nothing in time. */
 static bool hand_over(struct fill *f, char *data, size_t n, bool last)
@@ -102,7 +101,7 @@ static bool hand_over(struct fill *f, char *data, size_t n, bool last)
 	struct timespec until;
 	bool ok;
 
-	clock_deadline(&until, FILL_WAIT_MS);
+	request_deadline(&until);
 	pthread_mutex_lock(&f->lock);
 	while (f->next && !f->cancel && f->state == FILL_RUNNING &&
 	       pthread_cond_timedwait(&f->changed, &f->lock, &until) != ETIMEDOUT)
@@ -175,14 +174,13 @@ static int run_range(struct imap_conn *c, const struct imap_mailbox_status *st, 
 {
 	struct range *r = ud;
 
-	/* pool_run's retry after a lost connection would hand over again
+	/* source_run's retry after a lost connection would hand over again
 	 * what came before the loss: the fill stops instead, and the reader
 	 * goes on by ranges. */
+	(void)st;
 	if (r->tried && r->got)
 		return IMAP_ENET;
 	r->tried = true;
-	if (st->uidvalidity != r->f->src.uidvalidity)
-		return IMAP_ENO;
 	return imap_fetch_part_to(c, r->f->src.uid, r->f->section, r->off, r->len, to_pieces,
 				  r->pc, &r->got);
 }
@@ -204,19 +202,23 @@ static int fill_loop(struct fill *f)
 {
 	struct pieces pc = { .f = f };
 	struct range r = { .f = f, .pc = &pc, .len = FILL_FIRST };
-	bool stream_ok = pool_size(f->src.pool) > 1;
-	int rc = IMAP_OK;
+	struct source_cmd cmd = {
+		.mailbox = f->mailbox, .uidvalidity = f->src.uidvalidity, .fn = run_range, .ud = &r,
+	};
+	bool stream_ok = source_connections(f->src.source) > 1;
+	int rc = 0;
 
 	while (reader_near(f, false)) {
 		r.got = 0;
 		r.tried = false;
-		rc = pool_run(f->src.pool, f->mailbox, run_range, &r);
-		if (rc != IMAP_OK)
+		request_begin(REQUEST_MS);  /* each command is a request of its own */
+		rc = source_run(f->src.source, &cmd);
+		if (rc)
 			break;
 		r.off += r.got;
 		if (r.got < r.len) {
 			send_piece(&pc, true);
-			return IMAP_OK;
+			return 0;
 		}
 		if (r.len < 16 * (uint64_t)FILL_FIRST)
 			r.len *= 4;
@@ -232,10 +234,10 @@ static void *fetch_thread(void *arg)
 	struct fill *f = arg;
 	int rc = fill_loop(f);
 
-	if (rc != IMAP_OK)
-		log_msg(rc == IMAP_ESTOP ? LOG_INFO : LOG_WARNING,
-			"UID %u part %s: reading ahead stopped: %s", f->src.uid, f->section,
-			imap_strerror(rc));
+	/* The reader stopping it (IMAP_ESTOP) breaks the connection: -EIO. */
+	if (rc)
+		log_msg(LOG_INFO, "UID %u part %s: reading ahead stopped: %s", f->src.uid,
+			f->section, strerror(-rc));
 	pthread_mutex_lock(&f->lock);
 	f->fetched = true;
 	pthread_cond_broadcast(&f->changed);
@@ -385,7 +387,7 @@ static uint64_t wait_for(struct fill *f, uint64_t end)
 		f->want = end;
 	f->asks++;
 	pthread_cond_broadcast(&f->changed);
-	clock_deadline(&until, FILL_WAIT_MS);
+	request_deadline(&until);
 	while (f->have < end && f->state == FILL_RUNNING &&
 	       pthread_cond_timedwait(&f->changed, &f->lock, &until) != ETIMEDOUT)
 		;

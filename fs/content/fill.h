@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "part.h"
-#include "pool.h"
+#include "source.h"
 #include "store.h"
 
 /* The first fetch (of the stored form); the next two are four times as
@@ -39,7 +39,7 @@
 #define FILL_IDLE_MS 2000
 
 struct fill_source {
-	struct imap_pool *pool;
+	struct source *source;
 	struct store *store;
 	const char *key;              /* the store entry it becomes */
 	const char *mailbox;          /* wire name */
@@ -55,8 +55,8 @@ struct fill;
 /* Starts the fill (a thread); strings are copied. NULL when it cannot. */
 struct fill *fill_start(const struct fill_source *src);
 /*
- * Copies decoded bytes from off (at most len) into buf, waiting (at most as
- * long as for a server's response) for them: *n > 0, or 0 at the end of the
+ * Copies decoded bytes from off (at most len) into buf, waiting (until the
+ * request's deadline, request.h) for them: *n > 0, or 0 at the end of the
  * content. -EAGAIN when they will not come this way (the fill stopped before
  * off, failed, timed out, or off is far beyond it): the caller fetches them
  * otherwise.

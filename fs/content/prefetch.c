@@ -13,9 +13,7 @@
 #include "client.h"
 #include "clock.h"
 #include "log.h"
-
-/* How long a reader waits for a batch someone else is fetching. */
-#define WAIT_MS 60000
+#include "request.h"
 
 enum pf_state { PF_NONE, PF_QUEUED, PF_INFLIGHT, PF_DONE };
 
@@ -34,7 +32,7 @@ struct pf_job {
 };
 
 struct prefetch {
-	struct imap_pool *pool;
+	struct source *source;
 	struct store *store;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;   /* a message's state changed */
@@ -171,8 +169,7 @@ static int run_batch(struct imap_conn *c, const struct imap_mailbox_status *st, 
 	char *set;
 	int rc;
 
-	if (st->uidvalidity != ctx->job->uidvalidity)
-		return IMAP_ENO; /* those UIDs name other messages now */
+	(void)st;
 	set = uid_set(ctx->job->uids, ctx->job->n);
 	if (!set)
 		return IMAP_ENOMEM;
@@ -185,11 +182,14 @@ static int run_batch(struct imap_conn *c, const struct imap_mailbox_status *st, 
 static void run_job(struct prefetch *pf, struct pf_job *job)
 {
 	struct batch_ctx ctx = { .pf = pf, .job = job };
-	int rc = pool_run(pf->pool, job->mailbox, run_batch, &ctx);
+	struct source_cmd cmd = {
+		.mailbox = job->mailbox, .uidvalidity = job->uidvalidity, .fn = run_batch, .ud = &ctx,
+	};
+	/* -ESTALE: those UIDs name other messages now; the reader finds out. */
+	int rc = source_run(pf->source, &cmd);
 
-	if (rc != IMAP_OK && rc != IMAP_ENO)
-		log_msg(LOG_WARNING, "prefetch of %zu messages failed: %s", job->n,
-			imap_strerror(rc));
+	if (rc && rc != -ENOENT && rc != -ESTALE)
+		log_msg(LOG_WARNING, "prefetch of %zu messages failed: %s", job->n, strerror(-rc));
 	pthread_mutex_lock(&pf->lock);
 	for (size_t i = 0; i < job->n; i++) {
 		struct pf_slot *s = slot_of(pf, slot_key(job->mailbox, job->uidvalidity,
@@ -241,6 +241,7 @@ static void *worker(void *arg)
 			pf->tail = NULL;
 		take_queued(pf, job);
 		pthread_mutex_unlock(&pf->lock);
+		request_begin(REQUEST_MS);  /* each job is a request of its own */
 		if (job->n)
 			run_job(pf, job);
 		job_free(job);
@@ -250,13 +251,13 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-struct prefetch *prefetch_new(struct imap_pool *pool, struct store *store, unsigned workers)
+struct prefetch *prefetch_new(struct source *source, struct store *store, unsigned workers)
 {
 	struct prefetch *pf = calloc(1, sizeof(*pf));
 
 	if (!pf)
 		return NULL;
-	pf->pool = pool;
+	pf->source = source;
 	pf->store = store;
 	if (clock_cond_init(&pf->changed) != 0) {
 		free(pf);
@@ -444,7 +445,7 @@ int prefetch_get(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity,
 
 	if (!key)
 		return -ENOMEM;
-	clock_deadline(&until, WAIT_MS);
+	request_deadline(&until);
 	for (;;) {
 		rc = store_open(pf->store, key, fd, size);
 		if (rc != -ENOENT)

@@ -5,7 +5,7 @@
  * batches are already on their way, and every file of a message (message.eml,
  * header, each part) is then served from that one copy.
  *
- *   struct prefetch *pf = prefetch_new(pool, store, 3);
+ *   struct prefetch *pf = prefetch_new(source, store, 3);
  *   uint32_t next[] = { 42, 43, 45, 46, ... };          // 42 and the small ones after it
  *   prefetch_get(pf, "INBOX", uidvalidity, next, n, &fd, &size);   // 42 now, the rest ahead
  *
@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pool.h"
+#include "source.h"
 #include "store.h"
 
 /* Messages per fetch command, and the most bytes a batch asks for. */
@@ -29,7 +29,7 @@
 
 struct prefetch;
 
-struct prefetch *prefetch_new(struct imap_pool *pool, struct store *store, unsigned workers);
+struct prefetch *prefetch_new(struct source *source, struct store *store, unsigned workers);
 /* Stops the workers (waiting for the batch each one is fetching). */
 void prefetch_free(struct prefetch *pf);
 

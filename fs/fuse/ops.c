@@ -9,10 +9,19 @@
 
 #include "inode.h"
 #include "log.h"
+#include "request.h"
+
+/* Every operation starts here, as its request arrives: from now on it has
+ * REQUEST_MS in all, whatever it waits for (request.h). */
+static struct imapfs_mount *mount_of(fuse_req_t req)
+{
+	request_begin(REQUEST_MS);
+	return fuse_req_userdata(req);
+}
 
 static struct model *model_of(fuse_req_t req)
 {
-	return ((struct imapfs_mount *)fuse_req_userdata(req))->model;
+	return mount_of(req)->model;
 }
 
 static void reply_entry(fuse_req_t req, const struct stat *st)
@@ -37,11 +46,6 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	mnt->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
 	if (!mnt->no_opendir)
 		log_msg(LOG_WARNING, "this kernel caches no directory listings: slower");
-}
-
-static struct imapfs_mount *mount_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
 }
 
 /* A mailbox directory's attributes (its mtime says whether its entries

@@ -1,7 +1,7 @@
 /*
  * ops — the FUSE low-level operations: kernel requests in, model calls out.
  *
- *   struct imapfs_mount mnt = { .model = model_new(pool) };
+ *   struct imapfs_mount mnt = { .model = model_new(source, store, meta, 3) };
  *   se = fuse_session_new(&args, &imapfs_ll_ops, sizeof(imapfs_ll_ops), &mnt);
  *
  * Message files are immutable: the kernel keeps their pages and entries

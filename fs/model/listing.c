@@ -16,10 +16,9 @@
 #include "inode.h"
 #include "log.h"
 #include "model_int.h"
-#include "pool.h"
+#include "request.h"
+#include "source.h"
 
-/* How long one thread waits for another's listing of the same mailbox. */
-#define LOAD_WAIT_MS 60000
 /* How often a changed listing is written to the metadata cache. */
 #define META_SAVE_MS 30000
 /* A first listing of at least twice this many messages is split between two
@@ -32,7 +31,7 @@ struct uid_range {
 
 struct load_ctx {
 	const char *wire;
-	struct imap_pool *pool;   /* for splitting a first listing */
+	struct source *source;    /* for splitting a first listing */
 	/* What the table held when the sync started (uidvalidity 0: nothing). */
 	uint32_t base_uidvalidity, base_uidnext;
 	uint64_t base_modseq;
@@ -129,6 +128,7 @@ struct upper_half {
 	const struct load_ctx *whole;
 	struct load_ctx part;     /* collects its own entries */
 	char set[32];
+	long ms;                  /* the listing request's time left */
 	int rc;
 };
 
@@ -148,8 +148,12 @@ static int run_upper(struct imap_conn *c, const struct imap_mailbox_status *st, 
 static void *upper_thread(void *arg)
 {
 	struct upper_half *h = arg;
+	struct source_cmd cmd = {
+		.mailbox = h->whole->wire, .flags = SOURCE_IDLE, .fn = run_upper, .ud = h,
+	};
 
-	h->rc = pool_run_idle(h->whole->pool, h->whole->wire, run_upper, h);
+	request_begin(h->ms);  /* the listing's deadline, in this thread */
+	h->rc = source_run(h->whole->source, &cmd);
 	return NULL;
 }
 
@@ -181,13 +185,13 @@ static int take_upper(struct load_ctx *ctx, struct upper_half *h)
  */
 static int full_listing(struct imap_conn *c, struct load_ctx *ctx)
 {
-	struct upper_half h = { .whole = ctx, .rc = IMAP_EBUSY };
+	struct upper_half h = { .whole = ctx, .rc = -EBUSY, .ms = request_ms_left() };
 	uint32_t mid = ctx->st.exists / 2;
 	char lower[32];
 	pthread_t t;
 	int rc;
 
-	if (!ctx->pool || ctx->st.exists < 2 * SPLIT_MIN)
+	if (!ctx->source || ctx->st.exists < 2 * SPLIT_MIN)
 		return imap_fetch_meta(c, "1:*", META_ALL, on_meta, ctx);
 	snprintf(h.set, sizeof h.set, "%u:*", mid + 1);
 	if (pthread_create(&t, NULL, upper_thread, &h) != 0)
@@ -195,7 +199,7 @@ static int full_listing(struct imap_conn *c, struct load_ctx *ctx)
 	snprintf(lower, sizeof lower, "1:%u", mid);
 	rc = imap_fetch_meta(c, lower, META_ALL | IMAP_META_SEQSET, on_meta, ctx);
 	pthread_join(t, NULL);
-	if (rc == IMAP_OK && h.rc == IMAP_OK && h.part.err == 0)
+	if (rc == IMAP_OK && h.rc == 0 && h.part.err == 0)
 		ctx->err = ctx->err ? ctx->err : take_upper(ctx, &h);
 	else if (rc == IMAP_OK)
 		rc = imap_fetch_meta(c, h.set, META_ALL | IMAP_META_SEQSET, on_meta, ctx);
@@ -221,7 +225,7 @@ static int run_load(struct imap_conn *c, const struct imap_mailbox_status *st, v
 	bool qresync = imap_conn_enabled(c, "QRESYNC");
 	int rc;
 
-	ctx->st = *st; /* fresh: pool_run_fresh EXAMINEd it just now */
+	ctx->st = *st; /* fresh: SOURCE_FRESH EXAMINEd it just now */
 	if (ctx->base_uidvalidity != ctx->st.uidvalidity) {
 		ctx->mode = SYNC_FULL;
 		return full_listing(c, ctx);
@@ -477,7 +481,7 @@ static int wait_loading(struct model *m, uint32_t id)
 {
 	struct timespec until;
 
-	clock_deadline(&until, LOAD_WAIT_MS);
+	request_deadline(&until);
 	while (m->mbox[id].loading)
 		if (pthread_cond_timedwait(&m->loaded, &m->lock, &until) == ETIMEDOUT)
 			return -EIO;
@@ -519,6 +523,7 @@ static int apply(struct model *m, struct mbox *b, struct load_ctx *ctx)
 int ensure_loaded(struct model *m, uint32_t id, bool force)
 {
 	struct load_ctx ctx = { 0 };
+	struct source_cmd cmd = { .flags = SOURCE_FRESH, .fn = run_load, .ud = &ctx };
 	char *wire;
 	int rc;
 
@@ -537,7 +542,7 @@ int ensure_loaded(struct model *m, uint32_t id, bool force)
 		return 0;
 	}
 	ctx.wire = wire;
-	ctx.pool = m->pool;
+	ctx.source = m->source;
 	if (m->mbox[id].loaded) {
 		ctx.base_uidvalidity = m->mbox[id].uidvalidity;
 		ctx.base_uidnext = m->mbox[id].uidnext;
@@ -547,20 +552,31 @@ int ensure_loaded(struct model *m, uint32_t id, bool force)
 	m->mbox[id].loading = true;
 	pthread_mutex_unlock(&m->lock);
 
-	rc = pool_run_fresh(m->pool, wire, run_load, &ctx);
+	cmd.mailbox = wire;
+	rc = source_run(m->source, &cmd);
 
 	pthread_mutex_lock(&m->lock);
 	m->mbox[id].loading = false;
 	pthread_cond_broadcast(&m->loaded);
-	if (rc == IMAP_OK && ctx.err == 0)
+	if (rc == 0 && ctx.err == 0)
 		ctx.err = apply(m, &m->mbox[id], &ctx);
 	msgs_free(ctx.msgs, ctx.n);
 	free(ctx.gone);
-	if (rc != IMAP_OK) {
+	if (rc) {
 		log_msg(LOG_ERR, "cannot list messages of %s: %s", m->mbox[id].path,
-			imap_strerror(rc));
+			strerror(-rc));
 		rc = m->mbox[id].loaded ? 0 : -EIO; /* stale beats nothing */
 	}
 	free(wire);
 	return rc ? rc : ctx.err;
+}
+
+void mbox_stale(struct model *m, uint32_t id)
+{
+	pthread_mutex_lock(&m->lock);
+	if (id < m->nmbox && m->mbox[id].loaded) {
+		log_msg(LOG_WARNING, "UIDVALIDITY of %s changed: listing it again", m->mbox[id].path);
+		m->mbox[id].loaded = false;
+	}
+	pthread_mutex_unlock(&m->lock);
 }

@@ -9,6 +9,7 @@
 #include "client.h"
 #include "decode.h"
 #include "log.h"
+#include "source.h"
 #include "parser.h"
 #include "names.h"
 #include "split.h"
@@ -31,7 +32,6 @@ struct detail_ctx {
 	const uint32_t *uids;     /* sorted */
 	const bool *small;
 	size_t n;
-	uint32_t uidvalidity;
 	struct msg_detail **d;    /* d[i] for uids[i], NULL until it comes */
 	int err;
 };
@@ -159,24 +159,6 @@ out:
 	return rc;
 }
 
-
-static int errno_of(int rc, int err)
-{
-	if (err)
-		return err;
-	switch (rc) {
-	case IMAP_OK:
-		return 0;
-	case IMAP_ENO:
-		return -ENOENT;
-	case IMAP_ENOMEM:
-		return -ENOMEM;
-	default:
-		return -EIO;
-	}
-}
-
-
 static struct msg_detail *detail_new(bool small)
 {
 	struct msg_detail *d = calloc(1, sizeof(*d));
@@ -253,13 +235,9 @@ static int run_detail(struct imap_conn *c, const struct imap_mailbox_status *st,
 	size_t len = 0;
 	int rc;
 
+	(void)st;
 	if (!set)
 		return IMAP_ENOMEM;
-	if (st->uidvalidity != ctx->uidvalidity) {
-		free(set);
-		ctx->err = -ESTALE;
-		return IMAP_ENO;
-	}
 	for (size_t i = 0; i < ctx->n; i++) {
 		msg_detail_unref(ctx->d[i]); /* a retry starts afresh */
 		ctx->d[i] = NULL;
@@ -274,16 +252,19 @@ static int run_detail(struct imap_conn *c, const struct imap_mailbox_status *st,
 	return rc;
 }
 
-int msg_details_fetch(struct imap_pool *pool, const char *mailbox, uint32_t uidvalidity,
+int msg_details_fetch(struct source *src, const char *mailbox, uint32_t uidvalidity,
 		      const uint32_t *uids, const bool *small, size_t n, struct msg_detail **out)
 {
-	struct detail_ctx ctx = {
-		.uids = uids, .small = small, .n = n, .uidvalidity = uidvalidity, .d = out,
+	struct detail_ctx ctx = { .uids = uids, .small = small, .n = n, .d = out };
+	struct source_cmd cmd = {
+		.mailbox = mailbox, .uidvalidity = uidvalidity, .fn = run_detail, .ud = &ctx,
 	};
 	int rc;
 
 	memset(out, 0, n * sizeof(*out));
-	rc = errno_of(pool_run(pool, mailbox, run_detail, &ctx), ctx.err);
+	rc = source_run(src, &cmd);
+	if (ctx.err)
+		rc = ctx.err;
 	if (rc) {
 		if (rc == -EIO)
 			log_msg(LOG_ERR, "cannot fetch the structure of UID %u...", uids[0]);
@@ -390,7 +371,7 @@ uint64_t msg_content_size(const struct msg_detail *d, size_t part)
 }
 
 struct spool_ctx {
-	uint32_t uid, uidvalidity;
+	uint32_t uid;
 	const struct mime_part *p;
 	struct store *store;
 	const char *key;
@@ -465,11 +446,8 @@ static int run_spool(struct imap_conn *c, const struct imap_mailbox_status *st, 
 	const char *code;
 	int rc;
 
+	(void)st;
 	ctx->err = 0;
-	if (st->uidvalidity != ctx->uidvalidity) {
-		ctx->err = -ESTALE;
-		return IMAP_ENO;
-	}
 	rc = spool_once(c, ctx, binary);
 	code = imap_conn_last_code(c);
 	if (binary && rc == IMAP_ENO && code &&
@@ -493,11 +471,11 @@ char *msg_store_key(const char *kind, const char *mailbox, uint32_t uidvalidity,
 	return key;
 }
 
-int msg_content_spool(struct imap_pool *pool, struct store *store, const char *mailbox,
+int msg_content_spool(struct source *src, struct store *store, const char *mailbox,
 		      uint32_t uidvalidity, uint32_t uid, const struct msg_detail *d, size_t part,
 		      int *fd, uint64_t *size)
 {
-	struct spool_ctx ctx = { .uid = uid, .uidvalidity = uidvalidity, .store = store };
+	struct spool_ctx ctx = { .uid = uid, .store = store };
 	char *key;
 	int rc;
 
@@ -508,7 +486,13 @@ int msg_content_spool(struct imap_pool *pool, struct store *store, const char *m
 	ctx.key = key;
 	rc = store_open(store, key, fd, size);
 	if (rc == -ENOENT) {
-		rc = errno_of(pool_run(pool, mailbox, run_spool, &ctx), ctx.err);
+		struct source_cmd cmd = {
+			.mailbox = mailbox, .uidvalidity = uidvalidity, .fn = run_spool, .ud = &ctx,
+		};
+
+		rc = source_run(src, &cmd);
+		if (ctx.err)
+			rc = ctx.err;
 		if (rc == 0)
 			rc = store_open(store, key, fd, size);
 		if (rc == -EIO)

@@ -3,9 +3,9 @@
  * part tree, its envelope in UTF-8, and how each part's content is had.
  *
  *   struct msg_detail *d;
- *   msg_details_fetch(pool, "INBOX", uidvalidity, uids, small, n, ds);   // ENVELOPE BODYSTRUCTURE (+ BINARY.SIZE)
+ *   msg_details_fetch(src, "INBOX", uidvalidity, uids, small, n, ds);   // ENVELOPE BODYSTRUCTURE (+ BINARY.SIZE)
  *   switch (msg_content_mode(d, i)) { case CONTENT_BINARY: ... }
- *   msg_content_spool(pool, store, "INBOX", uidvalidity, 42, d, i, &fd, &size);
+ *   msg_content_spool(src, store, "INBOX", uidvalidity, 42, d, i, &fd, &size);
  *   msg_detail_unref(d);
  *
  * A detail is immutable once fetched and reference counted, so the model can
@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "part.h"
-#include "pool.h"
+#include "source.h"
 #include "store.h"
 
 /* How a leaf part's content file is read. */
@@ -37,7 +37,7 @@ struct msg_detail;
  * from a whole copy (prefetch.h), so its parts are all CONTENT_SPOOL and no
  * BINARY.SIZE is asked. -ESTALE when UIDVALIDITY changed, -EIO...
  */
-int msg_details_fetch(struct imap_pool *pool, const char *mailbox, uint32_t uidvalidity,
+int msg_details_fetch(struct source *src, const char *mailbox, uint32_t uidvalidity,
 		      const uint32_t *uids, const bool *small, size_t n, struct msg_detail **out);
 /* A small message's detail rebuilt from the metadata cache (BODYSTRUCTURE
  * as IMAP text); NULL when it does not parse. */
@@ -68,7 +68,7 @@ uint64_t msg_content_size(const struct msg_detail *d, size_t part);
  * own). malloc'd; NULL when out of memory. */
 char *msg_store_key(const char *kind, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		    const char *section);
-int msg_content_spool(struct imap_pool *pool, struct store *store, const char *mailbox,
+int msg_content_spool(struct source *src, struct store *store, const char *mailbox,
 		      uint32_t uidvalidity, uint32_t uid, const struct msg_detail *d, size_t part,
 		      int *fd, uint64_t *size);
 

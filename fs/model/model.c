@@ -18,7 +18,7 @@
 
 
 
-struct model *model_new(struct imap_pool *pool, struct store *store, struct meta_cache *meta,
+struct model *model_new(struct source *source, struct store *store, struct meta_cache *meta,
 			unsigned workers)
 {
 	struct model *m = calloc(1, sizeof(*m));
@@ -32,10 +32,10 @@ struct model *model_new(struct imap_pool *pool, struct store *store, struct meta
 		return NULL;
 	}
 	m->nmbox = 1;
-	m->pool = pool;
+	m->source = source;
 	m->store = store;
 	m->meta = meta;
-	m->prefetch = prefetch_new(pool, store, workers);
+	m->prefetch = prefetch_new(source, store, workers);
 	m->open_cache = open_cache_new();
 	if (!m->prefetch || !m->open_cache) {
 		prefetch_free(m->prefetch);
@@ -318,6 +318,7 @@ static void apply_list(struct model *m)
 static int ensure_listed(struct model *m, bool force)
 {
 	struct list_ctx ctx = { .m = m, .err = 0 };
+	struct source_cmd cmd = { .fn = run_list, .ud = &ctx };
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
@@ -330,18 +331,18 @@ static int ensure_listed(struct model *m, bool force)
 		m->mbox[i].seen = false;
 	pthread_mutex_unlock(&m->lock);
 
-	rc = pool_run(m->pool, NULL, run_list, &ctx);
+	rc = source_run(m->source, &cmd);
 
 	pthread_mutex_lock(&m->lock);
 	m->listing = false;
-	if (rc == IMAP_OK && ctx.err == 0) {
+	if (rc == 0 && ctx.err == 0) {
 		m->listed = true;
 		clock_gettime(CLOCK_MONOTONIC, &m->listed_at);
 		apply_list(m);
 	}
 	pthread_mutex_unlock(&m->lock);
-	if (rc != IMAP_OK) {
-		log_msg(LOG_ERR, "cannot list mailboxes: %s", imap_strerror(rc));
+	if (rc) {
+		log_msg(LOG_ERR, "cannot list mailboxes: %s", strerror(-rc));
 		return -EIO;
 	}
 	return ctx.err;
@@ -511,18 +512,20 @@ int detail_get(struct model *m, uint64_t ino, struct msg_detail **out)
 		return *out ? 0 : -ENOENT;
 	if (!wire)
 		return -ENOMEM;
-	rc = msg_details_fetch(m->pool, wire, uidvalidity, uids, small, n, ds);
+	rc = msg_details_fetch(m->source, wire, uidvalidity, uids, small, n, ds);
 	free(wire);
 	pthread_mutex_lock(&m->lock);
-	if (rc == -ESTALE)
-		m->mbox[id].loaded = false; /* list it again: its UIDs mean other messages now */
 	if (rc == 0)
 		detail_install(m, id, uids, ds, n);
 	if (rc == 0)
 		m->mbox[id].dirty = true;
 	pthread_mutex_unlock(&m->lock);
+	if (rc == -ESTALE) {
+		mbox_stale(m, id);
+		return -ENOENT;
+	}
 	if (rc)
-		return rc == -ESTALE ? -EIO : rc;
+		return rc;
 	*out = ds[0];
 	return ds[0] ? 0 : -ENOENT;
 }

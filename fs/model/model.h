@@ -1,9 +1,9 @@
 /*
  * model — the mount's picture of the server: the mailbox tree, each
  * mailbox's messages (UID, flags, date, size), and message content fetched
- * on demand through the pool. Everything here is named by inode number.
+ * on demand through the source (the one door to the server). Everything here is named by inode number.
  *
- *   struct model *m = model_new(pool, store, meta, 3);
+ *   struct model *m = model_new(source, store, meta, 3);
  *   model_lookup(m, FUSE_ROOT_ID, "INBOX", &st);        // st.st_ino is the child
  *   model_readdir_at(m, st.st_ino, 0, &list);            // snapshot of the entries
  *   model_read_ino(m, eml_ino, 0, 4096, buf, &n);        // from the cache, or fetched
@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "pool.h"
+#include "source.h"
 #include "store.h"
 #include "meta_cache.h"
 
@@ -38,7 +38,7 @@ struct model;
 
 /* workers: threads that fetch messages ahead of readers (0: none); meta:
  * where listings persist across mounts (NULL: nowhere). */
-struct model *model_new(struct imap_pool *pool, struct store *store, struct meta_cache *meta,
+struct model *model_new(struct source *source, struct store *store, struct meta_cache *meta,
 			unsigned workers);
 void model_free(struct model *m);
 

@@ -103,7 +103,7 @@ struct mbox {
 };
 
 struct model {
-	struct imap_pool *pool;
+	struct source *source;
 	struct store *store;
 	struct prefetch *prefetch;
 	struct meta_cache *meta;  /* NULL: no persistent metadata */
@@ -132,6 +132,11 @@ struct model {
 /* Gives directory id (0: the root) a new mtime: its entries changed, and the
  * kernel's cached listing of it must go. Caller holds the lock. */
 void dir_changed(struct model *m, uint32_t id);
+
+/* A command about mailbox id's UIDs found its UIDVALIDITY changed: they
+ * name other messages now, and the mailbox is listed again before any of
+ * them is used. Takes the lock. */
+void mbox_stale(struct model *m, uint32_t id);
 
 /* Frees what one message holds, and a whole table. */
 void msg_clear(struct msg *msg);

@@ -1,0 +1,160 @@
+#include "source.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "clock.h"
+#include "log.h"
+#include "request.h"
+
+/* Pauses between attempts to reach a server that refuses: short at first
+ * (Dovecot restarts in 0.3 s), then at most a second (Cyrus 2 s, Courier 6 s). */
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 1000
+/* A command whose connection broke is sent again at most this often. */
+#define LOST_RETRIES 3
+
+struct source {
+	struct imap_pool *pool;
+	pthread_mutex_t lock;
+	pthread_cond_t stop_cond;  /* wakes backoff pauses at unmount */
+	bool stopping;             /* protected by lock */
+};
+
+struct source *source_new(struct imap_pool *pool)
+{
+	struct source *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->pool = pool;
+	if (clock_cond_init(&s->stop_cond)) {
+		free(s);
+		return NULL;
+	}
+	if (pthread_mutex_init(&s->lock, NULL)) {
+		pthread_cond_destroy(&s->stop_cond);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void source_free(struct source *s)
+{
+	if (!s)
+		return;
+	pthread_cond_destroy(&s->stop_cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+unsigned source_connections(const struct source *s)
+{
+	return pool_size(s->pool);
+}
+
+void source_stop(struct source *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->stop_cond);
+	pthread_mutex_unlock(&s->lock);
+	pool_abort(s->pool);
+}
+
+/* Sleeps ms, or less when the deadline or an unmount comes first; false
+ * when there is no time left to try again. */
+static bool pause_before_retry(struct source *s, long ms, const struct timespec *until)
+{
+	struct timespec wake;
+	bool go_on;
+
+	clock_deadline(&wake, ms);
+	if (clock_ms_since(&wake) < clock_ms_since(until))
+		wake = *until;
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping &&
+	       pthread_cond_timedwait(&s->stop_cond, &s->lock, &wake) != ETIMEDOUT)
+		;
+	go_on = !s->stopping;
+	pthread_mutex_unlock(&s->lock);
+	return go_on && clock_ms_since(until) < 0;
+}
+
+struct guard {
+	struct source_cmd *cmd;
+	bool stale;
+};
+
+/* The UIDVALIDITY check, on the status the EXAMINE just gave. */
+static int guarded(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct guard *g = ud;
+
+	if (g->cmd->uidvalidity && st && st->uidvalidity != g->cmd->uidvalidity) {
+		g->stale = true;
+		return IMAP_ENO;
+	}
+	return g->cmd->fn(c, st, g->cmd->ud);
+}
+
+static int errno_of(int rc)
+{
+	switch (rc) {
+	case IMAP_OK:
+		return 0;
+	case IMAP_ENO:
+		return -ENOENT;
+	case IMAP_ENOMEM:
+		return -ENOMEM;
+	case IMAP_EBUSY:
+		return -EBUSY;
+	default:
+		return -EIO;
+	}
+}
+
+/* Whether the attempt of cmd that ended so may be made again. */
+static bool may_retry(struct source *s, const struct source_cmd *cmd, const struct pool_job *job,
+		      int rc, int *lost, long *backoff, const struct timespec *until)
+{
+	if (rc == IMAP_OK || rc == IMAP_ETIMEOUT || (cmd->flags & SOURCE_IDLE))
+		return false;
+	if (!job->connected && rc == IMAP_ENET) {
+		/* Nothing was sent: safe for any command. */
+		bool go_on = pause_before_retry(s, *backoff, until);
+
+		*backoff = *backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff * 2;
+		return go_on;
+	}
+	if (!job->lost || (cmd->flags & SOURCE_WRITE) || ++*lost > LOST_RETRIES)
+		return false;
+	return clock_ms_since(until) < 0;
+}
+
+int source_run(struct source *s, struct source_cmd *cmd)
+{
+	struct guard g = { .cmd = cmd };
+	struct timespec until;
+	struct pool_job job = {
+		.mailbox = cmd->mailbox, .until = &until, .fn = guarded, .ud = &g,
+		.flags = (cmd->flags & SOURCE_FRESH ? POOL_FRESH : 0) |
+			 (cmd->flags & SOURCE_IDLE ? POOL_IDLE : 0),
+	};
+	long backoff = BACKOFF_FIRST_MS;
+	int rc, lost = 0;
+
+	request_deadline(&until);
+	do {
+		g.stale = false;
+		rc = pool_run(s->pool, &job);
+		if (g.stale)
+			return -ESTALE;
+	} while (may_retry(s, cmd, &job, rc, &lost, &backoff, &until));
+	cmd->unknown = job.lost && (cmd->flags & SOURCE_WRITE);
+	if (rc == IMAP_ETIMEOUT)
+		log_msg(LOG_WARNING, "no answer from the server in time");
+	return errno_of(rc);
+}
