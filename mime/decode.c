@@ -170,13 +170,65 @@ static int text_setup(struct mime_decoder *d, const char *charset)
 	return 0;
 }
 
+/* The length of the UTF-8 sequence at s (RFC 3629), or 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need, k;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else {
+		return 0;
+	}
+	for (k = 1; k <= need; k++) {
+		if (k >= n || s[k] < lo || s[k] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need + 1;
+}
+
+/*
+ * What iconv wrote, out. glibc's iconv lets code points past U+10FFFF
+ * through (from UTF-8, UCS-4...) and writes them as 4- to 6-byte forms,
+ * which are not UTF-8: each of their bytes becomes U+FFFD. iconv writes
+ * whole characters, so a chunk never ends inside a sequence.
+ */
 static int flush(struct mime_decoder *d, char *obuf, char **o, size_t *ol)
 {
-	size_t n = (size_t)(*o - obuf);
+	const unsigned char *u = (const unsigned char *)obuf;
+	size_t n = (size_t)(*o - obuf), i = 0, run = 0, k;
+	int r = 0;
 
 	*o = obuf;
 	*ol = OUT_CHUNK;
-	return n && d->out(d->ud, obuf, n) < 0 ? -1 : 0;
+	while (i < n && r >= 0) {
+		k = utf8_seq(u + i, n - i);
+		if (k > 0) {
+			i += k;
+			continue;
+		}
+		if (i > run)
+			r = d->out(d->ud, obuf + run, i - run);
+		if (r >= 0)
+			r = d->out(d->ud, replacement, sizeof(replacement) - 1);
+		run = ++i;
+	}
+	if (r >= 0 && n > run)
+		r = d->out(d->ud, obuf + run, n - run);
+	return r < 0 ? -1 : 0;
 }
 
 /*

@@ -317,6 +317,22 @@ static void test_invalid_utf8(void **state)
 		   "\xe4\xb8\xad\xef\xbf\xbd\xe6\x96\x87");
 }
 
+/* glibc's iconv lets code points past U+10FFFF through (UTF-8 as UTF-8, and
+ * UCS-4 written as 4- and 5-byte forms): they are not UTF-8 either. */
+static void test_past_unicode(void **state)
+{
+	(void)state;
+	EXPECT_STR(MIME_ENC_7BIT, "text", "utf-8", "a\xf5\xb8\xb8\xb8" "b",
+		   "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "b");
+	EXPECT_STR(MIME_ENC_7BIT, "text", "utf-8", "\xf4\x90\x80\x80",
+		   "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	/* U+200000 and U+110000: one U+FFFD per byte iconv made of each */
+	expect(MIME_ENC_7BIT, "text", "ucs-4be", "\x00\x20\x00\x00\x00\x00\x00\x41", 8,
+	       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "A", 16);
+	expect(MIME_ENC_7BIT, "text", "ucs-4le", "\x00\x00\x11\x00", 4,
+	       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12);
+}
+
 /* Past the buffering limit the charset is chosen on what was seen. */
 static void test_text_limit(void **state)
 {
@@ -469,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_mislabelled_utf8),
 		cmocka_unit_test(test_no_or_unknown_charset),
 		cmocka_unit_test(test_invalid_utf8),
+		cmocka_unit_test(test_past_unicode),
 		cmocka_unit_test(test_text_limit),
 		cmocka_unit_test(test_charset_chosen),
 		cmocka_unit_test(test_empty_text),
