@@ -8,7 +8,7 @@
  *     literal skipped. Limits, bare CR/LF and NUL are enforced here, so an
  *     endless line or a huge literal is refused before it is buffered.
  *  2. parse: the complete response is parsed in one pass into a tree whose
- *     strings and lists all live in an arena owned by the response.
+ *     strings and lists all live in an arena (arena.h) owned by the response.
  *
  * Literal positions found by the scan are recorded and the parse accepts a
  * literal only where the scan saw one: the two steps cannot disagree about
@@ -23,17 +23,17 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdalign.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+
 #define DEFAULT_MAX_LINE (1024 * 1024)
 #define DEFAULT_MAX_LITERAL ((uint64_t)64 * 1024 * 1024)
 #define DEFAULT_MAX_DEPTH 64
 #define DEFAULT_MAX_ARGS 1000000
-#define CHUNK_SIZE 8192
 #define MIN_BUF 4096
 #define KEEP_BUF (1024 * 1024) /* a bigger buffer is released once empty */
 
@@ -68,21 +68,16 @@ struct imap_parser {
 	char err[160];
 };
 
-struct chunk {
-	struct chunk *next;
-	size_t used, cap;
-	max_align_t data[];
-};
-
-/* A response and the arena that holds everything it points to. */
+/* A response and the arena that holds everything it points to, the box too. */
 struct resp_box {
 	struct imap_resp resp;
-	struct chunk *chunks;
+	struct arena *arena;
 };
 
 struct pctx {
 	struct imap_parser *p;
-	struct resp_box *box;
+	struct arena *arena;
+	struct imap_resp *resp;
 	const char *b;     /* the response */
 	size_t pos, end;   /* end: just after its final CRLF */
 	size_t lit_i;      /* next literal to consume */
@@ -92,52 +87,10 @@ struct pctx {
 	char err[160];
 };
 
-static void *arena_alloc(struct resp_box *box, size_t size)
-{
-	const size_t a = alignof(max_align_t);
-	struct chunk *c = box->chunks;
-	void *ptr;
-
-	if (size > SIZE_MAX - a)
-		return NULL;
-	size = (size + a - 1) & ~(a - 1);
-	if (c == NULL || c->cap - c->used < size) {
-		size_t cap = size > CHUNK_SIZE ? size : CHUNK_SIZE;
-
-		if (cap > SIZE_MAX - sizeof(*c))
-			return NULL;
-		c = malloc(sizeof(*c) + cap);
-		if (c == NULL)
-			return NULL;
-		c->used = 0;
-		c->cap = cap;
-		/* A big block gets a chunk of its own; keep filling the head. */
-		if (cap > CHUNK_SIZE && box->chunks != NULL) {
-			c->next = box->chunks->next;
-			box->chunks->next = c;
-		} else {
-			c->next = box->chunks;
-			box->chunks = c;
-		}
-	}
-	ptr = (char *)c->data + c->used;
-	c->used += size;
-	return ptr;
-}
-
 void imap_resp_free(struct imap_resp *r)
 {
-	struct resp_box *box;
-	struct chunk *c, *next;
-
-	if (r == NULL)
-		return;
-	box = (struct resp_box *)((char *)r - offsetof(struct resp_box, resp));
-	for (c = box->chunks; c != NULL; c = next) {
-		next = c->next;
-		free(c);
-	}
-	free(box);
+	if (r != NULL)
+		arena_free(((struct resp_box *)((char *)r - offsetof(struct resp_box, resp)))->arena);
 }
 
 static int fail(struct imap_parser *p, const char *fmt, ...)
@@ -437,23 +390,9 @@ static int scan_response(struct imap_parser *p, size_t *end)
 
 /* ---- step 2: parse ---- */
 
-static char *arena_strndup(struct pctx *c, const char *s, size_t len)
+static char *upper_dup(struct pctx *c, const char *s, size_t len)
 {
-	char *d;
-
-	if (len == SIZE_MAX)
-		return NULL;
-	d = arena_alloc(c->box, len + 1);
-	if (d == NULL)
-		return NULL;
-	memcpy(d, s, len);
-	d[len] = '\0';
-	return d;
-}
-
-static char *arena_upper(struct pctx *c, const char *s, size_t len)
-{
-	char *d = arena_strndup(c, s, len);
+	char *d = arena_strndup(c->arena, s, len);
 	size_t i;
 
 	for (i = 0; d != NULL && i < len; i++)
@@ -527,7 +466,7 @@ static int parse_atom(struct pctx *c, struct imap_arg *out)
 	out->type = IMAP_ARG_ATOM;
 	out->len = i - s;
 	out->items = NULL;
-	out->str = arena_strndup(c, c->b + s, i - s);
+	out->str = arena_strndup(c->arena, c->b + s, i - s);
 	return out->str ? 0 : poom(c);
 }
 
@@ -547,7 +486,7 @@ static int parse_quoted(struct pctx *c, struct imap_arg *out)
 	}
 	if (i >= c->end || c->b[i] != '"')
 		return pfail(c, "unterminated quoted string");
-	d = arena_alloc(c->box, n + 1);
+	d = arena_alloc(c->arena, n + 1);
 	if (d == NULL)
 		return poom(c);
 	out->type = IMAP_ARG_STRING;
@@ -574,7 +513,7 @@ static int parse_literal(struct pctx *c, struct imap_arg *out)
 	out->type = IMAP_ARG_LITERAL;
 	out->len = (size_t)lit->len;
 	out->items = NULL;
-	out->str = arena_strndup(c, c->b + lit->data, out->len);
+	out->str = arena_strndup(c->arena, c->b + lit->data, out->len);
 	if (out->str == NULL)
 		return poom(c);
 	c->pos = lit->data + out->len;
@@ -641,7 +580,7 @@ static int parse_values(struct pctx *c, char close, struct imap_arg *out)
 	if (n > 0) {
 		if (n > SIZE_MAX / sizeof(v))
 			return poom(c);
-		out->items = arena_alloc(c->box, n * sizeof(v));
+		out->items = arena_alloc(c->arena, n * sizeof(v));
 		if (out->items == NULL)
 			return poom(c);
 		memcpy(out->items, p->stack + base, n * sizeof(v));
@@ -673,8 +612,8 @@ static int set_text(struct pctx *c)
 {
 	size_t eol = c->end - 2;
 
-	c->box->resp.text = arena_strndup(c, c->b + c->pos, eol - c->pos);
-	if (c->box->resp.text == NULL)
+	c->resp->text = arena_strndup(c->arena, c->b + c->pos, eol - c->pos);
+	if (c->resp->text == NULL)
 		return poom(c);
 	c->pos = eol;
 	return 0;
@@ -683,7 +622,7 @@ static int set_text(struct pctx *c)
 /* "[CODE args]": args that do not parse are dropped, not fatal. */
 static int parse_code(struct pctx *c)
 {
-	struct imap_resp *r = &c->box->resp;
+	struct imap_resp *r = c->resp;
 	const char *close = memchr(c->b + c->pos, ']', c->end - 2 - c->pos);
 	size_t n, save_sp = c->p->sp, save_nargs = c->nargs;
 
@@ -693,7 +632,7 @@ static int parse_code(struct pctx *c)
 	n = 0;
 	while (c->b[c->pos + n] != ' ' && c->b[c->pos + n] != ']')
 		n++;
-	r->code = arena_upper(c, c->b + c->pos, n);
+	r->code = upper_dup(c, c->b + c->pos, n);
 	if (r->code == NULL)
 		return poom(c);
 	c->pos += n;
@@ -738,8 +677,8 @@ static int parse_number(struct pctx *c, size_t n)
 			return pfail(c, "message number %.*s out of range",
 				     (int)(n > 40 ? 40 : n), c->b + c->pos);
 	}
-	c->box->resp.has_number = true;
-	c->box->resp.number = (uint32_t)v;
+	c->resp->has_number = true;
+	c->resp->number = (uint32_t)v;
 	c->pos += n;
 	return 0;
 }
@@ -756,7 +695,7 @@ static bool all_digits(const char *s, size_t n)
 
 static int parse_untagged(struct pctx *c)
 {
-	struct imap_resp *r = &c->box->resp;
+	struct imap_resp *r = c->resp;
 	size_t n;
 
 	c->pos = 1;
@@ -770,7 +709,7 @@ static int parse_untagged(struct pctx *c)
 	}
 	if (n == 0)
 		return pfail(c, "missing response name");
-	r->name = arena_upper(c, c->b + c->pos, n);
+	r->name = upper_dup(c, c->b + c->pos, n);
 	if (r->name == NULL)
 		return poom(c);
 	if (!r->has_number)
@@ -785,13 +724,13 @@ static int parse_untagged(struct pctx *c)
 
 static int parse_tagged(struct pctx *c)
 {
-	struct imap_resp *r = &c->box->resp;
+	struct imap_resp *r = c->resp;
 	size_t n = word_len(c);
 
 	if (n == 0)
 		return pfail(c, "missing tag");
 	r->kind = IMAP_RESP_TAGGED;
-	r->tag = arena_strndup(c, c->b, n);
+	r->tag = arena_strndup(c->arena, c->b, n);
 	if (r->tag == NULL)
 		return poom(c);
 	c->pos = n;
@@ -802,7 +741,7 @@ static int parse_tagged(struct pctx *c)
 	if (r->status != IMAP_STATUS_OK && r->status != IMAP_STATUS_NO &&
 	    r->status != IMAP_STATUS_BAD)
 		return pfail(c, "tagged response without OK, NO or BAD");
-	r->name = arena_upper(c, c->b + c->pos, n);
+	r->name = upper_dup(c, c->b + c->pos, n);
 	if (r->name == NULL)
 		return poom(c);
 	c->pos += n;
@@ -811,7 +750,7 @@ static int parse_tagged(struct pctx *c)
 
 static int parse_continue(struct pctx *c)
 {
-	struct imap_resp *r = &c->box->resp;
+	struct imap_resp *r = c->resp;
 
 	r->kind = IMAP_RESP_CONTINUE;
 	c->pos = 1;
@@ -822,12 +761,12 @@ static int parse_continue(struct pctx *c)
 
 static int parse_resp(struct pctx *c)
 {
-	struct imap_resp *r = &c->box->resp;
+	struct imap_resp *r = c->resp;
 	int rc;
 
 	r->args.type = IMAP_ARG_LIST;
 	r->code_args.type = IMAP_ARG_LIST;
-	r->name = r->text = arena_strndup(c, "", 0);
+	r->name = r->text = arena_strndup(c->arena, "", 0);
 	if (r->text == NULL)
 		return poom(c);
 	if (c->b[0] == '+')
@@ -849,16 +788,23 @@ static int parse_one(struct imap_parser *p, size_t end, struct imap_resp **out)
 	struct pctx c = {
 		.p = p, .b = p->buf + p->start, .end = end,
 	};
+	struct resp_box *box;
 
-	c.box = calloc(1, sizeof(*c.box));
-	if (c.box == NULL)
+	c.arena = arena_new(ARENA_CHUNK_MAX);
+	box = c.arena ? arena_alloc(c.arena, sizeof(*box)) : NULL;
+	if (box == NULL) {
+		arena_free(c.arena);
 		return fail(p, "out of memory");
+	}
+	memset(box, 0, sizeof(*box));
+	box->arena = c.arena;
+	c.resp = &box->resp;
 	p->sp = 0;
 	if (parse_resp(&c) < 0) {
-		imap_resp_free(&c.box->resp);
+		arena_free(c.arena);
 		return fail(p, "%s", c.err);
 	}
-	*out = &c.box->resp;
+	*out = c.resp;
 	return 0;
 }
 
