@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bodystructure.h"
 #include "client.h"
 #include "decode.h"
 #include "log.h"
@@ -189,7 +190,7 @@ static int detail_fill(struct msg_detail *d, const struct imap_msg_meta *meta)
 	char err[128];
 
 	if (meta->have & IMAP_META_BODYSTRUCTURE) {
-		d->tree = part_tree_new(meta->bodystructure, err, sizeof(err));
+		d->tree = bodystructure_tree(meta->bodystructure, err, sizeof(err));
 		if (!d->tree)
 			log_msg(LOG_WARNING, "UID %u: unreadable structure (%s): no parts shown",
 				meta->uid, err);
@@ -291,7 +292,7 @@ static struct part_tree *tree_from_text(const char *text)
 	if (imap_parser_feed(p, line, strlen(line)) == 0 &&
 	    imap_parser_next(p, &r) == IMAP_PARSE_OK && r->args.len == 1 &&
 	    imap_arg_list(&r->args.items[0], &items, &n) && n == 2)
-		t = part_tree_new(&items[1], err, sizeof(err));
+		t = bodystructure_tree(&items[1], err, sizeof(err));
 out:
 	if (r)
 		imap_resp_free(r);

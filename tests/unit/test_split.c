@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
+#include "bodystructure.h"
 #include "parser.h"
-#include "part.h"
 #include "split.h"
 
 /*
@@ -65,7 +65,7 @@ static struct part_tree *tree_of_fetch(const char *line, size_t len)
 	assert_true(imap_arg_list(&r->args.items[0], &it, &n));
 	for (i = 0; i + 1 < n; i += 2)
 		if (imap_arg_atom_eq(&it[i], "BODYSTRUCTURE"))
-			t = part_tree_new(&it[i + 1], err, sizeof(err));
+			t = bodystructure_tree(&it[i + 1], err, sizeof(err));
 	assert_non_null(t);
 	imap_resp_free(r);
 	imap_parser_free(p);
