@@ -431,6 +431,10 @@ static int feed(struct mime_decoder *d, const char *data, size_t len, bool final
 {
 	int r = 0;
 
+	/* A GMime filter with nothing to give may give no buffer (NULL). */
+	if (data == NULL)
+		data = "";
+
 	switch (d->mode) {
 	case TEXT_OFF:
 		if (len)

@@ -412,6 +412,28 @@ static void test_empty_text(void **state)
 	}
 }
 
+/* A filter may give no buffer at all for no output: uuencode before its
+ * "begin" line, or at the end. Nothing may be made of that pointer. */
+static void test_filter_no_output(void **state)
+{
+	static const char *const charsets[] = { NULL, "utf-8", "iso-8859-2" };
+	struct sink s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(charsets) / sizeof(charsets[0]); i++) {
+		s = run(MIME_ENC_UUENCODE, "text", charsets[i], "s\r\n", 3, WHOLE, 0, MIME_TEXT_MAX);
+		assert_int_equal(s.len, 0);
+		free(s.buf);
+	}
+	/* a sequence cut off at the end of the data, then nothing from the filter */
+	s = run(MIME_ENC_UUENCODE, "text", "utf-8", "begin 644 x\n!XP``\n`\nend\n", 24, WHOLE, 0,
+		MIME_TEXT_MAX);
+	assert_int_equal(s.len, 3);
+	assert_memory_equal(s.buf, "\xef\xbf\xbd", 3);
+	free(s.buf);
+}
+
 static void test_output_failure(void **state)
 {
 	struct sink s = { .fail_at = 0 };
@@ -489,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_text_limit),
 		cmocka_unit_test(test_charset_chosen),
 		cmocka_unit_test(test_empty_text),
+		cmocka_unit_test(test_filter_no_output),
 		cmocka_unit_test(test_output_failure),
 		cmocka_unit_test(test_large_text),
 	};
