@@ -58,8 +58,8 @@ bool imap_arg_list(const struct imap_arg *a, const struct imap_arg **items, size
  * a written back as IMAP text, malloc'd and NUL-terminated: atoms as they
  * are, strings quoted, or as {n}\r\n literals when they hold 8-bit bytes,
  * CR or LF; lists in parentheses with single spaces. Parsing it as a value
- * gives the same tree, except that a string may come back as a literal or
- * the other way round. NULL with errno ENOMEM, or EINVAL when a string holds
+ * (imap_arg_parse_text, parser.h) gives the same tree, except that a string
+ * may come back as a literal or the other way round. NULL with errno ENOMEM, or EINVAL when a string holds
  * a NUL (the text could not be a C string).
  */
 char *imap_arg_to_text(const struct imap_arg *a);

@@ -808,6 +808,50 @@ static int parse_one(struct imap_parser *p, size_t end, struct imap_resp **out)
 	return 0;
 }
 
+/* The one value of the line p holds whole (end just after its CRLF). */
+static int parse_lone_value(struct imap_parser *p, size_t end, struct arena *a,
+			    struct imap_arg **out)
+{
+	struct pctx c = { .p = p, .arena = a, .b = p->buf + p->start, .end = end };
+	struct imap_arg list;
+
+	if (parse_values(&c, '\r', &list) < 0) {
+		errno = c.oom ? ENOMEM : EINVAL;
+		return -1;
+	}
+	if (c.pos != end - 2 || c.lit_i != p->nlits || list.len != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	*out = &list.items[0];
+	return 0;
+}
+
+int imap_arg_parse_text(const char *text, size_t len, struct arena *a, struct imap_arg **out)
+{
+	struct imap_parser *p = imap_parser_new(NULL);
+	size_t end = 0;
+	int rc = -1;
+
+	*out = NULL;
+	if (p == NULL || imap_parser_feed(p, text, len) < 0 || imap_parser_feed(p, "\r\n", 2) < 0) {
+		errno = ENOMEM;
+		goto done;
+	}
+	/* A value, never a status line's free text: a literal is a literal. */
+	p->first_done = true;
+	if (scan_response(p, &end) == 1 && end == p->len) {
+		rc = parse_lone_value(p, end, a, out);
+	} else {
+		/* Malformed, over a limit, a literal cut short, more than one
+		 * line; or no memory for the scan. */
+		errno = p->failed && strcmp(p->err, "out of memory") == 0 ? ENOMEM : EINVAL;
+	}
+done:
+	imap_parser_free(p);
+	return rc;
+}
+
 static void consume(struct imap_parser *p, size_t end)
 {
 	p->start += end;

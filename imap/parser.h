@@ -98,4 +98,14 @@ const char *imap_parser_error(const struct imap_parser *p);
 /* Bytes of the response being received that are buffered (for progress/limits). */
 size_t imap_parser_buffered(const struct imap_parser *p);
 
+struct arena;
+/*
+ * One value from text, as imap_arg_to_text writes it (a BODYSTRUCTURE kept
+ * in a cache, say): the grammar and default limits of a response, literals
+ * included, and the whole text must be that one value. *out and all it
+ * points to live in a (arena.h). 0, or -1 with errno EINVAL (malformed or
+ * over a limit) or ENOMEM, and *out NULL.
+ */
+int imap_arg_parse_text(const char *text, size_t len, struct arena *a, struct imap_arg **out);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "bodystructure.h"
 #include "client.h"
 #include "decode.h"
@@ -277,27 +278,17 @@ int msg_details_fetch(struct source *src, const char *mailbox, uint32_t uidvalid
 	return rc;
 }
 
-/* The BODYSTRUCTURE value of "* 1 FETCH (BODYSTRUCTURE <text>)". */
+/* A BODYSTRUCTURE kept as text (imap_arg_to_text) back as a tree. */
 static struct part_tree *tree_from_text(const char *text)
 {
-	struct imap_parser *p = imap_parser_new(NULL);
+	struct arena *a = arena_new(ARENA_CHUNK_MAX);
 	struct part_tree *t = NULL;
-	struct imap_resp *r = NULL;
-	const struct imap_arg *items;
-	size_t n;
-	char *line = NULL, err[64];
+	struct imap_arg *bs;
+	char err[64];
 
-	if (!p || asprintf(&line, "* 1 FETCH (BODYSTRUCTURE %s)\r\n", text) < 0)
-		goto out;
-	if (imap_parser_feed(p, line, strlen(line)) == 0 &&
-	    imap_parser_next(p, &r) == IMAP_PARSE_OK && r->args.len == 1 &&
-	    imap_arg_list(&r->args.items[0], &items, &n) && n == 2)
-		t = bodystructure_tree(&items[1], err, sizeof(err));
-out:
-	if (r)
-		imap_resp_free(r);
-	imap_parser_free(p);
-	free(line);
+	if (a && imap_arg_parse_text(text, strlen(text), a, &bs) == 0)
+		t = bodystructure_tree(bs, err, sizeof(err));
+	arena_free(a);
 	return t;
 }
 
