@@ -26,6 +26,7 @@
 #include "password.h"
 #include "pool.h"
 #include "source.h"
+#include "unmount_watch.h"
 #include "store.h"
 #include "meta_cache.h"
 
@@ -82,6 +83,11 @@ static int add_mount_names(struct fuse_args *args, const struct imapfs_opts *o)
 	if (strchr(name, ',') || strchr(name, '\\'))
 		return 0;
 	return fuse_opt_add_arg(args, name);
+}
+
+static void stop_source(void *source)
+{
+	source_stop(source);
 }
 
 static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *fopts)
@@ -143,6 +149,7 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	struct store *store;
 	struct meta_cache *meta = NULL;
 	struct inval *inval = NULL;
+	struct unmount_watch *watch = NULL;
 	int rc = 1;
 
 	memset(&fopts, 0, sizeof(fopts));
@@ -181,7 +188,8 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	mnt.model = model_new(source, store, meta, o->connections > 1 ? o->connections - 1 : 0);
 	if (!mnt.model)
 		goto out_unmount;
-	/* A thread, so only now: threads do not survive fuse_daemonize's fork. */
+	/* Threads, so only now: threads do not survive fuse_daemonize's fork. */
+	watch = unmount_watch_start(fuse_session_fd(se), stop_source, source);
 	inval = inval_new(se);
 	if (!inval)
 		goto out_model;
@@ -189,12 +197,13 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	model_prime(mnt.model);
 	log_msg(LOG_INFO, "mounted %s@%s on %s", o->user ? o->user : "", o->host, o->mountpoint);
 	rc = serve(se, &fopts) ? 1 : 0;
-	/* Unmounted: whatever the threads wait on (a server that went away,
-	 * a backoff) ends now, so that they can be joined at once. */
+out_model:
+	/* Unmounted (or signalled): whatever the threads wait on (a server
+	 * that went away, a backoff) ends now, so that they can be joined. */
+	unmount_watch_stop(watch);
 	source_stop(source);
 	model_set_inval(mnt.model, NULL);
 	inval_free(inval);
-out_model:
 	model_free(mnt.model);
 out_unmount:
 	fuse_session_unmount(se);

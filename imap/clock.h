@@ -1,11 +1,11 @@
 /*
  * clock — time limits, on the monotonic clock (a clock step must not stretch
- * or cut a wait), and directories made on the way to a cache.
+ * or cut a wait).
  *
  *   struct timespec until;
  *   clock_deadline(&until, 30000);                       // for pthread_cond_timedwait
  *   if (clock_ms_since(&loaded_at) > 2000) refresh();
- *   make_dirs("/home/a/.cache/imapfs/a@host/meta");      // 0, or -errno
+ *   pthread_cond_timedwait(&cond, &lock, &until);        // cond made by clock_cond_init
  *
  * Condition variables waited on with these deadlines must be made by
  * clock_cond_init (on the monotonic clock).
@@ -20,7 +20,5 @@ void clock_deadline(struct timespec *ts, long ms);
 long clock_ms_since(const struct timespec *t);
 /* pthread_cond_init for clock_deadline's waits; 0 or an error number. */
 int clock_cond_init(pthread_cond_t *cond);
-/* mkdir -p with mode 0700 (a cache holds mail). */
-int make_dirs(const char *dir);
 
 #endif

@@ -1,6 +1,6 @@
 #include "meta_cache.h"
 
-#include "clock.h"
+#include "dirs.h"
 
 #include <errno.h>
 #include <fcntl.h>

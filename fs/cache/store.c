@@ -15,7 +15,7 @@
 
 #include <openssl/evp.h>
 
-#include "clock.h"
+#include "dirs.h"
 #include "log.h"
 
 #define NAME_LEN 64  /* hex SHA-256 */

@@ -319,6 +319,7 @@ static int ensure_listed(struct model *m, bool force)
 {
 	struct list_ctx ctx = { .m = m, .err = 0 };
 	struct source_cmd cmd = { .fn = run_list, .ud = &ctx };
+	bool listed;
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
@@ -340,10 +341,11 @@ static int ensure_listed(struct model *m, bool force)
 		clock_gettime(CLOCK_MONOTONIC, &m->listed_at);
 		apply_list(m);
 	}
+	listed = m->listed;
 	pthread_mutex_unlock(&m->lock);
 	if (rc) {
 		log_msg(LOG_ERR, "cannot list mailboxes: %s", strerror(-rc));
-		return -EIO;
+		return listed ? 0 : -EIO; /* stale beats nothing */
 	}
 	return ctx.err;
 }

@@ -14,12 +14,18 @@
 #define BACKOFF_MAX_MS 1000
 /* A command whose connection broke is sent again at most this often. */
 #define LOST_RETRIES 3
+/* After a command found no answer within its deadline, the server is taken
+ * as unresponsive for this long: requests fail at once rather than each
+ * waiting its whole deadline (an `ls -la` is a dozen requests, a `cat`'s
+ * failed read is asked again by the kernel). */
+#define UNRESPONSIVE_MS (REQUEST_MS / 2)
 
 struct source {
 	struct imap_pool *pool;
 	pthread_mutex_t lock;
 	pthread_cond_t stop_cond;  /* wakes backoff pauses at unmount */
 	bool stopping;             /* protected by lock */
+	struct timespec quiet_until;  /* protected by lock: unresponsive until then */
 };
 
 struct source *source_new(struct imap_pool *pool)
@@ -134,6 +140,26 @@ static bool may_retry(struct source *s, const struct source_cmd *cmd, const stru
 	return clock_ms_since(until) < 0;
 }
 
+/* Whether the server was found unresponsive lately (and we are not stopping). */
+static bool unresponsive(struct source *s)
+{
+	bool quiet;
+
+	pthread_mutex_lock(&s->lock);
+	quiet = s->stopping || clock_ms_since(&s->quiet_until) < 0;
+	pthread_mutex_unlock(&s->lock);
+	return quiet;
+}
+
+static void note_timeout(struct source *s)
+{
+	pthread_mutex_lock(&s->lock);
+	clock_deadline(&s->quiet_until, UNRESPONSIVE_MS);
+	pthread_mutex_unlock(&s->lock);
+	log_msg(LOG_WARNING, "no answer from the server in time: failing requests for %d s",
+		UNRESPONSIVE_MS / 1000);
+}
+
 int source_run(struct source *s, struct source_cmd *cmd)
 {
 	struct guard g = { .cmd = cmd };
@@ -146,6 +172,9 @@ int source_run(struct source *s, struct source_cmd *cmd)
 	long backoff = BACKOFF_FIRST_MS;
 	int rc, lost = 0;
 
+	cmd->unknown = false;
+	if (unresponsive(s))
+		return -EIO;
 	request_deadline(&until);
 	do {
 		g.stale = false;
@@ -155,6 +184,6 @@ int source_run(struct source *s, struct source_cmd *cmd)
 	} while (may_retry(s, cmd, &job, rc, &lost, &backoff, &until));
 	cmd->unknown = job.lost && (cmd->flags & SOURCE_WRITE);
 	if (rc == IMAP_ETIMEOUT)
-		log_msg(LOG_WARNING, "no answer from the server in time");
+		note_timeout(s);
 	return errno_of(rc);
 }

@@ -18,9 +18,10 @@
  *   deadline: an outage of a few seconds costs no error. A command whose
  *   connection broke under it is sent again on another connection only if
  *   it is idempotent: a write (SOURCE_WRITE) whose answer was lost is
- *   returned as -EIO with *unknown set, and its caller must look on the
+ *   returned as -EIO with unknown set, and its caller must look on the
  *   server before trying again. Nothing is retried after a timeout: the
- *   request's time is gone.
+ *   request's time is gone; and for UNRESPONSIVE_MS after one, commands
+ *   fail at once instead of each waiting out its deadline.
  * - Errors as errno (-ENOENT for the server's NO).
  *
  * fn talks IMAP on the connection it is given (imap/client.h); the writes

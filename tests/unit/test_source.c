@@ -178,6 +178,13 @@ static void test_silence_within_deadline(void **state)
 	assert_true(now_ms() - start < 2000);
 	assert_int_equal(calls, 1);
 	assert_int_equal(opened(&f), 1);
+	/* Unresponsive: the next request fails at once, without a connection. */
+	request_begin(REQUEST_MS);
+	start = now_ms();
+	assert_int_equal(source_run(f.src, &cmd), -EIO);
+	assert_true(now_ms() - start < 100);
+	assert_int_equal(calls, 1);
+	assert_int_equal(opened(&f), 1);
 	teardown_fixture(&f);
 }
 
