@@ -41,7 +41,7 @@ LOG gets one line for every command and event, appended with a single write,
 so the proxies of all connections can share one file:
 
     TIME PID cmd ACTION COMMAND     ACTION: forward, no, empty, stall, trickle, close, count
-    TIME PID event EVENT            EVENT: connect, refuse, eof-client, eof-server
+    TIME PID event EVENT            EVENT: connect, refuse, eof-client, eof-server, error
 
 TIME is time.time(), PID identifies the connection. COMMAND is the command
 without its tag, CR/LF shown as \\r\\n and literals over 200 bytes as {N bytes}.
@@ -248,14 +248,15 @@ class Proxy:
         self.log("event", "connect")
         self.child = subprocess.Popen(["/bin/sh", "-c", self.cmd], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, start_new_session=True)
-        threading.Thread(target=self.server_loop, daemon=True).start()
+        threading.Thread(target=self.guarded, args=(self.server_loop,), daemon=True).start()
+        self.guarded(self.client_loop)
+
+    def guarded(self, loop):
         try:
-            self.client_loop()
-        except BrokenPipeError:
-            self.exit(0, "eof-server")
+            loop()
         except Exception as e:  # a bad rules file, above all: say so, end the connection
-            sys.stderr.write(f"faultproxy: {e}\n")
-            self.exit(2)
+            sys.stderr.write(f"faultproxy: {e!r}\n")
+            self.exit(2, "error")
 
 
 def write_all(fd, data):

@@ -21,8 +21,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fixture"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "data"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
 
 import dovecot  # noqa: E402
+import faultproxy  # noqa: E402
 import seed  # noqa: E402
 
 IMAPFS_BIN = os.path.abspath(os.environ.get("IMAPFS_BIN", os.path.join(ROOT, "build", "imapfs")))
@@ -161,9 +163,14 @@ class Imapfs:
                            stderr=subprocess.DEVNULL, timeout=10)
 
     def cleanup(self):
+        """Unmount, kill, remove the directory; fails (as a test cleanup does) on a
+        sanitizer report, so no test can miss one by not looking."""
         self.unmount()
         self.kill()
+        report = self.sanitizer_report()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if report is not None:
+            raise AssertionError(f"sanitizer report from imapfs:\n{report[-8000:]}")
 
     def sanitizer_report(self):
         err = self.stderr()
@@ -228,6 +235,7 @@ class FaultProxy:
         """Replace the rules (a list of lines, or one string); atomic, so a proxy reads
         either the old rules or the new ones."""
         text = rules if isinstance(rules, str) else "\n".join(rules)
+        faultproxy.parse_rules(text)  # a bad rule fails here, not in the middle of a mount
         tmp = self.rules_path + ".new"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text + "\n")
@@ -250,7 +258,7 @@ class FaultProxy:
         return out
 
     def events(self, name=None):
-        """[(time, conn, event)]: connect, refuse, eof-client, eof-server."""
+        """[(time, conn, event)]: connect, refuse, eof-client, eof-server, error."""
         return [(float(f[0]), int(f[1]), f[3]) for f in self.log_lines()
                 if len(f) >= 4 and f[2] == "event" and name in (None, f[3])]
 
