@@ -61,24 +61,31 @@ static struct model_file *cached_file(struct open_cache *oc, uint64_t ino)
 	return NULL;
 }
 
-/* Keeps f in the least recently used slot. Locked. */
-static void cache_file(struct open_cache *oc, struct model_file *f)
+/* Keeps f in the least recently used slot; returns what was there, for the
+ * caller to release once unlocked: the last release of a file joins its
+ * fill's threads, which may be waiting on the server. Locked. */
+static struct model_file *cache_file(struct open_cache *oc, struct model_file *f)
 {
+	struct model_file *evicted;
 	size_t lru = 0;
 
 	for (size_t i = 1; i < OPEN_CACHE; i++)
 		if (oc->e[i].used < oc->e[lru].used)
 			lru = i;
-	file_release(oc->e[lru].f);
+	evicted = oc->e[lru].f;
 	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
 	oc->e[lru] = (struct open_entry){ .ino = f->ino, .f = f, .used = ++oc->tick };
+	return evicted;
 }
 
 void keep_open(struct model *m, struct model_file *f)
 {
+	struct model_file *evicted;
+
 	pthread_mutex_lock(&m->open_cache->lock);
-	cache_file(m->open_cache, f);
+	evicted = cache_file(m->open_cache, f);
 	pthread_mutex_unlock(&m->open_cache->lock);
+	file_release(evicted);
 }
 
 int model_read_ino(struct model *m, uint64_t ino, uint64_t off, size_t size, char *buf,
@@ -95,9 +102,7 @@ int model_read_ino(struct model *m, uint64_t ino, uint64_t off, size_t size, cha
 		rc = file_open(m, ino, &f);
 		if (rc)
 			return rc;
-		pthread_mutex_lock(&oc->lock);
-		cache_file(oc, f);
-		pthread_mutex_unlock(&oc->lock);
+		keep_open(m, f);
 	}
 	rc = file_read(m, f, off, size, buf, n);
 	file_release(f);

@@ -427,51 +427,98 @@ static void load_cached(struct model *m, uint32_t id, const char *wire)
 		cached_mailbox_free(cm);
 }
 
-/* Writes mailbox b's table to the metadata cache. Caller holds the lock (the
- * strings are the table's own, lent for the write). */
-static void save_cached(struct model *m, struct mbox *b)
+static bool dup_facts(struct cached_msg *c, const char *bodystructure, const char *subject,
+		      const char *from, const char *message_id)
 {
-	struct cached_mailbox cm = {
-		.uidvalidity = b->uidvalidity, .uidnext = b->uidnext,
-		.highestmodseq = b->highestmodseq, .n = b->nmsgs,
-	};
+	c->bodystructure = strdup(bodystructure ? bodystructure : "");
+	c->subject = strdup(subject ? subject : "");
+	c->from = strdup(from ? from : "");
+	c->message_id = strdup(message_id ? message_id : "");
+	return c->bodystructure && c->subject && c->from && c->message_id;
+}
 
-	if (!m->meta || !b->wire || !b->loaded)
-		return;
-	cm.msgs = calloc(b->nmsgs + 1, sizeof(*cm.msgs));
-	if (!cm.msgs)
-		return;
-	for (size_t i = 0; i < b->nmsgs; i++) {
-		struct msg *msg = &b->msgs[i];
-		struct cached_msg *c = &cm.msgs[i];
+/* A copy of mailbox b's table for the metadata cache, strings and all, so
+ * that the file can be written without the lock. Caller holds the lock. */
+static struct cached_mailbox *snapshot(const struct mbox *b)
+{
+	struct cached_mailbox *cm = calloc(1, sizeof(*cm));
+	bool ok = cm != NULL;
 
-		*c = (struct cached_msg){ .uid = msg->uid, .date = msg->date, .size = msg->size,
-					  .flags = msg->flags };
-		if (msg->detail && msg_detail_bodystructure(msg->detail)) {
-			c->bodystructure = (char *)msg_detail_bodystructure(msg->detail);
-			c->subject = (char *)msg_detail_subject(msg->detail);
-			c->from = (char *)msg_detail_from(msg->detail);
-			c->message_id = (char *)msg_detail_message_id(msg->detail);
-		} else if (msg->saved) {
-			c->bodystructure = msg->saved->bodystructure;
-			c->subject = msg->saved->subject;
-			c->from = msg->saved->from;
-			c->message_id = msg->saved->message_id;
-		}
+	if (ok) {
+		*cm = (struct cached_mailbox){
+			.uidvalidity = b->uidvalidity, .uidnext = b->uidnext,
+			.highestmodseq = b->highestmodseq, .n = b->nmsgs,
+		};
+		cm->msgs = calloc(b->nmsgs + 1, sizeof(*cm->msgs));
+		ok = cm->msgs != NULL;
 	}
-	if (meta_cache_save(m->meta, b->wire, &cm) < 0)
-		log_msg(LOG_WARNING, "cannot save the metadata cache of %s", b->path);
-	else
-		b->dirty = false;
+	for (size_t i = 0; ok && i < b->nmsgs; i++) {
+		const struct msg *msg = &b->msgs[i];
+		struct cached_msg *c = &cm->msgs[i];
+		const struct saved_detail *sd = msg->saved;
+		const struct msg_detail *d = msg->detail;
+
+		*c = (struct cached_msg){ .uid = msg->uid, .date = msg->date, .size = msg->size };
+		c->flags = strdup(msg->flags ? msg->flags : "");
+		ok = c->flags != NULL;
+		if (d && msg_detail_bodystructure(d))
+			ok = ok && dup_facts(c, msg_detail_bodystructure(d), msg_detail_subject(d),
+					     msg_detail_from(d), msg_detail_message_id(d));
+		else if (sd)
+			ok = ok && dup_facts(c, sd->bodystructure, sd->subject, sd->from,
+					     sd->message_id);
+	}
+	if (!ok && cm) {
+		cached_mailbox_free(cm);
+		cm = NULL;
+	}
+	return cm;
+}
+
+/*
+ * Writes mailbox id's table to the metadata cache: copied under the lock,
+ * written and synced without it (a save of a large mailbox takes
+ * milliseconds, a slow disk far more, and other requests need the lock).
+ * Caller holds the lock; it is released meanwhile.
+ */
+static void save_cached(struct model *m, uint32_t id)
+{
+	struct mbox *b = &m->mbox[id];
+	struct cached_mailbox *cm;
+	char *wire;
+	int rc;
+
+	if (!m->meta || !b->wire || !b->loaded || b->saving)
+		return;
+	cm = snapshot(b);
+	wire = strdup(b->wire);
 	clock_gettime(CLOCK_MONOTONIC, &b->saved_at);
-	free(cm.msgs);
+	if (!cm || !wire) {
+		cached_mailbox_free(cm);
+		free(wire);
+		return;
+	}
+	/* A change made while the file is written marks it dirty again. */
+	b->dirty = false;
+	b->saving = true;
+	pthread_mutex_unlock(&m->lock);
+	rc = meta_cache_save(m->meta, wire, cm);
+	cached_mailbox_free(cm);
+	pthread_mutex_lock(&m->lock);
+	b = &m->mbox[id];
+	b->saving = false;
+	if (rc < 0) {
+		b->dirty = true;
+		log_msg(LOG_WARNING, "cannot save the metadata cache of %s", b->path);
+	}
+	free(wire);
 }
 
 void save_all(struct model *m)
 {
 	for (size_t i = 1; i < m->nmbox; i++)
 		if (m->mbox[i].dirty)
-			save_cached(m, &m->mbox[i]);
+			save_cached(m, (uint32_t)i);
 }
 
 /* ---- keeping a listing current ------------------------------------------- */
@@ -516,7 +563,7 @@ static int apply(struct model *m, struct mbox *b, struct load_ctx *ctx)
 	if (b->saved_at.tv_sec == 0 && b->saved_at.tv_nsec == 0)
 		clock_gettime(CLOCK_MONOTONIC, &b->saved_at);
 	else if (b->dirty && clock_ms_since(&b->saved_at) >= META_SAVE_MS)
-		save_cached(m, b);
+		save_cached(m, (uint32_t)(b - m->mbox));
 	return 0;
 }
 

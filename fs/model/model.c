@@ -154,7 +154,9 @@ void model_free(struct model *m)
 	for (size_t i = 0; i < RAW_CACHE; i++)
 		free(m->raws.e[i].raw);
 	pthread_mutex_destroy(&m->raws.lock);
+	pthread_mutex_lock(&m->lock);
 	save_all(m);
+	pthread_mutex_unlock(&m->lock);
 	for (size_t i = 1; i < m->nmbox; i++) {
 		free(m->mbox[i].path);
 		free(m->mbox[i].wire);

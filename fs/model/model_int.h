@@ -94,6 +94,7 @@ struct mbox {
 	uint64_t highestmodseq;   /* 0: no CONDSTORE */
 	bool cache_tried;         /* the metadata cache was looked at */
 	bool dirty;               /* what the metadata cache lacks */
+	bool saving;              /* a thread writes it to the metadata cache */
 	struct timespec saved_at; /* CLOCK_MONOTONIC of the last save (0: never looked) */
 	struct msg *msgs;         /* sorted by uid */
 	size_t nmsgs;
@@ -152,7 +153,8 @@ int cmp_msg(const void *a, const void *b);
  * only what changed (CONDSTORE/QRESYNC) or, without them, all flags.
  * Caller holds the lock; it is released while the server answers. */
 int ensure_loaded(struct model *m, uint32_t id, bool force);
-/* Saves what the metadata cache lacks (at unmount). Caller holds the lock. */
+/* Saves what the metadata cache lacks (at unmount). Caller holds the lock;
+ * it is released while each file is written. */
 void save_all(struct model *m);
 /* The message's MIME detail, fetched on first need: a reference to drop. */
 int detail_get(struct model *m, uint64_t ino, struct msg_detail **out);
