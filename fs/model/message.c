@@ -196,7 +196,9 @@ static int detail_fill(struct msg_detail *d, const struct imap_msg_meta *meta)
 			log_msg(LOG_WARNING, "UID %u: unreadable structure (%s): no parts shown",
 				meta->uid, err);
 		d->bodystructure = imap_arg_to_text(meta->bodystructure);
-		if (!d->bodystructure)
+		/* EINVAL: a NUL inside, which no C string holds. The parts
+		 * still show; only the metadata cache cannot keep them. */
+		if (!d->bodystructure && errno != EINVAL)
 			return -ENOMEM;
 	}
 	if (detail_sizes(d) < 0)

@@ -1,0 +1,94 @@
+/*
+ * message — a batch of details against a scripted fake server
+ * (tests/fake/client/message_*.1.txt, played by pick.py).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "message.h"
+#include "request.h"
+#include "source.h"
+
+struct fixture {
+	char dir[64];
+	char cmd[1024];
+	struct imap_conn_config cfg;
+	struct imap_pool *pool;
+	struct source *src;
+};
+
+static void setup_fixture(struct fixture *f, const char *prefix)
+{
+	const char *root = getenv("IMAPFS_SOURCE_ROOT");
+
+	if (!root)
+		root = ".";
+	snprintf(f->dir, sizeof f->dir, "/tmp/imapfs-message-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->cmd, sizeof f->cmd, "python3 %s/tests/fake/client/pick.py %s %s/tests/fake/client/%s",
+		 root, f->dir, root, prefix);
+	memset(&f->cfg, 0, sizeof f->cfg);
+	f->cfg.host = "fake";
+	f->cfg.tunnel = f->cmd;
+	f->cfg.timeout_ms = 5000;
+	f->pool = pool_new(&f->cfg, 1, 5000);
+	assert_non_null(f->pool);
+	f->src = source_new(f->pool);
+	assert_non_null(f->src);
+	request_begin(REQUEST_MS);
+}
+
+static void teardown_fixture(struct fixture *f)
+{
+	char path[128];
+
+	source_free(f->src);
+	pool_free(f->pool);
+	snprintf(path, sizeof path, "%s/count", f->dir);
+	unlink(path);
+	rmdir(f->dir);
+}
+
+/* A NUL in one message's BODYSTRUCTURE fails no neighbour: all three come,
+ * the odd one's structure still shows, only it is not kept as text. */
+static void test_odd_message_alone(void **state)
+{
+	const uint32_t uids[] = { 1, 2, 3 };
+	const bool small[] = { true, true, true };
+	struct msg_detail *d[3];
+	struct fixture f;
+
+	(void)state;
+	setup_fixture(&f, "message_batch");
+	assert_int_equal(msg_details_fetch(f.src, "INBOX", 7, uids, small, 3, d), 0);
+	for (size_t i = 0; i < 3; i++) {
+		assert_non_null(d[i]);
+		assert_non_null(msg_detail_tree(d[i]));
+	}
+	assert_string_equal(msg_detail_subject(d[0]), "one");
+	assert_string_equal(msg_detail_subject(d[1]), "two");
+	assert_string_equal(msg_detail_subject(d[2]), "three");
+	assert_non_null(msg_detail_bodystructure(d[0]));
+	assert_null(msg_detail_bodystructure(d[1]));
+	assert_non_null(msg_detail_bodystructure(d[2]));
+	for (size_t i = 0; i < 3; i++)
+		msg_detail_unref(d[i]);
+	teardown_fixture(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_odd_message_alone),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
