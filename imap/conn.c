@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "log.h"
 #include "quote.h"
@@ -48,95 +49,19 @@ struct imap_conn {
 	struct divert *divert;  /* during imap_conn_cmd_sink: large literals to a sink */
 };
 
-/* ---- a small growable string, for commands and the protocol trace ---- */
-
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	char *ns;
-	size_t ncap;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		ncap = b->cap ? b->cap : 128;
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		ns = realloc(b->s, ncap);
-		if (!ns) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = ncap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-static void sb_vaddf(struct sbuf *b, const char *fmt, va_list ap)
-{
-	va_list ap2;
-	char small[128];
-	char *big;
-	int n;
-
-	va_copy(ap2, ap);
-	n = vsnprintf(small, sizeof(small), fmt, ap2);
-	va_end(ap2);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	if ((size_t)n < sizeof(small)) {
-		sb_add(b, small, (size_t)n);
-		return;
-	}
-	big = malloc((size_t)n + 1);
-	if (!big) {
-		b->oom = true;
-		return;
-	}
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	sb_add(b, big, (size_t)n);
-	free(big);
-}
-
-static void sb_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_addf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	sb_vaddf(b, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- protocol trace ---- */
 
 /* Server bytes go to a log: control characters must not forge log lines. */
-static void trace_clean(struct sbuf *b, const char *s, size_t n)
+static void trace_clean(struct buf *b, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n && b->len < TRACE_MAX; i++) {
 		char ch = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
 
-		sb_add(b, &ch, 1);
+		buf_add(b, &ch, 1);
 	}
 }
 
-static void trace_arg(struct sbuf *b, const struct imap_arg *a)
+static void trace_arg(struct buf *b, const struct imap_arg *a)
 {
 	if (b->len >= TRACE_MAX)
 		return;
@@ -145,68 +70,68 @@ static void trace_arg(struct sbuf *b, const struct imap_arg *a)
 		trace_clean(b, a->str, a->len);
 		break;
 	case IMAP_ARG_NIL:
-		sb_str(b, "NIL");
+		buf_str(b, "NIL");
 		break;
 	case IMAP_ARG_STRING:
 	case IMAP_ARG_LITERAL:
 		if (a->len > TRACE_LITERAL_MAX) {
-			sb_addf(b, "{%zu bytes}", a->len);
+			buf_addf(b, "{%zu bytes}", a->len);
 			break;
 		}
-		sb_str(b, "\"");
+		buf_str(b, "\"");
 		trace_clean(b, a->str, a->len);
-		sb_str(b, "\"");
+		buf_str(b, "\"");
 		break;
 	case IMAP_ARG_LIST:
-		sb_str(b, "(");
+		buf_str(b, "(");
 		for (size_t i = 0; i < a->len && b->len < TRACE_MAX; i++) {
 			if (i)
-				sb_str(b, " ");
+				buf_str(b, " ");
 			trace_arg(b, &a->items[i]);
 		}
-		sb_str(b, ")");
+		buf_str(b, ")");
 		break;
 	}
 }
 
-static void trace_items(struct sbuf *b, const struct imap_arg *list)
+static void trace_items(struct buf *b, const struct imap_arg *list)
 {
 	for (size_t i = 0; i < list->len && b->len < TRACE_MAX; i++) {
-		sb_str(b, " ");
+		buf_str(b, " ");
 		trace_arg(b, &list->items[i]);
 	}
 }
 
 static void trace_resp(const struct imap_resp *r)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 
 	if (r->kind == IMAP_RESP_TAGGED)
 		trace_clean(&b, r->tag, strlen(r->tag));
 	else
-		sb_str(&b, r->kind == IMAP_RESP_CONTINUE ? "+" : "*");
+		buf_str(&b, r->kind == IMAP_RESP_CONTINUE ? "+" : "*");
 	if (r->has_number)
-		sb_addf(&b, " %u", (unsigned)r->number);
+		buf_addf(&b, " %u", (unsigned)r->number);
 	if (r->name && *r->name) {
-		sb_str(&b, " ");
+		buf_str(&b, " ");
 		trace_clean(&b, r->name, strlen(r->name));
 	}
 	if (r->code) {
-		sb_str(&b, " [");
+		buf_str(&b, " [");
 		trace_clean(&b, r->code, strlen(r->code));
 		trace_items(&b, &r->code_args);
-		sb_str(&b, "]");
+		buf_str(&b, "]");
 	}
 	trace_items(&b, &r->args);
 	if (r->text && *r->text) {
-		sb_str(&b, " ");
+		buf_str(&b, " ");
 		trace_clean(&b, r->text, strlen(r->text));
 	}
 	if (b.len >= TRACE_MAX)
-		sb_str(&b, " ...");
+		buf_str(&b, " ...");
 	if (!b.oom)
-		log_msg(LOG_DEBUG, "S: %s", b.s);
-	free(b.s);
+		log_msg(LOG_DEBUG, "S: %s", b.data);
+	buf_free(&b);
 }
 
 /* ---- state ---- */
@@ -231,20 +156,20 @@ static int conn_fail(struct imap_conn *c, int err, const char *fmt, ...)
 
 static int conn_fail(struct imap_conn *c, int err, const char *fmt, ...)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
+	char *text;
 	va_list ap;
 
 	va_start(ap, fmt);
-	sb_vaddf(&b, fmt, ap);
+	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
 	if (err == IMAP_ENET || err == IMAP_ETIMEOUT || err == IMAP_EPROTO || err == IMAP_ENOMEM ||
 	    err == IMAP_ETLS || err == IMAP_ESTOP)
 		c->broken = true;
-	if (!b.oom) {
+	text = buf_take(&b);
+	if (text) {
 		free(c->last_text);
-		c->last_text = b.s;
-	} else {
-		free(b.s);
+		c->last_text = text;
 	}
 	free(c->last_code);
 	c->last_code = NULL;
@@ -493,30 +418,30 @@ static void begin_cmd(struct imap_conn *c, char tag[16])
 
 int imap_conn_vcmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *fmt, va_list ap)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	char tag[16];
 	int rc;
 
 	if (c->broken)
 		return IMAP_ENET;
 	begin_cmd(c, tag);
-	sb_addf(&b, "%s ", tag);
-	sb_vaddf(&b, fmt, ap);
+	buf_addf(&b, "%s ", tag);
+	buf_vaddf(&b, fmt, ap);
 	if (b.oom) {
-		free(b.s);
+		buf_free(&b);
 		return conn_fail(c, IMAP_ENOMEM, "out of memory");
 	}
-	if (strpbrk(b.s, "\r\n")) {
-		free(b.s);
+	if (strpbrk(b.data, "\r\n")) {
+		buf_free(&b);
 		set_text(&c->last_text, "command contains CR or LF, not sent");
 		set_text(&c->last_code, NULL);
 		return IMAP_EBAD;
 	}
 	if (log_debug_enabled())
-		log_msg(LOG_DEBUG, "C: %s", b.s);
-	sb_add(&b, "\r\n", 2);
-	rc = b.oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : send_raw(c, b.s, b.len, NULL);
-	free(b.s);
+		log_msg(LOG_DEBUG, "C: %s", b.data);
+	buf_add(&b, "\r\n", 2);
+	rc = b.oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : send_raw(c, b.data, b.len, NULL);
+	buf_free(&b);
 	if (rc)
 		return rc;
 	return await_reply(c, tag, fn, ud, NULL);
@@ -637,27 +562,27 @@ static int sasl_start(struct imap_conn *c, const char *tag, const char *mech, bo
 		      const void *ir, size_t irlen)
 {
 	struct imap_resp *cont = NULL;
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	char trace[80];
 	char *b64;
 	int rc;
 
 	snprintf(trace, sizeof(trace), "%s AUTHENTICATE %s%s", tag, mech,
 		 sasl_ir ? " <secret>" : "");
-	sb_addf(&b, "%s AUTHENTICATE %s", tag, mech);
+	buf_addf(&b, "%s AUTHENTICATE %s", tag, mech);
 	if (sasl_ir) {
 		b64 = b64_encode(ir, irlen);
 		if (!b64)
 			b.oom = true;
 		else
-			sb_addf(&b, " %s", *b64 ? b64 : "=");
+			buf_addf(&b, " %s", *b64 ? b64 : "=");
 		free(b64);
 	}
-	sb_add(&b, "\r\n", 2);
-	rc = b.oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : send_raw(c, b.s, b.len, trace);
-	if (b.s)
-		OPENSSL_cleanse(b.s, b.len);
-	free(b.s);
+	buf_add(&b, "\r\n", 2);
+	rc = b.oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : send_raw(c, b.data, b.len, trace);
+	if (b.data)
+		OPENSSL_cleanse(b.data, b.len);
+	buf_free(&b);
 	if (rc || sasl_ir)
 		return rc;
 	rc = await_reply(c, tag, NULL, NULL, &cont);
@@ -708,20 +633,20 @@ static int auth_sasl(struct imap_conn *c, const char *mech, const void *ir, size
 
 static int auth_plain(struct imap_conn *c, const struct imap_conn_config *cfg)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	int rc;
 
-	sb_add(&b, "", 1);  /* empty authorization identity */
-	sb_str(&b, cfg->user);
-	sb_add(&b, "", 1);
-	sb_str(&b, cfg->password);
+	buf_add(&b, "", 1);  /* empty authorization identity */
+	buf_str(&b, cfg->user);
+	buf_add(&b, "", 1);
+	buf_str(&b, cfg->password);
 	if (b.oom)
 		rc = conn_fail(c, IMAP_ENOMEM, "out of memory");
 	else
-		rc = auth_sasl(c, "PLAIN", b.s, b.len, NULL, 0);
-	if (b.s)
-		OPENSSL_cleanse(b.s, b.len);
-	free(b.s);
+		rc = auth_sasl(c, "PLAIN", b.data, b.len, NULL, 0);
+	if (b.data)
+		OPENSSL_cleanse(b.data, b.len);
+	buf_free(&b);
 	return rc;
 }
 
@@ -729,39 +654,39 @@ static int auth_plain(struct imap_conn *c, const struct imap_conn_config *cfg)
  * JSON challenge that must be answered with a lone ^A. */
 static int auth_oauthbearer(struct imap_conn *c, const struct imap_conn_config *cfg)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	int rc;
 
-	sb_addf(&b, "n,a=%s,\001", cfg->user);
+	buf_addf(&b, "n,a=%s,\001", cfg->user);
 	if (cfg->host)
-		sb_addf(&b, "host=%s\001", cfg->host);
+		buf_addf(&b, "host=%s\001", cfg->host);
 	if (cfg->port)
-		sb_addf(&b, "port=%s\001", cfg->port);
-	sb_addf(&b, "auth=Bearer %s\001\001", cfg->password);
+		buf_addf(&b, "port=%s\001", cfg->port);
+	buf_addf(&b, "auth=Bearer %s\001\001", cfg->password);
 	if (b.oom)
 		rc = conn_fail(c, IMAP_ENOMEM, "out of memory");
 	else
-		rc = auth_sasl(c, "OAUTHBEARER", b.s, b.len, "\001", 1);
-	if (b.s)
-		OPENSSL_cleanse(b.s, b.len);
-	free(b.s);
+		rc = auth_sasl(c, "OAUTHBEARER", b.data, b.len, "\001", 1);
+	if (b.data)
+		OPENSSL_cleanse(b.data, b.len);
+	buf_free(&b);
 	return rc;
 }
 
 /* Google's XOAUTH2: like OAUTHBEARER, the error challenge gets an empty answer. */
 static int auth_xoauth2(struct imap_conn *c, const struct imap_conn_config *cfg)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	int rc;
 
-	sb_addf(&b, "user=%s\001auth=Bearer %s\001\001", cfg->user, cfg->password);
+	buf_addf(&b, "user=%s\001auth=Bearer %s\001\001", cfg->user, cfg->password);
 	if (b.oom)
 		rc = conn_fail(c, IMAP_ENOMEM, "out of memory");
 	else
-		rc = auth_sasl(c, "XOAUTH2", b.s, b.len, "", 0);
-	if (b.s)
-		OPENSSL_cleanse(b.s, b.len);
-	free(b.s);
+		rc = auth_sasl(c, "XOAUTH2", b.data, b.len, "", 0);
+	if (b.data)
+		OPENSSL_cleanse(b.data, b.len);
+	buf_free(&b);
 	return rc;
 }
 
@@ -801,7 +726,7 @@ static void scram_free(struct scram *s)
 static char *scram_client_first(const char *user)
 {
 	unsigned char raw[18];
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	char *nonce;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
@@ -809,22 +734,18 @@ static char *scram_client_first(const char *user)
 	nonce = b64_encode(raw, sizeof(raw));
 	if (!nonce)
 		return NULL;
-	sb_str(&b, "n=");
+	buf_str(&b, "n=");
 	for (const char *p = user; *p; p++) {
 		if (*p == ',')
-			sb_str(&b, "=2C");
+			buf_str(&b, "=2C");
 		else if (*p == '=')
-			sb_str(&b, "=3D");
+			buf_str(&b, "=3D");
 		else
-			sb_add(&b, p, 1);
+			buf_add(&b, p, 1);
 	}
-	sb_addf(&b, ",r=%s", nonce);
+	buf_addf(&b, ",r=%s", nonce);
 	free(nonce);
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return buf_take(&b);
 }
 
 /* Checks "r=...,s=...,i=..." and that the nonce extends ours; NULL or why not. */
@@ -873,37 +794,35 @@ static char *scram_client_final(struct scram *s, const char *password)
 	unsigned char salted[SHA256_DIGEST_LENGTH], ckey[SHA256_DIGEST_LENGTH];
 	unsigned char stored[SHA256_DIGEST_LENGTH], proof[SHA256_DIGEST_LENGTH];
 	unsigned char skey[SHA256_DIGEST_LENGTH];
-	struct sbuf msg = { 0 }, out = { 0 };
+	struct buf msg = { 0 }, out = { 0 };
 	char *p64 = NULL;
 	bool ok;
 
 	/* "biws" is base64("n,,"): no channel binding. */
-	sb_addf(&out, "c=biws,r=%s", s->nonce);
-	sb_addf(&msg, "%s,%s,%s", s->client_first_bare, s->server_first, out.s ? out.s : "");
+	buf_addf(&out, "c=biws,r=%s", s->nonce);
+	buf_addf(&msg, "%s,%s,%s", s->client_first_bare, s->server_first, out.data ? out.data : "");
 	ok = !msg.oom && !out.oom;
 	ok = ok && PKCS5_PBKDF2_HMAC(password, (int)strlen(password), s->salt, (int)s->saltlen,
 				     (int)s->iter, EVP_sha256(), sizeof(salted), salted) == 1;
 	ok = ok && hmac256(salted, sizeof(salted), "Client Key", ckey);
 	ok = ok && SHA256(ckey, sizeof(ckey), stored);
-	ok = ok && hmac256(stored, sizeof(stored), msg.s, proof);
+	ok = ok && hmac256(stored, sizeof(stored), msg.data, proof);
 	for (size_t i = 0; ok && i < sizeof(proof); i++)
 		proof[i] ^= ckey[i];
 	ok = ok && hmac256(salted, sizeof(salted), "Server Key", skey);
-	ok = ok && hmac256(skey, sizeof(skey), msg.s, s->server_sig);
+	ok = ok && hmac256(skey, sizeof(skey), msg.data, s->server_sig);
 	ok = ok && (p64 = b64_encode(proof, sizeof(proof)));
 	if (ok)
-		sb_addf(&out, ",p=%s", p64);
+		buf_addf(&out, ",p=%s", p64);
 	OPENSSL_cleanse(salted, sizeof(salted));
 	OPENSSL_cleanse(ckey, sizeof(ckey));
 	OPENSSL_cleanse(stored, sizeof(stored));
 	OPENSSL_cleanse(skey, sizeof(skey));
 	free(p64);
-	free(msg.s);
-	if (!ok || out.oom) {
-		free(out.s);
-		return NULL;
-	}
-	return out.s;
+	buf_free(&msg);
+	if (!ok)
+		buf_free(&out);
+	return buf_take(&out);
 }
 
 /* Reads the server's next SASL message into *msg (decoded), or returns the tagged result. */
@@ -992,25 +911,25 @@ out:
  * Appends one LOGIN argument: quoted if possible, else a synchronising
  * literal, for which the part before it is sent and the "+" awaited.
  */
-static int login_arg(struct imap_conn *c, const char *tag, struct sbuf *b, const char *arg)
+static int login_arg(struct imap_conn *c, const char *tag, struct buf *b, const char *arg)
 {
 	struct imap_resp *cont = NULL;
 	char *q = imap_quote(arg);
 	int rc;
 
 	if (q) {
-		sb_str(b, q);
+		buf_str(b, q);
 		OPENSSL_cleanse(q, strlen(q));
 		free(q);
 		return b->oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : IMAP_OK;
 	}
 	if (errno != EINVAL)
 		return conn_fail(c, IMAP_ENOMEM, "out of memory");
-	sb_addf(b, "{%zu}\r\n", strlen(arg));
+	buf_addf(b, "{%zu}\r\n", strlen(arg));
 	if (b->oom)
 		return conn_fail(c, IMAP_ENOMEM, "out of memory");
-	rc = send_raw(c, b->s, b->len, NULL);
-	OPENSSL_cleanse(b->s, b->len);
+	rc = send_raw(c, b->data, b->len, NULL);
+	OPENSSL_cleanse(b->data, b->len);
 	b->len = 0;
 	if (rc)
 		return rc;
@@ -1020,13 +939,13 @@ static int login_arg(struct imap_conn *c, const char *tag, struct sbuf *b, const
 	if (rc != SASL_CONT)
 		return rc;
 	imap_resp_free(cont);
-	sb_str(b, arg);
+	buf_str(b, arg);
 	return b->oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : IMAP_OK;
 }
 
 static int auth_login(struct imap_conn *c, const struct imap_conn_config *cfg)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	char tag[16], trace[40];
 	int rc;
 
@@ -1036,22 +955,22 @@ static int auth_login(struct imap_conn *c, const struct imap_conn_config *cfg)
 	snprintf(trace, sizeof(trace), "%s LOGIN <secret>", tag);
 	if (log_debug_enabled())
 		log_msg(LOG_DEBUG, "C: %s", trace);
-	sb_addf(&b, "%s LOGIN ", tag);
+	buf_addf(&b, "%s LOGIN ", tag);
 	rc = login_arg(c, tag, &b, cfg->user);
 	if (!rc) {
-		sb_str(&b, " ");
+		buf_str(&b, " ");
 		rc = login_arg(c, tag, &b, cfg->password);
 	}
 	if (!rc) {
-		sb_add(&b, "\r\n", 2);
+		buf_add(&b, "\r\n", 2);
 		if (b.oom)
 			rc = conn_fail(c, IMAP_ENOMEM, "out of memory");
 		else
-			rc = send_raw(c, b.s, b.len, NULL);
+			rc = send_raw(c, b.data, b.len, NULL);
 	}
-	if (b.s)
-		OPENSSL_cleanse(b.s, b.cap);
-	free(b.s);
+	if (b.data)
+		OPENSSL_cleanse(b.data, b.cap);
+	buf_free(&b);
 	c->caps_known = false;
 	return rc ? rc : await_reply(c, tag, NULL, NULL, NULL);
 }

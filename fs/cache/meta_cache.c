@@ -1,5 +1,6 @@
 #include "meta_cache.h"
 
+#include "buf.h"
 #include "dirs.h"
 
 #include <errno.h>
@@ -112,49 +113,22 @@ void cached_mailbox_free(struct cached_mailbox *mb)
 
 /* ---- encoding ---- */
 
-struct wbuf {
-	unsigned char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void w_bytes(struct wbuf *b, const void *s, size_t n)
+/* The low bytes of v at out, little-endian. */
+static void put_le(unsigned char *out, uint64_t v, int bytes)
 {
-	if (b->oom)
-		return;
-	if (n > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 4096;
-		unsigned char *p;
-
-		while (n > cap - b->len) {
-			if (cap > SIZE_MAX / 2) {
-				b->oom = true;
-				return;
-			}
-			cap *= 2;
-		}
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
+	for (int i = 0; i < bytes; i++)
+		out[i] = (unsigned char)(v >> (8 * i));
 }
 
-static void w_u64(struct wbuf *b, uint64_t v, int bytes)
+static void w_u64(struct buf *b, uint64_t v, int bytes)
 {
 	unsigned char le[8];
 
-	for (int i = 0; i < bytes; i++)
-		le[i] = (unsigned char)(v >> (8 * i));
-	w_bytes(b, le, (size_t)bytes);
+	put_le(le, v, bytes);
+	buf_add(b, le, (size_t)bytes);
 }
 
-static void w_str(struct wbuf *b, const char *s)
+static void w_str(struct buf *b, const char *s)
 {
 	size_t len;
 
@@ -169,10 +143,10 @@ static void w_str(struct wbuf *b, const char *s)
 		return;
 	}
 	w_u64(b, len, 4);
-	w_bytes(b, s, len);
+	buf_add(b, s, len);
 }
 
-static void encode(struct wbuf *b, const struct cached_mailbox *mb)
+static void encode(struct buf *b, const struct cached_mailbox *mb)
 {
 	w_u64(b, mb->uidvalidity, 4);
 	w_u64(b, mb->uidnext, 4);
@@ -401,32 +375,32 @@ int meta_cache_load(struct meta_cache *mc, const char *mailbox, struct cached_ma
 }
 
 /* The header in front of an encoded payload (room was left for it). */
-static int seal(struct wbuf *b)
+static int seal(struct buf *b)
 {
-	struct wbuf h = { b->p, 0, HEADER_LEN, false };
+	unsigned char *h = (unsigned char *)b->data;
 	unsigned char md[DIGEST_LEN];
 	unsigned int mdlen = 0;
 
-	if (!EVP_Digest(b->p + HEADER_LEN, b->len - HEADER_LEN, md, &mdlen, EVP_sha256(), NULL) ||
+	if (!EVP_Digest(h + HEADER_LEN, b->len - HEADER_LEN, md, &mdlen, EVP_sha256(), NULL) ||
 	    mdlen != DIGEST_LEN)
 		return -EIO;
-	w_bytes(&h, MAGIC, MAGIC_LEN);
-	w_u64(&h, VERSION, 4);
-	w_u64(&h, b->len - HEADER_LEN, 8);
-	w_bytes(&h, md, DIGEST_LEN);
+	memcpy(h, MAGIC, MAGIC_LEN);
+	put_le(h + MAGIC_LEN, VERSION, 4);
+	put_le(h + MAGIC_LEN + 4, b->len - HEADER_LEN, 8);
+	memcpy(h + MAGIC_LEN + 4 + 8, md, DIGEST_LEN);
 	return 0;
 }
 
 /* Data then name are made durable, so a crash leaves the old file or the new. */
 static int write_durably(const char *tmp, const char *path, const char *dir,
-			 const struct wbuf *b)
+			 const struct buf *b)
 {
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	int rc;
 
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, b->p, b->len);
+	rc = write_all(fd, (const unsigned char *)b->data, b->len);
 	if (!rc && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && !rc)
@@ -448,7 +422,7 @@ static int write_durably(const char *tmp, const char *path, const char *dir,
 int meta_cache_save(struct meta_cache *mc, const char *mailbox, const struct cached_mailbox *mb)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 32];
-	struct wbuf b = { 0 };
+	struct buf b = { 0 };
 	int rc, n;
 
 	if (!mc || !mailbox || !mb || (mb->n && !mb->msgs))
@@ -460,7 +434,7 @@ int meta_cache_save(struct meta_cache *mc, const char *mailbox, const struct cac
 	n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	w_bytes(&b, (unsigned char[HEADER_LEN]){ 0 }, HEADER_LEN);
+	buf_add(&b, (unsigned char[HEADER_LEN]){ 0 }, HEADER_LEN);
 	encode(&b, mb);
 	rc = -ENOMEM;
 	if (b.oom)
@@ -469,7 +443,7 @@ int meta_cache_save(struct meta_cache *mc, const char *mailbox, const struct cac
 	if (!rc)
 		rc = write_durably(tmp, path, mc->dir, &b);
 out:
-	free(b.p);
+	buf_free(&b);
 	return rc;
 }
 

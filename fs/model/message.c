@@ -8,6 +8,7 @@
 
 #include "arena.h"
 #include "bodystructure.h"
+#include "buf.h"
 #include "client.h"
 #include "decode.h"
 #include "log.h"
@@ -498,53 +499,41 @@ int msg_content_spool(struct source *src, struct store *store, const char *mailb
 
 /* ---- small messages: parts cut from the whole copy ------------------------- */
 
-struct membuf {
-	char *data;
-	size_t len, cap;
-};
-
 static int to_memory(void *ud, const char *data, size_t len)
 {
-	struct membuf *b = ud;
+	struct buf *b = ud;
 
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = (b->len + len + 1) * 2;
-		char *grown = realloc(b->data, cap);
-
-		if (!grown)
-			return -1;
-		b->data = grown;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return 0;
+	buf_add(b, data, len);
+	return b->oom ? -1 : 0;
 }
 
 int msg_part_local(struct msg_detail *d, size_t part, const char *raw, size_t len, char **out,
 		   size_t *out_len)
 {
 	const struct mime_part *p = part_tree_get(d->tree, part);
-	struct membuf b = { 0 };
+	struct buf b = { 0 };
 	struct mime_decoder *dec;
-	size_t off, n;
+	size_t off, n, got = 0;
 	int rc = -ENOMEM;
 
+	*out = NULL;
+	*out_len = 0;
 	if (mime_split(raw, len, d->tree, part, MIME_SPLIT_BODY, &off, &n) < 0)
 		return -EAGAIN;
 	/* An attached message's message.eml is its bytes as they are. */
 	dec = p->is_message ? mime_decoder_new(MIME_ENC_7BIT, NULL, NULL, to_memory, &b)
 			    : mime_decoder_new(p->encoding, p->type, p->charset, to_memory, &b);
-	if (dec && mime_decoder_push(dec, raw + off, n) == 0 && mime_decoder_finish(dec) == 0 &&
-	    to_memory(&b, "", 0) == 0) {
-		__atomic_store_n(&d->local_size[part], (uint64_t)b.len, __ATOMIC_RELAXED);
-		*out = b.data;
-		*out_len = b.len;
-		b.data = NULL;
+	if (dec && mime_decoder_push(dec, raw + off, n) == 0 && mime_decoder_finish(dec) == 0) {
+		got = b.len;
+		*out = buf_take(&b);
+	}
+	if (*out) {
+		__atomic_store_n(&d->local_size[part], (uint64_t)got, __ATOMIC_RELAXED);
+		*out_len = got;
 		rc = 0;
 	}
 	mime_decoder_free(dec);
-	free(b.data);
+	buf_free(&b);
 	return rc;
 }
 
