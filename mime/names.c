@@ -9,6 +9,11 @@
  *
  * iconv is opened per call (not GMime's shared cache) so that this file
  * needs no lock; GMime is asked only for charset aliases iconv lacks.
+ *
+ * Text is built in GLib's GString, which GMime brings (mime/ has no buffer
+ * of its own and must not use imap/'s). GLib aborts when out of memory, as
+ * GMime does, and allocates with malloc since GLib 2.46: the strings these
+ * functions return are freed with free().
  */
 #include "names.h"
 
@@ -27,83 +32,6 @@
 #define SEGMENT_MAX 9999
 
 static const char replacement[] = "\xef\xbf\xbd";   /* U+FFFD */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_put(struct sbuf *b, const void *data, size_t n)
-{
-	char *np;
-	size_t ncap;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		ncap = b->cap ? b->cap : 64;
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		np = realloc(b->p, ncap);
-		if (np == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_putc(struct sbuf *b, char c)
-{
-	sb_put(b, &c, 1);
-}
-
-static void sb_put_cp(struct sbuf *b, uint32_t c)
-{
-	char u[4];
-
-	if (c < 0x80) {
-		u[0] = (char)c;
-		sb_put(b, u, 1);
-	} else if (c < 0x800) {
-		u[0] = (char)(0xc0 | c >> 6);
-		u[1] = (char)(0x80 | (c & 0x3f));
-		sb_put(b, u, 2);
-	} else if (c < 0x10000) {
-		u[0] = (char)(0xe0 | c >> 12);
-		u[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		u[2] = (char)(0x80 | (c & 0x3f));
-		sb_put(b, u, 3);
-	} else {
-		u[0] = (char)(0xf0 | c >> 18);
-		u[1] = (char)(0x80 | (c >> 12 & 0x3f));
-		u[2] = (char)(0x80 | (c >> 6 & 0x3f));
-		u[3] = (char)(0x80 | (c & 0x3f));
-		sb_put(b, u, 4);
-	}
-}
-
-/* The buffer's string (never NULL unless out of memory); b is emptied. */
-static char *sb_take(struct sbuf *b)
-{
-	char *s;
-
-	sb_put(b, "", 0);
-	if (b->oom) {
-		free(b->p);
-		s = NULL;
-	} else {
-		s = b->p;
-	}
-	memset(b, 0, sizeof(*b));
-	return s;
-}
 
 char mime_ascii_lower(char c)
 {
@@ -169,7 +97,7 @@ static bool utf8_valid(const char *s, size_t n)
 }
 
 /* Valid sequences as they are, each invalid byte as U+FFFD. */
-static void put_sanitized(struct sbuf *b, const char *s, size_t n)
+static void put_sanitized(GString *b, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	uint32_t c;
@@ -178,10 +106,10 @@ static void put_sanitized(struct sbuf *b, const char *s, size_t n)
 	while (i < n) {
 		k = utf8_next(u + i, n - i, &c);
 		if (k == 0) {
-			sb_put(b, replacement, 3);
+			g_string_append_len(b, replacement, 3);
 			i++;
 		} else {
-			sb_put(b, s + i, k);
+			g_string_append_len(b, s + i, k);
 			i += k;
 		}
 	}
@@ -195,7 +123,7 @@ static const uint16_t cp1252_high[32] = {
 	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
 };
 
-static void put_cp1252(struct sbuf *b, const char *s, size_t n)
+static void put_cp1252(GString *b, const char *s, size_t n)
 {
 	size_t i;
 
@@ -203,17 +131,17 @@ static void put_cp1252(struct sbuf *b, const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c >= 0x80 && c < 0xa0)
-			sb_put_cp(b, cp1252_high[c - 0x80]);
+			g_string_append_unichar(b, cp1252_high[c - 0x80]);
 		else
-			sb_put_cp(b, c);
+			g_string_append_unichar(b, c);
 	}
 }
 
 /* Bytes of no (known) charset: UTF-8 if they are valid UTF-8, else windows-1252. */
-static void put_guessed(struct sbuf *b, const char *s, size_t n)
+static void put_guessed(GString *b, const char *s, size_t n)
 {
 	if (utf8_valid(s, n))
-		sb_put(b, s, n);
+		g_string_append_len(b, s, n);
 	else
 		put_cp1252(b, s, n);
 }
@@ -222,22 +150,22 @@ static void put_guessed(struct sbuf *b, const char *s, size_t n)
  * Returns false if some bytes did not convert (they became U+FFFD), so the
  * caller can prefer another reading.
  */
-static bool put_iconv(struct sbuf *b, iconv_t cd, const char *s, size_t n)
+static bool put_iconv(GString *b, iconv_t cd, const char *s, size_t n)
 {
 	char out[512], *in = (char *)s, *op;
 	size_t inleft = n, outleft, r;
 	bool clean = true;
 
-	while (inleft > 0 && !b->oom) {
+	while (inleft > 0) {
 		op = out;
 		outleft = sizeof(out);
 		r = iconv(cd, &in, &inleft, &op, &outleft);
-		sb_put(b, out, (size_t)(op - out));
+		g_string_append_len(b, out, (size_t)(op - out));
 		if (r != (size_t)-1 || errno == E2BIG)
 			continue;
 		/* EILSEQ, or EINVAL for a sequence cut off at the end. */
 		clean = false;
-		sb_put(b, replacement, 3);
+		g_string_append_len(b, replacement, 3);
 		in++;
 		inleft--;
 		iconv(cd, NULL, NULL, NULL, NULL);
@@ -245,7 +173,7 @@ static bool put_iconv(struct sbuf *b, iconv_t cd, const char *s, size_t n)
 	op = out;
 	outleft = sizeof(out);
 	iconv(cd, NULL, NULL, &op, &outleft);
-	sb_put(b, out, (size_t)(op - out));
+	g_string_append_len(b, out, (size_t)(op - out));
 	return clean;
 }
 
@@ -309,7 +237,7 @@ static bool charset_name_ok(const char *cs)
 }
 
 /* n bytes in charset (NULL or "" when unknown) appended as UTF-8. */
-static void put_charset(struct sbuf *b, const char *s, size_t n, const char *charset)
+static void put_charset(GString *b, const char *s, size_t n, const char *charset)
 {
 	size_t mark = b->len;
 	iconv_t cd;
@@ -337,9 +265,9 @@ static void put_charset(struct sbuf *b, const char *s, size_t n, const char *cha
 	clean = put_iconv(b, cd, s, n);
 	iconv_close(cd);
 	/* A wrong label on UTF-8 text is the usual reason a conversion fails. */
-	if (!clean && !b->oom && utf8_valid(s, n)) {
-		b->len = mark;
-		sb_put(b, s, n);
+	if (!clean && utf8_valid(s, n)) {
+		g_string_truncate(b, mark);
+		g_string_append_len(b, s, n);
 	}
 }
 
@@ -369,7 +297,7 @@ static int b64_value(char c)
 }
 
 /* Lenient: characters outside the alphabet are skipped, padding optional. */
-static void put_b64(struct sbuf *b, const char *s, size_t n)
+static void put_b64(GString *b, const char *s, size_t n)
 {
 	uint32_t acc = 0;
 	int bits = 0, v;
@@ -383,32 +311,32 @@ static void put_b64(struct sbuf *b, const char *s, size_t n)
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			sb_putc(b, (char)(acc >> bits & 0xff));
+			g_string_append_c(b, (char)(acc >> bits & 0xff));
 		}
 	}
 }
 
 /* RFC 2047 "Q": '_' is a space, =XX a byte, anything else itself. */
-static void put_q(struct sbuf *b, const char *s, size_t n)
+static void put_q(GString *b, const char *s, size_t n)
 {
 	size_t i;
 	int hi, lo;
 
 	for (i = 0; i < n; i++) {
 		if (s[i] == '_') {
-			sb_putc(b, ' ');
+			g_string_append_c(b, ' ');
 		} else if (s[i] == '=' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
 			   (lo = hex_value(s[i + 2])) >= 0) {
-			sb_putc(b, (char)(hi << 4 | lo));
+			g_string_append_c(b, (char)(hi << 4 | lo));
 			i += 2;
 		} else {
-			sb_putc(b, s[i]);
+			g_string_append_c(b, s[i]);
 		}
 	}
 }
 
 /* Drops NUL too: every caller ends in a C string. */
-static void put_plain(struct sbuf *b, const char *s, size_t n, bool raw_utf8)
+static void put_plain(GString *b, const char *s, size_t n, bool raw_utf8)
 {
 	size_t i, run = 0;
 
@@ -417,7 +345,7 @@ static void put_plain(struct sbuf *b, const char *s, size_t n, bool raw_utf8)
 		if (i < n && s[i] != '\r' && s[i] != '\n' && s[i] != '\0')
 			continue;
 		if (raw_utf8)
-			sb_put(b, s + run, i - run);
+			g_string_append_len(b, s + run, i - run);
 		else
 			put_cp1252(b, s + run, i - run);
 		run = i + 1;
@@ -461,14 +389,12 @@ static bool parse_eword(const char *p, struct eword *w)
 	return true;
 }
 
-static void flush_words(struct sbuf *out, struct sbuf *pend, const char *charset)
+static void flush_words(GString *out, GString *pend, const char *charset)
 {
-	if (pend->oom)
-		out->oom = true;
 	if (pend->len == 0)
 		return;
-	put_charset(out, pend->p, pend->len, charset);
-	pend->len = 0;
+	put_charset(out, pend->str, pend->len, charset);
+	g_string_truncate(pend, 0);
 }
 
 /*
@@ -476,9 +402,9 @@ static void flush_words(struct sbuf *out, struct sbuf *pend, const char *charset
  * split multi-byte characters across words. Whitespace between encoded
  * words is not part of the text (RFC 2047 6.2).
  */
-static void decode_words(struct sbuf *out, const char *s, bool raw_utf8)
+static void decode_words(GString *out, const char *s, bool raw_utf8)
 {
-	struct sbuf pend = { 0 };
+	GString *pend = g_string_new(NULL);
 	char charset[64] = "";
 	struct eword w;
 	const char *p = s, *q, *run;
@@ -487,12 +413,12 @@ static void decode_words(struct sbuf *out, const char *s, bool raw_utf8)
 	while (*p) {
 		if (parse_eword(p, &w)) {
 			if (!mime_ascii_eq(charset, w.charset))
-				flush_words(out, &pend, charset);
+				flush_words(out, pend, charset);
 			memcpy(charset, w.charset, sizeof(charset));
 			if (w.enc == 'b')
-				put_b64(&pend, w.text, w.len);
+				put_b64(pend, w.text, w.len);
 			else
-				put_q(&pend, w.text, w.len);
+				put_q(pend, w.text, w.len);
 			p = w.end;
 			after_word = true;
 			continue;
@@ -504,59 +430,53 @@ static void decode_words(struct sbuf *out, const char *s, bool raw_utf8)
 				continue;
 			}
 		}
-		flush_words(out, &pend, charset);
+		flush_words(out, pend, charset);
 		run = p++;
 		while (*p && !(p[0] == '=' && p[1] == '?'))
 			p++;
 		put_plain(out, run, (size_t)(p - run), raw_utf8);
 		after_word = false;
 	}
-	flush_words(out, &pend, charset);
-	free(pend.p);
+	flush_words(out, pend, charset);
+	g_string_free(pend, TRUE);
 }
 
-/* Drops NUL, which a decoded word may hold and a C string cannot. */
-static char *finish_text(struct sbuf *b)
+/* Drops NUL, which a decoded word may hold and a C string cannot; frees b. */
+static char *finish_text(GString *b)
 {
-	struct sbuf clean = { 0 };
+	GString *clean = g_string_sized_new(b->len);
 	size_t i, run = 0;
 
-	if (b->oom) {
-		free(b->p);
-		return NULL;
-	}
-	/* b->p is NULL when nothing was put: no pointer arithmetic on it. */
-	for (i = 0; b->p != NULL && i <= b->len; i++) {
-		if (i < b->len && b->p[i] != '\0')
+	for (i = 0; i <= b->len; i++) {
+		if (i < b->len && b->str[i] != '\0')
 			continue;
-		put_sanitized(&clean, b->p + run, i - run);
+		put_sanitized(clean, b->str + run, i - run);
 		run = i + 1;
 	}
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-	return sb_take(&clean);
+	g_string_free(b, TRUE);
+	return g_string_free(clean, FALSE);
 }
 
 char *mime_header_text(const char *raw)
 {
-	struct sbuf b = { 0 };
+	GString *b = g_string_new(NULL);
 
 	if (raw == NULL)
 		raw = "";
-	decode_words(&b, raw, utf8_valid(raw, strlen(raw)));
-	return finish_text(&b);
+	decode_words(b, raw, utf8_valid(raw, strlen(raw)));
+	return finish_text(b);
 }
 
-static void put_pct(struct sbuf *b, const char *s)
+static void put_pct(GString *b, const char *s)
 {
 	int hi, lo;
 
 	for (; *s; s++) {
 		if (s[0] == '%' && (hi = hex_value(s[1])) >= 0 && (lo = hex_value(s[2])) >= 0) {
-			sb_putc(b, (char)(hi << 4 | lo));
+			g_string_append_c(b, (char)(hi << 4 | lo));
 			s += 2;
 		} else {
-			sb_putc(b, *s);
+			g_string_append_c(b, *s);
 		}
 	}
 }
@@ -629,22 +549,20 @@ static enum attr_kind match_attr(const char *attr, const char *base, unsigned lo
 
 static char *decode_extended(const char *v)
 {
-	struct sbuf raw = { 0 }, out = { 0 };
+	GString *raw = g_string_new(NULL), *out = g_string_new(NULL);
 	char cs[64];
 
-	put_pct(&raw, split_charset(v, cs, sizeof(cs)));
-	put_charset(&out, raw.p ? raw.p : "", raw.len, cs);
-	if (raw.oom)
-		out.oom = true;
-	free(raw.p);
-	return finish_text(&out);
+	put_pct(raw, split_charset(v, cs, sizeof(cs)));
+	put_charset(out, raw->str, raw->len, cs);
+	g_string_free(raw, TRUE);
+	return finish_text(out);
 }
 
 /* RFC 2231 3-4: segments in number order (gaps tolerated, repeats ignored),
  * the charset from the first; unencoded segments are taken as they are. */
 static char *decode_segments(struct segment *segs, size_t n)
 {
-	struct sbuf raw = { 0 }, out = { 0 };
+	GString *raw = g_string_new(NULL), *out;
 	char cs[64] = "";
 	bool any_encoded = false;
 	const char *v;
@@ -659,22 +577,21 @@ static char *decode_segments(struct segment *segs, size_t n)
 		if (segs[i].encoded) {
 			if (i == 0)
 				v = split_charset(v, cs, sizeof(cs));
-			put_pct(&raw, v);
+			put_pct(raw, v);
 			any_encoded = true;
 		} else {
-			sb_put(&raw, v, strlen(v));
+			g_string_append(raw, v);
 		}
 	}
 	if (!any_encoded) {
-		s = raw.oom ? NULL : mime_header_text(raw.p ? raw.p : "");
-		free(raw.p);
+		s = mime_header_text(raw->str);
+		g_string_free(raw, TRUE);
 		return s;
 	}
-	put_charset(&out, raw.p ? raw.p : "", raw.len, cs);
-	if (raw.oom)
-		out.oom = true;
-	free(raw.p);
-	return finish_text(&out);
+	out = g_string_new(NULL);
+	put_charset(out, raw->str, raw->len, cs);
+	g_string_free(raw, TRUE);
+	return finish_text(out);
 }
 
 /*
@@ -735,63 +652,58 @@ static bool dropped(uint32_t c)
 }
 
 /* Cut to MIME_NAME_MAX bytes on a character boundary, keeping ".ext". */
-static void cut_name(struct sbuf *b)
+static void cut_name(GString *b)
 {
-	const char *dot = strrchr(b->p, '.');
+	const char *dot = strrchr(b->str, '.');
 	size_t ext = 0, stem;
 
-	if (dot != NULL && dot != b->p && strlen(dot) <= EXT_MAX)
+	if (dot != NULL && dot != b->str && strlen(dot) <= EXT_MAX)
 		ext = strlen(dot);
 	stem = MIME_NAME_MAX - ext;
-	while (stem > 1 && ((unsigned char)b->p[stem] & 0xc0) == 0x80)
+	while (stem > 1 && ((unsigned char)b->str[stem] & 0xc0) == 0x80)
 		stem--;
-	while (stem > 1 && b->p[stem - 1] == ' ')
+	while (stem > 1 && b->str[stem - 1] == ' ')
 		stem--;
-	memmove(b->p + stem, b->p + b->len - ext, ext);
-	b->len = stem + ext;
-	b->p[b->len] = '\0';
+	memmove(b->str + stem, b->str + b->len - ext, ext);
+	g_string_truncate(b, stem + ext);
 }
 
-/* The safe form of s, "" when nothing usable is left; NULL if out of memory. */
+/* The safe form of s, "" when nothing usable is left. */
 static char *clean_name(const char *s)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	struct sbuf b = { 0 };
+	GString *b = g_string_new(NULL);
 	size_t n = strlen(s), i = 0, k, start, end;
 	uint32_t c;
 
-	sb_put(&b, "", 0);
 	while (i < n) {
 		k = utf8_next(u + i, n - i, &c);
 		if (k == 0) {
-			sb_put(&b, replacement, 3);
+			g_string_append_len(b, replacement, 3);
 			i++;
 			continue;
 		}
 		if (c == '/' || c == '\\')
-			sb_putc(&b, '_');
+			g_string_append_c(b, '_');
 		else if (!dropped(c))
-			sb_put(&b, s + i, k);
+			g_string_append_len(b, s + i, k);
 		i += k;
 	}
-	if (b.oom)
-		return sb_take(&b);
-	for (start = 0; start < b.len && b.p[start] == ' '; start++)
+	for (start = 0; start < b->len && b->str[start] == ' '; start++)
 		;
-	for (end = b.len; end > start && b.p[end - 1] == ' '; end--)
+	for (end = b->len; end > start && b->str[end - 1] == ' '; end--)
 		;
-	memmove(b.p, b.p + start, end - start);
-	b.len = end - start;
-	b.p[b.len] = '\0';
+	memmove(b->str, b->str + start, end - start);
+	g_string_truncate(b, end - start);
 	/* "", ".", "..", "...": nothing to show. */
-	if (strspn(b.p, ".") == b.len)
-		b.len = 0, b.p[0] = '\0';
+	if (strspn(b->str, ".") == b->len)
+		g_string_truncate(b, 0);
 	/* A leading dot would hide the file from ls and file managers. */
-	if (b.p[0] == '.')
-		b.p[0] = '_';
-	if (b.len > MIME_NAME_MAX)
-		cut_name(&b);
-	return sb_take(&b);
+	if (b->str[0] == '.')
+		b->str[0] = '_';
+	if (b->len > MIME_NAME_MAX)
+		cut_name(b);
+	return g_string_free(b, FALSE);
 }
 
 char *mime_safe_name(const char *utf8, const char *fallback)
