@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "request.h"
+#include "work_queue.h"
 
 enum pf_state { PF_NONE, PF_QUEUED, PF_INFLIGHT, PF_DONE };
 
@@ -28,7 +28,6 @@ struct pf_job {
 	uint32_t uidvalidity;
 	uint32_t *uids;
 	size_t n;
-	struct pf_job *next;
 };
 
 struct prefetch {
@@ -36,13 +35,9 @@ struct prefetch {
 	struct store *store;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;   /* a message's state changed */
-	pthread_cond_t work;      /* a job was queued, or stop */
 	struct pf_slot *tab;      /* open addressing; protected by lock */
 	size_t cap, used;
-	struct pf_job *head, *tail;
-	bool stop;
-	pthread_t *threads;
-	unsigned nthreads;
+	struct work_queue *queue; /* batches fetched ahead; NULL: no workers */
 };
 
 char *prefetch_key(const char *mailbox, uint32_t uidvalidity, uint32_t uid)
@@ -220,35 +215,24 @@ static void take_queued(struct prefetch *pf, struct pf_job *job)
 	job->n = k;
 }
 
-static void *worker(void *arg)
+/* A worker's batch: what is still queued of it (a reader may have taken some). */
+static void work(void *ctx, void *item)
 {
-	struct prefetch *pf = arg;
-	struct pf_job *job;
-	sigset_t all;
+	struct prefetch *pf = ctx;
+	struct pf_job *job = item;
 
-	/* Signals are for the FUSE loop's thread. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&pf->lock);
-	while (!pf->stop) {
-		if (!pf->head) {
-			pthread_cond_wait(&pf->work, &pf->lock);
-			continue;
-		}
-		job = pf->head;
-		pf->head = job->next;
-		if (!pf->head)
-			pf->tail = NULL;
-		take_queued(pf, job);
-		pthread_mutex_unlock(&pf->lock);
-		request_begin(REQUEST_MS);  /* each job is a request of its own */
-		if (job->n)
-			run_job(pf, job);
-		job_free(job);
-		pthread_mutex_lock(&pf->lock);
-	}
+	take_queued(pf, job);
 	pthread_mutex_unlock(&pf->lock);
-	return NULL;
+	request_begin(REQUEST_MS);  /* each job is a request of its own */
+	if (job->n)
+		run_job(pf, job);
+	job_free(job);
+}
+
+static void drop_job(void *job)
+{
+	job_free(job);
 }
 
 struct prefetch *prefetch_new(struct source *source, struct store *store, unsigned workers)
@@ -264,15 +248,9 @@ struct prefetch *prefetch_new(struct source *source, struct store *store, unsign
 		return NULL;
 	}
 	pthread_mutex_init(&pf->lock, NULL);
-	pthread_cond_init(&pf->work, NULL);
-	pf->threads = calloc(workers ? workers : 1, sizeof(*pf->threads));
-	if (!pf->threads) {
-		prefetch_free(pf);
-		return NULL;
-	}
-	for (; pf->nthreads < workers; pf->nthreads++)
-		if (pthread_create(&pf->threads[pf->nthreads], NULL, worker, pf) != 0)
-			break; /* fewer workers still work: readers fetch what they need */
+	/* None (or fewer) still works: readers fetch what they need. */
+	if (workers)
+		pf->queue = work_queue_new(workers, work, pf, drop_job);
 	return pf;
 }
 
@@ -280,23 +258,10 @@ void prefetch_free(struct prefetch *pf)
 {
 	if (!pf)
 		return;
-	pthread_mutex_lock(&pf->lock);
-	pf->stop = true;
-	pthread_cond_broadcast(&pf->work);
-	pthread_mutex_unlock(&pf->lock);
-	for (unsigned i = 0; i < pf->nthreads; i++)
-		pthread_join(pf->threads[i], NULL);
-	while (pf->head) {
-		struct pf_job *job = pf->head;
-
-		pf->head = job->next;
-		job_free(job);
-	}
-	free(pf->threads);
+	work_queue_free(pf->queue);
 	free(pf->tab);
 	pthread_mutex_destroy(&pf->lock);
 	pthread_cond_destroy(&pf->changed);
-	pthread_cond_destroy(&pf->work);
 	free(pf);
 }
 
@@ -381,7 +346,7 @@ static void read_ahead(struct prefetch *pf, const char *mailbox, uint32_t uidval
 {
 	size_t from = 0;
 
-	if (pf->nthreads == 0)
+	if (!pf->queue)
 		return;
 	pthread_mutex_lock(&pf->lock);
 	while (from < n) {
@@ -395,12 +360,8 @@ static void read_ahead(struct prefetch *pf, const char *mailbox, uint32_t uidval
 			unqueue(pf, job);
 			break;
 		}
-		if (pf->tail)
-			pf->tail->next = job;
-		else
-			pf->head = job;
-		pf->tail = job;
-		pthread_cond_signal(&pf->work);
+		if (!work_queue_put(pf->queue, job))
+			unqueue(pf, job);
 	}
 	pthread_mutex_unlock(&pf->lock);
 }

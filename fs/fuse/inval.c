@@ -1,56 +1,31 @@
 #include "inval.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "work_queue.h"
 
 struct pending {
 	uint64_t parent;
-	struct pending *next;
 	char name[];
 };
 
 struct inval {
 	struct fuse_session *se;
-	pthread_mutex_t lock;
-	pthread_cond_t work;
-	struct pending *head;     /* protected by lock */
-	bool stop;                /* protected by lock */
-	bool started;
-	pthread_t thread;
+	struct work_queue *queue;  /* one thread: notifications go out in order */
 };
 
-static void *run(void *arg)
+static void notify(void *ctx, void *item)
 {
-	struct inval *iv = arg;
-	struct pending *p;
-	sigset_t all;
+	struct inval *iv = ctx;
+	struct pending *p = item;
+	int rc = fuse_lowlevel_notify_inval_entry(iv->se, p->parent, p->name, strlen(p->name));
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	pthread_mutex_lock(&iv->lock);
-	while (!iv->stop) {
-		if (!iv->head) {
-			pthread_cond_wait(&iv->work, &iv->lock);
-			continue;
-		}
-		p = iv->head;
-		iv->head = p->next;
-		pthread_mutex_unlock(&iv->lock);
-		int rc = fuse_lowlevel_notify_inval_entry(iv->se, p->parent, p->name,
-							  strlen(p->name));
-		if (rc && rc != -ENOENT && rc != -EBADF && rc != -ENODEV)
-			log_msg(LOG_WARNING, "cannot invalidate %s: %s", p->name, strerror(-rc));
-		free(p);
-		pthread_mutex_lock(&iv->lock);
-	}
-	pthread_mutex_unlock(&iv->lock);
-	return NULL;
+	if (rc && rc != -ENOENT && rc != -EBADF && rc != -ENODEV)
+		log_msg(LOG_WARNING, "cannot invalidate %s: %s", p->name, strerror(-rc));
+	free(p);
 }
 
 struct inval *inval_new(struct fuse_session *se)
@@ -60,13 +35,11 @@ struct inval *inval_new(struct fuse_session *se)
 	if (!iv)
 		return NULL;
 	iv->se = se;
-	pthread_mutex_init(&iv->lock, NULL);
-	pthread_cond_init(&iv->work, NULL);
-	if (pthread_create(&iv->thread, NULL, run, iv) != 0) {
-		inval_free(iv);
+	iv->queue = work_queue_new(1, notify, iv, free);
+	if (!iv->queue) {
+		free(iv);
 		return NULL;
 	}
-	iv->started = true;
 	return iv;
 }
 
@@ -82,30 +55,14 @@ void inval_entry(struct inval *iv, uint64_t parent, const char *name)
 		return; /* the entry then times out by itself */
 	p->parent = parent;
 	memcpy(p->name, name, len + 1);
-	pthread_mutex_lock(&iv->lock);
-	p->next = iv->head;
-	iv->head = p;
-	pthread_cond_signal(&iv->work);
-	pthread_mutex_unlock(&iv->lock);
+	if (!work_queue_put(iv->queue, p))
+		free(p);
 }
 
 void inval_free(struct inval *iv)
 {
 	if (!iv)
 		return;
-	pthread_mutex_lock(&iv->lock);
-	iv->stop = true;
-	pthread_cond_signal(&iv->work);
-	pthread_mutex_unlock(&iv->lock);
-	if (iv->started)
-		pthread_join(iv->thread, NULL);
-	while (iv->head) {
-		struct pending *p = iv->head;
-
-		iv->head = p->next;
-		free(p);
-	}
-	pthread_mutex_destroy(&iv->lock);
-	pthread_cond_destroy(&iv->work);
+	work_queue_free(iv->queue);
 	free(iv);
 }
