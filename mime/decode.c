@@ -44,6 +44,10 @@ struct mime_decoder {
 	mime_out_fn *out;
 	void *ud;
 	bool failed, finished;
+	/* uuencode: the lines before "begin " are read here (uu_begin), and
+	 * line ends are held back (uu_push) */
+	bool uu, uu_search, uu_skip, uu_nl;
+	unsigned uu_match;		/* bytes of "begin " at the line's start */
 };
 
 /*
@@ -469,6 +473,7 @@ struct mime_decoder *mime_decoder_new(enum mime_encoding enc, const char *type,
 		d->filter = g_mime_filter_basic_new(GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE, FALSE);
 	else if (enc == MIME_ENC_UUENCODE)
 		d->filter = g_mime_filter_basic_new(GMIME_CONTENT_ENCODING_UUENCODE, FALSE);
+	d->uu = d->uu_search = enc == MIME_ENC_UUENCODE;
 	if (enc != MIME_ENC_7BIT && enc != MIME_ENC_OTHER && !d->filter)
 		goto fail;
 	if (type && !strcasecmp(type, "text") && text_setup(d, charset) < 0)
@@ -485,20 +490,95 @@ void mime_decoder_set_text_max(struct mime_decoder *d, size_t max)
 		d->max = max;
 }
 
-int mime_decoder_push(struct mime_decoder *d, const char *data, size_t len)
+/* One chunk through the filter, and on. */
+static int filter_feed(struct mime_decoder *d, const char *data, size_t len)
 {
 	char *o;
 	size_t olen, opre;
 
+	/* With no pre-space the filter copies its input, never writing to it. */
+	g_mime_filter_filter(d->filter, (char *)data, len, 0, &o, &olen, &opre);
+	return feed(d, o, olen, false);
+}
+
+/*
+ * GMime's uudecode filter makes its output depend on how its input is cut,
+ * and decode.h promises it does not. So, for uuencode:
+ *
+ *  - the filter looks for its "begin " line at the start of every chunk as
+ *    if a line began there: the lines before the begin line are read here
+ *    (uu_begin), and the filter gets a begin line of its own once it is found;
+ *  - its step function does not keep that a chunk ended with a line end, and
+ *    reads the next chunk's first byte as data where a whole input has it as
+ *    the next line's length: no chunk ends with '\n' (uu_push); the line
+ *    ends held back go with the byte after them (a run of them reads as one).
+ */
+static size_t uu_begin(struct mime_decoder *d, const char *data, size_t len)
+{
+	static const char begin[] = "begin ";
+	size_t i = 0;
+
+	while (i < len && d->uu_search) {
+		char c = data[i++];
+
+		if (c == '\n') {
+			d->uu_search = d->uu_match < sizeof(begin) - 1;
+			d->uu_match = 0;
+			d->uu_skip = false;
+		} else if (!d->uu_skip && d->uu_match < sizeof(begin) - 1) {
+			if (c == begin[d->uu_match])
+				d->uu_match++;
+			else
+				d->uu_skip = true;
+		}
+	}
+	return i;	/* the bytes up to the end of the begin line, or all */
+}
+
+static int uu_push(struct mime_decoder *d, const char *data, size_t len)
+{
+	size_t n;
+
+	if (d->uu_search) {
+		n = uu_begin(d, data, len);
+		if (d->uu_search)
+			return 0;
+		if (filter_feed(d, "begin \n", 7) < 0)
+			return -1;
+		data += n;
+		len -= n;
+	}
+	if (d->uu_nl) {
+		while (len > 0 && *data == '\n') {
+			data++;
+			len--;
+		}
+		if (len == 0)
+			return 0;
+		d->uu_nl = false;
+		if (filter_feed(d, (const char[2]){ '\n', *data }, 2) < 0)
+			return -1;
+		data++;
+		len--;
+	}
+	for (n = len; n > 0 && data[n - 1] == '\n'; n--)
+		;
+	if (n < len)
+		d->uu_nl = true;
+	return n ? filter_feed(d, data, n) : 0;
+}
+
+int mime_decoder_push(struct mime_decoder *d, const char *data, size_t len)
+{
 	if (d->failed || d->finished)
 		return -1;
 	if (len == 0)
 		return 0;
 	if (!d->filter)
 		return feed(d, data, len, false);
-	/* With no pre-space the filter copies its input, never writing to it. */
-	g_mime_filter_filter(d->filter, (char *)data, len, 0, &o, &olen, &opre);
-	return feed(d, o, olen, false);
+	if (d->uu)
+		return uu_push(d, data, len);
+	return filter_feed(d, data, len);
 }
 
 int mime_decoder_finish(struct mime_decoder *d)

@@ -183,6 +183,9 @@ static void test_split_points(void **state)
 
 static void test_uuencode(void **state)
 {
+	static const char short_line[] = "begin 644 a\n#86\n\n#86)C\n#86)C\n`\nend\n";
+	struct sink s;
+
 	(void)state;
 	EXPECT_STR(MIME_ENC_UUENCODE, "application", NULL,
 		   "begin 666 hello.txt\n"
@@ -190,6 +193,16 @@ static void test_uuencode(void **state)
 		   " \n"
 		   "end\n",
 		   "hello, uuencoded world!\n");
+	/* Only a line that begins with "begin " starts the data, wherever the
+	 * pushes cut the lines (GMime's filter takes each push for a line start). */
+	EXPECT_STR(MIME_ENC_UUENCODE, "application", NULL, "x begin 644 a\n#86)C\n`\nend\n", "");
+	EXPECT_STR(MIME_ENC_UUENCODE, "application", NULL,
+		   "x begin 644 a\nbegins\nbegin 644 a\n#86)C\n`\nend\n", "abc");
+	EXPECT_STR(MIME_ENC_UUENCODE, "application", NULL, "begin", "");
+	/* A line shorter than its length byte says: the next line's length byte
+	 * is read as such however the pushes fall (decode() compares them). */
+	s = decode(MIME_ENC_UUENCODE, "application", NULL, short_line, strlen(short_line));
+	free(s.buf);
 }
 
 static void test_passthrough(void **state)
