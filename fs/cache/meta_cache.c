@@ -2,6 +2,7 @@
 
 #include "buf.h"
 #include "dirs.h"
+#include "keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +35,6 @@
 #define MSG_MIN_LEN (4 + 8 + 8 + 5 * 4) /* a message with all strings empty/NULL */
 #define NO_STR UINT32_MAX
 #define FILE_MAX (1ULL << 32)         /* larger is not a listing we wrote */
-#define NAME_LEN 64                   /* hex SHA-256 */
 
 struct meta_cache {
 	char *dir;
@@ -47,16 +47,11 @@ struct meta_cache {
 static int path_of(const struct meta_cache *mc, const char *mailbox, const char *suffix,
 		   char *path, size_t size)
 {
-	unsigned char md[DIGEST_LEN];
-	char name[NAME_LEN + 1];
-	unsigned int mdlen = 0;
+	char name[CACHE_NAME_LEN + 1];
 	int n;
 
-	if (!EVP_Digest(mailbox, strlen(mailbox), md, &mdlen, EVP_sha256(), NULL) ||
-	    mdlen != DIGEST_LEN)
+	if (cache_file_name(mailbox, name) < 0)
 		return -EIO;
-	for (unsigned i = 0; i < DIGEST_LEN; i++)
-		snprintf(name + 2 * i, 3, "%02x", md[i]);
 	n = snprintf(path, size, "%s/%s%s", mc->dir, name, suffix);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }

@@ -13,12 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "dirs.h"
+#include "keys.h"
 #include "log.h"
 
-#define NAME_LEN 64  /* hex SHA-256 */
+#define NAME_LEN CACHE_NAME_LEN
 
 struct stored {
 	char name[NAME_LEN + 1];
@@ -46,18 +46,6 @@ struct store_writer {
 static int cmp_entry(const void *a, const void *b)
 {
 	return strcmp(((const struct stored *)a)->name, ((const struct stored *)b)->name);
-}
-
-static int key_name(const char *key, char name[NAME_LEN + 1])
-{
-	unsigned char md[32];
-	unsigned int n = 0;
-
-	if (!EVP_Digest(key, strlen(key), md, &n, EVP_sha256(), NULL) || n != sizeof(md))
-		return -EIO;
-	for (unsigned i = 0; i < sizeof(md); i++)
-		sprintf(name + 2 * i, "%02x", md[i]);
-	return 0;
 }
 
 static int path_of(const struct store *s, const char *name, char *path, size_t len)
@@ -176,7 +164,7 @@ int store_open(struct store *s, const char *key, int *fd, uint64_t *size)
 	char name[NAME_LEN + 1], path[PATH_MAX];
 	struct stored probe, **slot;
 	struct stat st;
-	int rc = key_name(key, name);
+	int rc = cache_file_name(key, name);
 
 	*fd = -1;
 	*size = 0;
@@ -267,7 +255,7 @@ struct store_writer *store_begin(struct store *s, const char *key)
 		return NULL;
 	w->s = s;
 	w->fd = -1;
-	if (key_name(key, w->name) < 0 ||
+	if (cache_file_name(key, w->name) < 0 ||
 	    snprintf(w->tmp, sizeof(w->tmp), "%s/tmp.XXXXXX", s->dir) >= (int)sizeof(w->tmp))
 		goto fail;
 	w->fd = mkostemp(w->tmp, O_CLOEXEC);
@@ -357,7 +345,7 @@ bool store_has(struct store *s, const char *key)
 	struct stored probe;
 	bool found;
 
-	if (key_name(key, probe.name) < 0)
+	if (cache_file_name(key, probe.name) < 0)
 		return false;
 	pthread_mutex_lock(&s->lock);
 	found = tfind(&probe, &s->index, cmp_entry) != NULL;

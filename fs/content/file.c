@@ -11,6 +11,7 @@
 #include "content.h"
 #include "fill.h"
 #include "inode.h"
+#include "keys.h"
 #include "log.h"
 
 
@@ -113,7 +114,7 @@ static char *fill_key(struct model *m, const struct model_file *f, uint32_t *uid
 	*wire = mbox_wire(m, f->ino, uidvalidity);
 	if (!*wire)
 		return NULL;
-	key = msg_store_key(kind, *wire, *uidvalidity, ino_uid(f->ino), f->section);
+	key = cache_key_part(kind, *wire, *uidvalidity, ino_uid(f->ino), f->section);
 	if (!key) {
 		free(*wire);
 		*wire = NULL;

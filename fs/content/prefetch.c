@@ -11,6 +11,7 @@
 
 #include "client.h"
 #include "clock.h"
+#include "keys.h"
 #include "log.h"
 #include "request.h"
 #include "work_queue.h"
@@ -39,15 +40,6 @@ struct prefetch {
 	size_t cap, used;
 	struct work_queue *queue; /* batches fetched ahead; NULL: no workers */
 };
-
-char *prefetch_key(const char *mailbox, uint32_t uidvalidity, uint32_t uid)
-{
-	char *key;
-
-	if (asprintf(&key, "v1\nmessage\n%s\n%u\n%u", mailbox, uidvalidity, uid) < 0)
-		return NULL;
-	return key;
-}
 
 static uint64_t slot_key(const char *mailbox, uint32_t uidvalidity, uint32_t uid)
 {
@@ -120,7 +112,7 @@ static void on_body(void *ud, uint32_t uid, const char *data, size_t len)
 {
 	struct batch_ctx *ctx = ud;
 	struct prefetch *pf = ctx->pf;
-	char *key = prefetch_key(ctx->job->mailbox, ctx->job->uidvalidity, uid);
+	char *key = cache_key_message(ctx->job->mailbox, ctx->job->uidvalidity, uid);
 	struct store_writer *w = key ? store_begin(pf->store, key) : NULL;
 	uint64_t size;
 	bool ok = false;
@@ -278,7 +270,7 @@ static int cmp_uid(const void *a, const void *b)
  * then its slot says so). */
 static bool stored(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity, uint32_t uid)
 {
-	char *key = prefetch_key(mailbox, uidvalidity, uid);
+	char *key = cache_key_message(mailbox, uidvalidity, uid);
 	bool has = key && store_has(pf->store, key);
 
 	free(key);
@@ -399,7 +391,7 @@ int prefetch_get(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity,
 		 const uint32_t *uids, const uint64_t *sizes, size_t n, bool last, int *fd,
 		 uint64_t *size)
 {
-	char *key = prefetch_key(mailbox, uidvalidity, uids[0]);
+	char *key = cache_key_message(mailbox, uidvalidity, uids[0]);
 	struct timespec until;
 	bool tried = false;
 	int rc;

@@ -33,8 +33,6 @@ struct prefetch *prefetch_new(struct source *source, struct store *store, unsign
 /* Stops the workers (waiting for the batch each one is fetching). */
 void prefetch_free(struct prefetch *pf);
 
-/* The store key of a whole message; malloc'd. */
-char *prefetch_key(const char *mailbox, uint32_t uidvalidity, uint32_t uid);
 
 /*
  * A read-only descriptor of message uids[0] whole, and its size; uids[1..n)

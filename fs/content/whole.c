@@ -11,6 +11,7 @@
 
 #include "content.h"
 #include "inode.h"
+#include "keys.h"
 #include "split.h"
 
 
@@ -43,7 +44,7 @@ bool msg_whole_here(struct model *m, uint64_t ino)
 	pthread_mutex_unlock(&rc->lock);
 	if (here || !(wire = mbox_wire(m, ino, &uidvalidity)))
 		return here;
-	skey = prefetch_key(wire, uidvalidity, ino_uid(ino));
+	skey = cache_key_message(wire, uidvalidity, ino_uid(ino));
 	here = skey && store_has(m->store, skey);
 	free(skey);
 	free(wire);

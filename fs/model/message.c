@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "client.h"
 #include "decode.h"
+#include "keys.h"
 #include "log.h"
 #include "source.h"
 #include "parser.h"
@@ -455,17 +456,6 @@ static int run_spool(struct imap_conn *c, const struct imap_mailbox_status *st, 
 }
 
 
-char *msg_store_key(const char *kind, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		    const char *section)
-{
-	char *key;
-
-	if (asprintf(&key, "v1\n%s\n%s\n%u\n%u\n%s", kind, mailbox, uidvalidity, uid,
-		     section) < 0)
-		return NULL;
-	return key;
-}
-
 int msg_content_spool(struct source *src, struct store *store, const char *mailbox,
 		      uint32_t uidvalidity, uint32_t uid, const struct msg_detail *d, size_t part,
 		      int *fd, uint64_t *size)
@@ -475,7 +465,7 @@ int msg_content_spool(struct source *src, struct store *store, const char *mailb
 	int rc;
 
 	ctx.p = part_tree_get(d->tree, part);
-	key = msg_store_key("content", mailbox, uidvalidity, uid, ctx.p->section);
+	key = cache_key_part("content", mailbox, uidvalidity, uid, ctx.p->section);
 	if (!key)
 		return -ENOMEM;
 	ctx.key = key;

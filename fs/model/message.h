@@ -63,11 +63,6 @@ uint64_t msg_content_size(const struct msg_detail *d, size_t part);
 
 /* Makes sure the store holds part's content file (CONTENT_SPOOL): fetched
  * in chunks, decoded and converted. *fd reads it, *size is its length. */
-/* The store key of a section's decoded content (kind "content"), or of a
- * message.eml's bytes as they are (kind "raw"; section "": the message's
- * own). malloc'd; NULL when out of memory. */
-char *msg_store_key(const char *kind, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		    const char *section);
 int msg_content_spool(struct source *src, struct store *store, const char *mailbox,
 		      uint32_t uidvalidity, uint32_t uid, const struct msg_detail *d, size_t part,
 		      int *fd, uint64_t *size);
