@@ -37,7 +37,7 @@
 #define DETAIL_KEEP 4096
 
 struct kept_detail {
-	uint32_t mbox, uid;       /* uid 0: an empty slot */
+	uint32_t mbox, uid;       /* protected by model.lock; uid 0: an empty slot */
 };
 /* Files whose open state is kept for reads that come without an open. */
 #define OPEN_CACHE 16
@@ -45,7 +45,8 @@ struct kept_detail {
 #define RAW_CACHE 4
 
 struct raw_entry {
-	uint64_t key;             /* the message directory's inode */
+	uint64_t key;             /* protected by raw_cache.lock (all three):
+				   * the message directory's inode */
 	char *raw;
 	size_t len;
 };
@@ -60,19 +61,21 @@ struct raw_cache {
 #define DIR_CACHE 8
 
 struct dir_snapshot {
-	uint64_t ino;
+	uint64_t ino;             /* protected by model.dir_lock (all three) */
 	struct model_dir *d;
 	uint64_t used;
 };
 
+/* One message of a listing. Every field is protected by the model's lock
+ * (struct model, lock), like the table that holds it. */
 struct msg {
-	uint32_t uid;
-	time_t date;
-	uint64_t size;
-	char *flags;              /* protected by model.lock */
-	char *header;             /* protected by model.lock; NULL until fetched */
+	uint32_t uid;             /* protected by model.lock (all fields below too) */
+	time_t date;              /* INTERNALDATE */
+	uint64_t size;            /* RFC822.SIZE */
+	char *flags;              /* space-separated, \Recent left out */
+	char *header;             /* NULL until fetched (header.c, HEADER_BUDGET) */
 	size_t header_len;
-	struct msg_detail *detail;  /* protected by model.lock; NULL until fetched */
+	struct msg_detail *detail;  /* NULL until fetched; a reference of its own */
 	struct saved_detail *saved; /* from the metadata cache, parsed on first use */
 };
 
@@ -81,8 +84,11 @@ struct saved_detail {
 	char *bodystructure, *subject, *from, *message_id;
 };
 
+/* A mailbox directory (or a level of names without a mailbox). Every
+ * field is protected by the model's lock; the table (model.mbox) too. */
 struct mbox {
-	char *path;               /* shown path from the root, levels joined by '/' */
+	char *path;               /* protected by model.lock (all fields below too):
+				   * shown path from the root, levels joined by '/' */
 	const char *leaf;         /* last level of path */
 	uint32_t parent;          /* mailbox id, 0 for the root */
 	char *wire;               /* server name, NULL for a level with no mailbox */
@@ -99,35 +105,48 @@ struct mbox {
 	struct msg *msgs;         /* sorted by uid */
 	size_t nmsgs;
 	bool loaded;
-	bool loading;             /* a thread is fetching the message list */
+	bool loading;             /* a thread is fetching the message list (others wait
+				   * on model.loaded) */
 	struct timespec loaded_at;
 };
 
+/*
+ * The mount's model. Its locks are never held while waiting on the server,
+ * the disk or another thread: lock (the mailbox table, listings, messages,
+ * details, headers); dir_lock (directory snapshots); raws.lock (whole
+ * messages in memory); the open cache's own. None of these is taken while
+ * another of them is held; under lock only leaf locks are taken (a work
+ * queue's, to hand over an invalidation).
+ */
 struct model {
+	/* Set by model_new, never changed after: no lock. */
 	struct source *source;
-	struct store *store;
-	struct prefetch *prefetch;
+	struct store *store;      /* has its own lock */
+	struct prefetch *prefetch;  /* has its own lock */
 	struct meta_cache *meta;  /* NULL: no persistent metadata */
-	struct open_cache *open_cache;
-	struct inval *inval;      /* NULL until the session runs */
-	struct raw_cache raws;
-	struct kept_detail kept[DETAIL_KEEP];  /* protected by lock: a ring, oldest next */
-	size_t kept_next;                      /* protected by lock */
-	pthread_mutex_t dir_lock;
-	struct dir_snapshot dirs[DIR_CACHE];  /* protected by dir_lock */
-	uint64_t dir_tick;                   /* protected by dir_lock */
-	pthread_mutex_t lock;
-	pthread_cond_t loaded;    /* signalled when a listing finishes */
-	struct mbox *mbox;        /* index = mailbox id; [0] unused (the root) */
-	size_t nmbox;             /* ids in use, counting [0] */
-	bool listed;
-	bool listing;
-	struct timespec listed_at;
-	struct timespec root_changed;  /* the root's mtime */
-	size_t header_bytes;      /* protected by lock */
+	struct open_cache *open_cache;  /* has its own lock */
 	time_t mounted_at;
 	uid_t uid;
 	gid_t gid;
+
+	struct raw_cache raws;    /* has its own lock */
+
+	pthread_mutex_t dir_lock;
+	struct dir_snapshot dirs[DIR_CACHE];  /* protected by dir_lock */
+	uint64_t dir_tick;                   /* protected by dir_lock */
+
+	pthread_mutex_t lock;
+	pthread_cond_t loaded;    /* with lock: signalled when a listing finishes */
+	struct inval *inval;      /* protected by lock; NULL until the session runs */
+	struct kept_detail kept[DETAIL_KEEP];  /* protected by lock: a ring, oldest next */
+	size_t kept_next;                      /* protected by lock */
+	struct mbox *mbox;        /* protected by lock: index = mailbox id; [0] unused (the root) */
+	size_t nmbox;             /* protected by lock: ids in use, counting [0] */
+	bool listed;              /* protected by lock: a LIST succeeded once */
+	bool listing;             /* protected by lock: a thread runs LIST */
+	struct timespec listed_at;     /* protected by lock */
+	struct timespec root_changed;  /* protected by lock: the root's mtime */
+	size_t header_bytes;      /* protected by lock: of all msg.header */
 };
 
 /* Gives directory id (0: the root) a new mtime: its entries changed, and the
