@@ -26,26 +26,29 @@
  * fill (fill.h); smaller ones are done in a few chunks anyway. */
 #define FILL_MIN (4u * 1024 * 1024)
 
+/* An open file (file.c), shared by the readers of one inode. */
 struct model_file {
+	/* Set by file_open before the file is shared, never changed after. */
 	uint64_t ino;
 	uint64_t size;
 	char *section;            /* what chunks fetch: "" (message), "2" (part)... */
 	bool binary;              /* chunks via BINARY.PEEK */
 	bool whole;               /* all content is in chunk (headers) */
 	int fd;                   /* decoded content in the store, or -1 */
+	enum mime_encoding encoding;  /* of what the fill fetches */
+
 	pthread_mutex_t lock;
 	char *chunk;              /* protected by lock */
-	uint64_t chunk_off;
-	size_t chunk_len;
+	uint64_t chunk_off;       /* protected by lock */
+	size_t chunk_len;         /* protected by lock */
 	int refs;                 /* atomic: the open cache's and readers' */
 	/* One fetch at a time: the kernel's readahead sends reads of one file
 	 * in parallel, and they should find what the fetch before brought. */
 	pthread_mutex_t fetching;
 	/* Read from its start, a large file is fetched ahead by a fill (fill.h):
-	 * started once, under fetching. */
-	bool fillable;
-	enum mime_encoding encoding;  /* of what the fill fetches */
-	struct fill *fill;
+	 * started once, under fetching; read without it atomically. */
+	bool fillable;            /* written under fetching, atomic loads */
+	struct fill *fill;        /* written under fetching, atomic loads */
 };
 
 /* fetch.c */

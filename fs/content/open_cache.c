@@ -26,7 +26,7 @@ struct open_entry {
 struct open_cache {
 	pthread_mutex_t lock;
 	struct open_entry e[OPEN_CACHE];  /* protected by lock */
-	uint64_t tick;
+	uint64_t tick;                    /* protected by lock */
 };
 
 struct open_cache *open_cache_new(void)
