@@ -523,13 +523,12 @@ void save_all(struct model *m)
 
 /* ---- keeping a listing current ------------------------------------------- */
 
-/* Waits while another thread lists mailbox id. Caller holds the lock. */
-static int wait_loading(struct model *m, uint32_t id)
+int wait_listing(struct model *m, uint32_t id)
 {
 	struct timespec until;
 
 	request_deadline(&until);
-	while (m->mbox[id].loading)
+	while (id ? m->mbox[id].loading : m->listing)
 		if (pthread_cond_timedwait(&m->loaded, &m->lock, &until) == ETIMEDOUT)
 			return -EIO;
 	return 0;
@@ -567,6 +566,19 @@ static int apply(struct model *m, struct mbox *b, struct load_ctx *ctx)
 	return 0;
 }
 
+/* Whether b's table serves as it is: listed, and young enough when force. */
+static bool listing_fresh(const struct mbox *b, bool force)
+{
+	return b->loaded && (!force || clock_ms_since(&b->loaded_at) < MODEL_FRESH_MS);
+}
+
+/* Ends this thread's listing of id: the threads waiting for it look again. */
+static void loading_done(struct model *m, uint32_t id)
+{
+	m->mbox[id].loading = false;
+	pthread_cond_broadcast(&m->loaded);
+}
+
 int ensure_loaded(struct model *m, uint32_t id, bool force)
 {
 	struct load_ctx ctx = { 0 };
@@ -574,17 +586,21 @@ int ensure_loaded(struct model *m, uint32_t id, bool force)
 	char *wire;
 	int rc;
 
-	rc = wait_loading(m, id);
+	rc = wait_listing(m, id);
 	if (rc)
 		return rc;
-	if (!m->mbox[id].wire)
-		return 0; /* a level without messages */
+	if (!m->mbox[id].wire || listing_fresh(&m->mbox[id], force))
+		return 0; /* fresh enough, or a level without messages */
 	wire = strdup(m->mbox[id].wire);
 	if (!wire)
 		return -ENOMEM;
+	/* From here until the broadcast below this thread alone lists id:
+	 * load_cached drops the lock, and others must wait, not list too. */
+	m->mbox[id].loading = true;
 	if (!m->mbox[id].loaded)
 		load_cached(m, id, wire);
-	if (m->mbox[id].loaded && (!force || clock_ms_since(&m->mbox[id].loaded_at) < MODEL_FRESH_MS)) {
+	if (listing_fresh(&m->mbox[id], force)) {
+		loading_done(m, id);
 		free(wire);
 		return 0;
 	}
@@ -596,15 +612,13 @@ int ensure_loaded(struct model *m, uint32_t id, bool force)
 		ctx.base_modseq = m->mbox[id].highestmodseq;
 		ctx.base_count = m->mbox[id].nmsgs;
 	}
-	m->mbox[id].loading = true;
 	pthread_mutex_unlock(&m->lock);
 
 	cmd.mailbox = wire;
 	rc = source_run(m->source, &cmd);
 
 	pthread_mutex_lock(&m->lock);
-	m->mbox[id].loading = false;
-	pthread_cond_broadcast(&m->loaded);
+	loading_done(m, id);
 	if (rc == 0 && ctx.err == 0)
 		ctx.err = apply(m, &m->mbox[id], &ctx);
 	msgs_free(ctx.msgs, ctx.n);

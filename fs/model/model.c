@@ -321,13 +321,20 @@ static int ensure_listed(struct model *m, bool force)
 {
 	struct list_ctx ctx = { .m = m, .err = 0 };
 	struct source_cmd cmd = { .fn = run_list, .ud = &ctx };
-	bool listed;
+	bool listed, waited;
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
-	if (m->listed && (!force || clock_ms_since(&m->listed_at) < MODEL_FRESH_MS || m->listing)) {
+	/* A first listing under way is waited for (it brings what this thread
+	 * would fetch); a refresh under way is not: the names known serve. */
+	waited = !m->listed && m->listing;
+	rc = waited ? wait_listing(m, 0) : 0;
+	if (rc == 0 && waited && !m->listed)
+		rc = -EIO; /* the listing waited for failed: not tried again at once */
+	if (rc || (m->listed && (!force || clock_ms_since(&m->listed_at) < MODEL_FRESH_MS ||
+				 m->listing))) {
 		pthread_mutex_unlock(&m->lock);
-		return 0;
+		return rc;
 	}
 	m->listing = true;
 	for (size_t i = 1; i < m->nmbox; i++)
@@ -344,6 +351,7 @@ static int ensure_listed(struct model *m, bool force)
 		apply_list(m);
 	}
 	listed = m->listed;
+	pthread_cond_broadcast(&m->loaded);
 	pthread_mutex_unlock(&m->lock);
 	if (rc) {
 		log_msg(LOG_ERR, "cannot list mailboxes: %s", strerror(-rc));

@@ -172,6 +172,10 @@ int cmp_msg(const void *a, const void *b);
  * only what changed (CONDSTORE/QRESYNC) or, without them, all flags.
  * Caller holds the lock; it is released while the server answers. */
 int ensure_loaded(struct model *m, uint32_t id, bool force);
+/* Waits while another thread lists directory id: the mailboxes for the root
+ * (0), mailbox id's messages otherwise. -EIO when that outlasts a request's
+ * deadline. Caller holds the lock; it is released while waiting. */
+int wait_listing(struct model *m, uint32_t id);
 /* Saves what the metadata cache lacks (at unmount). Caller holds the lock;
  * it is released while each file is written. */
 void save_all(struct model *m);
