@@ -31,11 +31,12 @@ static int run_fetch(struct imap_conn *c, const struct imap_mailbox_status *st, 
  * request that talks to the server without the lock; NULL when it is gone. */
 char *mbox_wire(struct model *m, uint64_t ino, uint32_t *uidvalidity)
 {
-	uint32_t id = ino_mbox(ino);
 	char *wire = NULL;
+	uint32_t id;
 
 	pthread_mutex_lock(&m->lock);
-	if (id < m->nmbox && m->mbox[id].wire) {
+	id = msg_mbox(m, ino);
+	if (id && m->mbox[id].wire) {
 		wire = strdup(m->mbox[id].wire);
 		*uidvalidity = m->mbox[id].uidvalidity;
 	}

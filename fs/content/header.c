@@ -47,8 +47,8 @@ static int part_header_get(struct model *m, uint64_t ino, char **out, size_t *le
 /* Copies the message's cached header out. Caller holds the lock. */
 static int header_cached(struct model *m, uint64_t ino, char **out, size_t *len)
 {
-	uint32_t id = ino_mbox(ino);
-	struct msg *msg = id < m->nmbox ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
+	uint32_t id = msg_mbox(m, ino);
+	struct msg *msg = id ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
 
 	if (!msg || !msg->header)
 		return 1;
@@ -64,6 +64,7 @@ int header_get(struct model *m, uint64_t ino, char **out, size_t *len)
 {
 	struct fetch_req req = { .section = "HEADER" };
 	struct msg *msg;
+	uint32_t id;
 	int rc;
 
 	/* Defined on every path: callers free *out whatever the result. */
@@ -83,7 +84,8 @@ int header_get(struct model *m, uint64_t ino, char **out, size_t *len)
 		return rc;
 	pthread_mutex_lock(&m->lock);
 	/* Look again: the message may have gone while we fetched. */
-	msg = msg_find(&m->mbox[ino_mbox(ino)], ino_uid(ino));
+	id = msg_mbox(m, ino);
+	msg = id ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
 	if (msg && !msg->header && m->header_bytes + req.n <= HEADER_BUDGET) {
 		msg->header = malloc(req.n + 1);
 		if (msg->header) {

@@ -64,8 +64,8 @@ struct window {
  * mailbox will want next. Caller holds the lock. */
 static int window_of(struct model *m, uint64_t ino, struct window *w)
 {
-	uint32_t id = ino_mbox(ino);
-	struct mbox *b = id && id < m->nmbox ? &m->mbox[id] : NULL;
+	uint32_t id = msg_mbox(m, ino);
+	struct mbox *b = id ? &m->mbox[id] : NULL;
 	struct msg *msg = b ? msg_find(b, ino_uid(ino)) : NULL;
 
 	if (!msg || !b->wire)

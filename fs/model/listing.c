@@ -330,12 +330,16 @@ static int merge(struct model *m, struct mbox *b, struct load_ctx *ctx)
 	return changed;
 }
 
-/* Installs a whole new listing; what is cached of a message survives. */
+/* Installs a whole new listing; what is cached of a message survives,
+ * unless the UIDVALIDITY changed: then every old name goes from the kernel
+ * (the UIDs name other messages, under the mailbox's new view id). */
 static void install(struct model *m, struct mbox *b, struct load_ctx *ctx)
 {
+	bool same = b->uidvalidity == ctx->st.uidvalidity;
+
 	if (ctx->n)
 		qsort(ctx->msgs, ctx->n, sizeof(*ctx->msgs), cmp_msg);
-	if (b->uidvalidity == ctx->st.uidvalidity) {
+	if (same) {
 		for (size_t i = 0; i < ctx->n; i++) {
 			struct msg *old = msg_find(b, ctx->msgs[i].uid);
 
@@ -355,7 +359,7 @@ static void install(struct model *m, struct mbox *b, struct load_ctx *ctx)
 
 		if (b->msgs[i].header)
 			m->header_bytes -= b->msgs[i].header_len;
-		if (!ctx->n || !bsearch(&key, ctx->msgs, ctx->n, sizeof(key), cmp_msg))
+		if (!same || !ctx->n || !bsearch(&key, ctx->msgs, ctx->n, sizeof(key), cmp_msg))
 			gone(m, b, key.uid);
 	}
 	msgs_free(b->msgs, b->nmsgs);
@@ -537,8 +541,16 @@ int wait_listing(struct model *m, uint32_t id)
 /* Applies a finished sync to the table and saves it when it changed. */
 static int apply(struct model *m, struct mbox *b, struct load_ctx *ctx)
 {
+	uint32_t id = (uint32_t)(b - m->mbox);
 	int changed = 1;
 
+	if (ctx->mode == SYNC_FULL && b->uidvalidity && b->uidvalidity != ctx->st.uidvalidity) {
+		log_msg(LOG_WARNING, "UIDVALIDITY of %s changed: its messages are new ones",
+			b->path);
+		if (mbox_new_view(m, id) < 0)
+			log_msg(LOG_WARNING, "no mailbox id left: the kernel may keep old pages");
+		b = &m->mbox[id]; /* the table may have moved */
+	}
 	if (ctx->mode == SYNC_FULL)
 		install(m, b, ctx);
 	else if (ctx->mode == SYNC_NONE)
@@ -635,7 +647,9 @@ int ensure_loaded(struct model *m, uint32_t id, bool force)
 void mbox_stale(struct model *m, uint32_t id)
 {
 	pthread_mutex_lock(&m->lock);
-	if (id < m->nmbox && m->mbox[id].loaded) {
+	if (id < m->nmbox && m->mbox[id].view_of)
+		id = m->mbox[id].view_of;
+	if (id && id < m->nmbox && m->mbox[id].loaded) {
 		log_msg(LOG_WARNING, "UIDVALIDITY of %s changed: listing it again", m->mbox[id].path);
 		m->mbox[id].loaded = false;
 	}

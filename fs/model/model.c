@@ -211,6 +211,7 @@ static uint32_t mbox_node(struct model *m, const char *path)
 		return 0;
 	b->leaf = slash ? b->path + (slash - path) + 1 : b->path;
 	b->parent = parent;
+	b->view = (uint32_t)m->nmbox;
 	dir_changed(m, (uint32_t)m->nmbox);
 	return (uint32_t)m->nmbox++;
 }
@@ -453,6 +454,38 @@ static void stat_file(const struct model *m, struct stat *st, uint64_t ino, time
 	st->st_blocks = (blkcnt_t)((size + 511) / 512);
 }
 
+uint32_t msg_mbox(const struct model *m, uint64_t ino)
+{
+	uint32_t v = ino_mbox(ino), id;
+
+	if (v == 0 || v >= m->nmbox)
+		return 0;
+	id = m->mbox[v].view_of ? m->mbox[v].view_of : v;
+	return m->mbox[id].view == v ? id : 0;
+}
+
+int mbox_new_view(struct model *m, uint32_t id)
+{
+	struct mbox *grown, *v;
+
+	if (m->nmbox > INO_MAX_MBOX)
+		return -ENOSPC;
+	grown = realloc(m->mbox, (m->nmbox + 1) * sizeof(*m->mbox));
+	if (!grown)
+		return -ENOMEM;
+	m->mbox = grown;
+	v = &m->mbox[m->nmbox];
+	/* Never shown, never found by path: no name, no messages, not present. */
+	memset(v, 0, sizeof(*v));
+	v->path = strdup("");
+	if (!v->path)
+		return -ENOMEM;
+	v->leaf = v->path;
+	v->view_of = id;
+	m->mbox[id].view = (uint32_t)m->nmbox++;
+	return 0;
+}
+
 /* The mailbox a directory inode stands for, checked to exist. Caller holds
  * the lock. */
 static int mbox_of(struct model *m, uint64_t ino, uint32_t *id)
@@ -499,16 +532,18 @@ static void detail_install(struct model *m, uint32_t id, const uint32_t *uids,
 
 int detail_get(struct model *m, uint64_t ino, struct msg_detail **out)
 {
-	uint32_t id = ino_mbox(ino), uidvalidity, uids[DETAIL_BATCH];
+	uint32_t id, uidvalidity, uids[DETAIL_BATCH];
 	struct msg_detail *ds[DETAIL_BATCH];
 	bool small[DETAIL_BATCH];
 	struct msg *msg;
 	char *wire = NULL;
 	size_t n = 0;
+	bool fresh;
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
-	msg = id && id < m->nmbox ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
+	id = msg_mbox(m, ino);
+	msg = id ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
 	if (msg) {
 		restore_detail(m, id, msg);
 		msg = msg_find(&m->mbox[id], ino_uid(ino));
@@ -527,11 +562,19 @@ int detail_get(struct model *m, uint64_t ino, struct msg_detail **out)
 	rc = msg_details_fetch(m->source, wire, uidvalidity, uids, small, n, ds);
 	free(wire);
 	pthread_mutex_lock(&m->lock);
-	if (rc == 0)
+	/* Only into the generation they were fetched for: the mailbox may have
+	 * been listed again under another UIDVALIDITY meanwhile. */
+	fresh = rc == 0 && m->mbox[id].uidvalidity == uidvalidity;
+	if (fresh) {
 		detail_install(m, id, uids, ds, n);
-	if (rc == 0)
 		m->mbox[id].dirty = true;
+	}
 	pthread_mutex_unlock(&m->lock);
+	if (rc == 0 && !fresh) {
+		for (size_t i = 0; i < n; i++)
+			msg_detail_unref(ds[i]);
+		return -ENOENT;
+	}
 	if (rc == -ESTALE) {
 		mbox_stale(m, id);
 		return -ENOENT;
@@ -556,10 +599,10 @@ const struct mime_part *detail_part(const struct msg_detail *d, uint32_t sub)
 
 int msg_facts(struct model *m, uint64_t ino, struct msg *facts)
 {
-	uint32_t id;
+	uint32_t id = msg_mbox(m, ino);
 	struct msg *msg;
 
-	if (mbox_of(m, ino, &id))
+	if (!id || !mbox_visible(m, id))
 		return -ENOENT;
 	msg = msg_find(&m->mbox[id], ino_uid(ino));
 	if (!msg)
@@ -701,7 +744,7 @@ static int lookup_in_mbox(struct model *m, uint32_t parent, const char *name, ui
 		if (rc || !msg_find(&m->mbox[parent], uid))
 			return rc ? rc : -ENOENT;
 	}
-	*ino = ino_make(INO_MSG, parent, uid, 0);
+	*ino = ino_make(INO_MSG, m->mbox[parent].view, uid, 0);
 	return 0;
 }
 
@@ -818,7 +861,7 @@ static int list_mbox(struct model *m, uint32_t id, struct model_dir *d, size_t *
 		uint32_t u = m->mbox[id].msgs[i].uid;
 
 		snprintf(uid, sizeof(uid), "%u", u);
-		rc = dir_add(d, cap, uid, ino_make(INO_MSG, id, u, 0), S_IFDIR);
+		rc = dir_add(d, cap, uid, ino_make(INO_MSG, m->mbox[id].view, u, 0), S_IFDIR);
 	}
 	return rc;
 }

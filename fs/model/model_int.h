@@ -98,6 +98,12 @@ struct mbox {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint64_t highestmodseq;   /* 0: no CONDSTORE */
+	/* The id that message inodes carry (inode.h's mailbox field): this
+	 * mailbox's own until its UIDVALIDITY changes, then a new one each
+	 * time, so that no inode, kernel page or cache entry of the old
+	 * messages can stand for the new ones under the same UIDs. */
+	uint32_t view;
+	uint32_t view_of;         /* nonzero: this entry is only a view id of that mailbox */
 	bool cache_tried;         /* the metadata cache was looked at */
 	bool dirty;               /* what the metadata cache lacks */
 	bool saving;              /* a thread writes it to the metadata cache */
@@ -153,9 +159,19 @@ struct model {
  * kernel's cached listing of it must go. Caller holds the lock. */
 void dir_changed(struct model *m, uint32_t id);
 
-/* A command about mailbox id's UIDs found its UIDVALIDITY changed: they
- * name other messages now, and the mailbox is listed again before any of
- * them is used. Takes the lock. */
+/* The mailbox of a message-level inode (a message directory or one of its
+ * files), or 0 when it belongs to a past generation (see mbox.view): those
+ * UIDs name other messages now. Caller holds the lock. */
+uint32_t msg_mbox(const struct model *m, uint64_t ino);
+/* Gives mailbox id a new view id (its UIDVALIDITY changed): -ENOSPC when no
+ * id is left, -ENOMEM. The table may move: pointers into it are stale after.
+ * Caller holds the lock. */
+int mbox_new_view(struct model *m, uint32_t id);
+
+/* A command about mailbox id's UIDs (id may be a view id, ino_mbox of a
+ * message inode) found its UIDVALIDITY changed: they name other messages
+ * now, and the mailbox is listed again before any of them is used. Takes
+ * the lock. */
 void mbox_stale(struct model *m, uint32_t id);
 
 /* Frees what one message holds, and a whole table. */

@@ -133,11 +133,16 @@ static int file_xattr(const struct msg_detail *d, uint64_t ino, const char *name
 /* A message directory's xattr from the table. */
 static int msg_xattr(struct model *m, uint64_t ino, const char *name, char **value)
 {
-	uint32_t id = ino_mbox(ino);
 	struct msg *msg;
+	uint32_t id;
 	int rc = 0;
 
 	pthread_mutex_lock(&m->lock);
+	id = msg_mbox(m, ino);
+	if (!id) {
+		pthread_mutex_unlock(&m->lock);
+		return -ENOENT;
+	}
 	/* Flags are the one thing other clients change: answer from a listing
 	 * no older than MODEL_FRESH_MS. */
 	if (strcmp(name, "user.imap.flags") == 0)

@@ -520,6 +520,38 @@ class TestUidvalidityChange(CacheTestBase):
         self.assertEqual(r.returncode, 1, ("old content shows", r.stdout, r.stderr))
         self.finish(m2)
 
+    def test_recreated_while_mounted(self):
+        """The mailbox is deleted and made again with other messages under the same
+        UIDs while mounted, after every file was read (kernel pages, names and
+        attributes, the open-file and whole-message caches all hold the old ones):
+        once the listing notices, every file reads the new message."""
+        old = bulk.mailbox("wold", 6, seed="wol", multipart_ratio=0.5)
+        new = bulk.mailbox("wnew", 6, seed="wol", multipart_ratio=0.5)
+        self.assertEqual([len(m.raw) for m in old], [len(m.raw) for m in new])
+        uids = bulk.load(self.d, "Live", old, flags=("\\Flagged",))
+        c = self.client()
+        m = self.mount()
+        box = os.path.join(m.mnt, "Live")
+        examine(c, "Live")
+        for x, msg in zip(uids, old):
+            self.assert_message(box, x, msg, c, "before")
+        self.assertEqual(c.close()[0], "OK")
+        w = self.d.client()
+        self.assertEqual(w.delete('"Live"')[0], "OK")
+        w.logout()
+        self.assertEqual(bulk.load(self.d, "Live", new, flags=()), uids,
+                         "fixture: the new messages should reuse the UIDs")
+        time.sleep(2.2)  # past the listing's freshness: the next look asks the server
+        self.assertEqual(message_uids(box), sorted(uids))
+        c2 = self.client("Live")
+        for x, msg in zip(uids, new):
+            self.assert_message(box, x, msg, c2, "after the UIDVALIDITY change")
+        self.assert_flags(box, c2, "after the UIDVALIDITY change")
+        r = subprocess.run(["grep", "-rl", "--", "bulk-wold-", box], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 1, ("old content shows", r.stdout, r.stderr))
+        self.finish(m)
+
 
 # ---- 4. the content cache never exceeds cache_size --------------------------------------------
 
