@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "mbox_names.h"
 
 static const char hex[] = "0123456789ABCDEF";
@@ -30,6 +31,14 @@ static bool needs_escape(const char *level, size_t i)
 	return i == 0 && (c == '.' || all_digits(level));
 }
 
+static char *put_escape(char *p, unsigned char c)
+{
+	*p++ = '%';
+	*p++ = hex[c >> 4];
+	*p++ = hex[c & 0xf];
+	return p;
+}
+
 char *names_escape(const char *level)
 {
 	size_t len = strlen(level);
@@ -43,16 +52,17 @@ char *names_escape(const char *level)
 	if (!out)
 		return NULL;
 	p = out;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)level[i];
+	for (size_t i = 0; i < len;) {
+		/* A control character could move the cursor or forge lines in
+		 * whatever prints the name: each of its bytes is escaped. */
+		size_t ctl = log_control_len(level + i);
 
-		if (needs_escape(level, i)) {
-			*p++ = '%';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 0xf];
-		} else {
-			*p++ = (char)c;
-		}
+		if (!ctl && !needs_escape(level, i))
+			*p++ = level[i++];
+		else if (!ctl)
+			p = put_escape(p, (unsigned char)level[i++]);
+		for (; ctl > 0; ctl--)
+			p = put_escape(p, (unsigned char)level[i++]);
 	}
 	*p = '\0';
 	return out;

@@ -43,7 +43,20 @@ static const struct {
 	{ "٣", "٣" },            /* a non-ASCII digit is not "decimal" here */
 	{ "a%2Fb", "a%252Fb" },
 	{ " ", " " },
-	{ "tab\there", "tab\there" },
+	/* Control characters: C0 and DEL, and both UTF-8 bytes of a C1 one. */
+	{ "tab\there", "tab%09here" },
+	{ "a\x1b[2J", "a%1B[2J" },
+	{ "line\nimapfs: forged", "line%0Aimapfs: forged" },
+	{ "cr\r", "cr%0D" },
+	{ "\x01", "%01" },
+	{ "\x7f", "%7F" },
+	{ "nel\xc2\x85", "nel%C2%85" },
+	{ "\xc2\x9b" "31m", "%C2%9B31m" },
+	{ "\xc2\x80", "%C2%80" },
+	{ "\xc2\xa0nbsp", "\xc2\xa0nbsp" },   /* U+00A0 is no control character */
+	{ "\xc2\xc2\x85", "\xc2%C2%85" },
+	{ "\t2026", "%092026" },
+	{ "\x1b.", "%1B." },
 };
 
 static void test_escape(void **state)
@@ -83,6 +96,8 @@ static void test_round_trip_bytes(void **state)
 			assert_non_null(shown);
 			assert_null(strchr(shown, '/'));
 			assert_true(shown[0] != '.');
+			for (const char *p = shown; *p; p++)
+				assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
 			back = names_unescape(shown);
 			assert_non_null(back);
 			assert_string_equal(back, level);
@@ -133,6 +148,12 @@ static const char *const rejected[] = {
 	"0",
 	"%2E%2E",       /* "..": the second '.' needs no escape */
 	"%%25",
+	"a\tb",         /* raw control characters */
+	"\x1b",
+	"a\x7f",
+	"\xc2\x85",
+	"%C2\x85",      /* half of a C1 character escaped */
+	"\xc2%85",
 };
 
 static void test_unescape_rejects(void **state)
