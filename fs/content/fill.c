@@ -203,7 +203,8 @@ static int fill_loop(struct fill *f)
 	struct pieces pc = { .f = f };
 	struct range r = { .f = f, .pc = &pc, .len = FILL_FIRST };
 	struct source_cmd cmd = {
-		.mailbox = f->mailbox, .uidvalidity = f->src.uidvalidity, .fn = run_range, .ud = &r,
+		.mailbox = f->mailbox, .uidvalidity = f->src.uidvalidity, .flags = SOURCE_STREAM,
+		.fn = run_range, .ud = &r,
 	};
 	bool stream_ok = source_connections(f->src.source) > 1;
 	int rc = 0;

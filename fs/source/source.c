@@ -183,7 +183,7 @@ int source_run(struct source *s, struct source_cmd *cmd)
 			return -ESTALE;
 	} while (may_retry(s, cmd, &job, rc, &lost, &backoff, &until));
 	cmd->unknown = job.lost && (cmd->flags & SOURCE_WRITE);
-	if (rc == IMAP_ETIMEOUT)
+	if (rc == IMAP_ETIMEOUT && !(cmd->flags & SOURCE_STREAM))
 		note_timeout(s);
 	return errno_of(rc);
 }

@@ -40,6 +40,9 @@ enum source_flags {
 	SOURCE_FRESH = 1 << 0,  /* EXAMINE again even if selected (pool.h POOL_FRESH) */
 	SOURCE_IDLE = 1 << 1,   /* only on a connection idle now, or -EBUSY (POOL_IDLE) */
 	SOURCE_WRITE = 1 << 2,  /* not idempotent: never sent twice */
+	/* A long transfer (a fill's stream): its running out of time says
+	 * nothing of the server's health, so it starts no unresponsive spell. */
+	SOURCE_STREAM = 1 << 3,
 };
 
 struct source_cmd {
