@@ -18,6 +18,7 @@
 #include "model_int.h"
 #include "request.h"
 #include "source.h"
+#include "work_queue.h"
 
 /* How often a changed listing is written to the metadata cache. */
 #define META_SAVE_MS 30000
@@ -479,50 +480,99 @@ static struct cached_mailbox *snapshot(const struct mbox *b)
 	return cm;
 }
 
-/*
- * Writes mailbox id's table to the metadata cache: copied under the lock,
- * written and synced without it (a save of a large mailbox takes
- * milliseconds, a slow disk far more, and other requests need the lock).
- * Caller holds the lock; it is released meanwhile.
- */
-static void save_cached(struct model *m, uint32_t id)
+/* A save handed to the saver thread. */
+struct save_job {
+	struct model *m;
+	uint32_t id;
+	char *wire;
+	struct cached_mailbox *cm;
+};
+
+static void save_job_free(struct save_job *job)
+{
+	cached_mailbox_free(job->cm);
+	free(job->wire);
+	free(job);
+}
+
+/* What a save's end means to the table: saved, or still to be saved. */
+static void saved(struct model *m, uint32_t id, int rc)
 {
 	struct mbox *b = &m->mbox[id];
-	struct cached_mailbox *cm;
-	char *wire;
-	int rc;
 
-	if (!m->meta || !b->wire || !b->loaded || b->saving)
-		return;
-	cm = snapshot(b);
-	wire = strdup(b->wire);
-	clock_gettime(CLOCK_MONOTONIC, &b->saved_at);
-	if (!cm || !wire) {
-		cached_mailbox_free(cm);
-		free(wire);
-		return;
-	}
-	/* A change made while the file is written marks it dirty again. */
-	b->dirty = false;
-	b->saving = true;
-	pthread_mutex_unlock(&m->lock);
-	rc = meta_cache_save(m->meta, wire, cm);
-	cached_mailbox_free(cm);
-	pthread_mutex_lock(&m->lock);
-	b = &m->mbox[id];
 	b->saving = false;
 	if (rc < 0) {
 		b->dirty = true;
 		log_msg(LOG_WARNING, "cannot save the metadata cache of %s", b->path);
 	}
-	free(wire);
+}
+
+/* The saver thread (model.saver): writes and syncs without any lock. */
+void save_run(void *ctx, void *item)
+{
+	struct save_job *job = item;
+	int rc = meta_cache_save(job->m->meta, job->wire, job->cm);
+
+	(void)ctx;
+	pthread_mutex_lock(&job->m->lock);
+	saved(job->m, job->id, rc);
+	pthread_mutex_unlock(&job->m->lock);
+	save_job_free(job);
+}
+
+/* A save the saver thread never ran (at unmount): still to be saved. */
+void save_drop(void *item)
+{
+	struct save_job *job = item;
+
+	pthread_mutex_lock(&job->m->lock);
+	job->m->mbox[job->id].saving = false;
+	job->m->mbox[job->id].dirty = true;
+	pthread_mutex_unlock(&job->m->lock);
+	save_job_free(job);
+}
+
+/*
+ * Writes mailbox id's table to the metadata cache: copied under the lock
+ * and handed to the saver thread, so that no request waits for the disk
+ * (a save of a large mailbox takes milliseconds, a slow disk far more).
+ * With wait (at unmount, when the saver is gone) it is written here, the
+ * lock released meanwhile. Caller holds the lock.
+ */
+static void save_cached(struct model *m, uint32_t id, bool wait)
+{
+	struct mbox *b = &m->mbox[id];
+	struct save_job *job;
+	int rc;
+
+	if (!m->meta || !b->wire || !b->loaded || b->saving || (!wait && !m->saver))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &b->saved_at);
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return;
+	*job = (struct save_job){ .m = m, .id = id, .cm = snapshot(b), .wire = strdup(b->wire) };
+	if (!job->cm || !job->wire) {
+		save_job_free(job);
+		return;
+	}
+	/* A change made while the file is written marks it dirty again. */
+	b->dirty = false;
+	b->saving = true;
+	if (!wait && work_queue_put(m->saver, job))
+		return;
+	pthread_mutex_unlock(&m->lock);
+	rc = meta_cache_save(m->meta, job->wire, job->cm);
+	pthread_mutex_lock(&m->lock);
+	saved(m, id, rc);
+	save_job_free(job);
 }
 
 void save_all(struct model *m)
 {
 	for (size_t i = 1; i < m->nmbox; i++)
 		if (m->mbox[i].dirty)
-			save_cached(m, (uint32_t)i);
+			save_cached(m, (uint32_t)i, true);
 }
 
 /* ---- keeping a listing current ------------------------------------------- */
@@ -574,7 +624,7 @@ static int apply(struct model *m, struct mbox *b, struct load_ctx *ctx)
 	if (b->saved_at.tv_sec == 0 && b->saved_at.tv_nsec == 0)
 		clock_gettime(CLOCK_MONOTONIC, &b->saved_at);
 	else if (b->dirty && clock_ms_since(&b->saved_at) >= META_SAVE_MS)
-		save_cached(m, (uint32_t)(b - m->mbox));
+		save_cached(m, (uint32_t)(b - m->mbox), false);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mbox_names.h"
 #include "utf7.h"
+#include "work_queue.h"
 
 
 
@@ -52,6 +53,8 @@ struct model *model_new(struct source *source, struct store *store, struct meta_
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->dir_lock, NULL);
 	pthread_mutex_init(&m->raws.lock, NULL);
+	/* One thread: saves of a mailbox go out in order. None: they wait. */
+	m->saver = meta ? work_queue_new(1, save_run, NULL, save_drop) : NULL;
 	return m;
 }
 
@@ -154,6 +157,7 @@ void model_free(struct model *m)
 	for (size_t i = 0; i < RAW_CACHE; i++)
 		free(m->raws.e[i].raw);
 	pthread_mutex_destroy(&m->raws.lock);
+	work_queue_free(m->saver); /* a save it did not run is written below */
 	pthread_mutex_lock(&m->lock);
 	save_all(m);
 	pthread_mutex_unlock(&m->lock);

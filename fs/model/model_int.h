@@ -130,6 +130,7 @@ struct model {
 	struct store *store;      /* has its own lock */
 	struct prefetch *prefetch;  /* has its own lock */
 	struct meta_cache *meta;  /* NULL: no persistent metadata */
+	struct work_queue *saver; /* writes the metadata cache; NULL: saves wait */
 	struct open_cache *open_cache;  /* has its own lock */
 	time_t mounted_at;
 	uid_t uid;
@@ -192,9 +193,13 @@ int ensure_loaded(struct model *m, uint32_t id, bool force);
  * (0), mailbox id's messages otherwise. -EIO when that outlasts a request's
  * deadline. Caller holds the lock; it is released while waiting. */
 int wait_listing(struct model *m, uint32_t id);
-/* Saves what the metadata cache lacks (at unmount). Caller holds the lock;
- * it is released while each file is written. */
+/* Saves what the metadata cache lacks (at unmount, once the saver thread
+ * is gone). Caller holds the lock; it is released while each file is
+ * written. */
 void save_all(struct model *m);
+/* The saver thread's work (work_queue.h): a save, or a save never run. */
+void save_run(void *ctx, void *item);
+void save_drop(void *item);
 /* The message's MIME detail, fetched on first need: a reference to drop. */
 int detail_get(struct model *m, uint64_t ino, struct msg_detail **out);
 /* The part sub of d, or NULL when it has no such part. */
