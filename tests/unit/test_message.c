@@ -14,32 +14,20 @@
 #include <cmocka.h>
 
 #include "message.h"
+#include "fake_servers.h"
 #include "request.h"
 #include "source.h"
 
 struct fixture {
-	char dir[64];
-	char cmd[1024];
-	struct imap_conn_config cfg;
+	struct fake_servers servers;
 	struct imap_pool *pool;
 	struct source *src;
 };
 
 static void setup_fixture(struct fixture *f, const char *prefix)
 {
-	const char *root = getenv("IMAPFS_SOURCE_ROOT");
-
-	if (!root)
-		root = ".";
-	snprintf(f->dir, sizeof f->dir, "/tmp/imapfs-message-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->cmd, sizeof f->cmd, "python3 %s/tests/fake/client/pick.py %s %s/tests/fake/client/%s",
-		 root, f->dir, root, prefix);
-	memset(&f->cfg, 0, sizeof f->cfg);
-	f->cfg.host = "fake";
-	f->cfg.tunnel = f->cmd;
-	f->cfg.timeout_ms = 5000;
-	f->pool = pool_new(&f->cfg, 1, 5000);
+	fake_servers_setup(&f->servers, prefix);
+	f->pool = pool_new(&f->servers.cfg, 1, 5000);
 	assert_non_null(f->pool);
 	f->src = source_new(f->pool);
 	assert_non_null(f->src);
@@ -48,13 +36,9 @@ static void setup_fixture(struct fixture *f, const char *prefix)
 
 static void teardown_fixture(struct fixture *f)
 {
-	char path[128];
-
 	source_free(f->src);
 	pool_free(f->pool);
-	snprintf(path, sizeof path, "%s/count", f->dir);
-	unlink(path);
-	rmdir(f->dir);
+	fake_servers_teardown(&f->servers);
 }
 
 /* A NUL in one message's BODYSTRUCTURE fails no neighbour: all three come,

@@ -16,64 +16,8 @@
 
 #include <cmocka.h>
 
+#include "fake_servers.h"
 #include "pool.h"
-
-struct fixture {
-	char dir[64];
-	char cmd[1024];
-	struct imap_conn_config cfg;
-};
-
-static void setup_fixture(struct fixture *f, const char *prefix)
-{
-	const char *root = getenv("IMAPFS_SOURCE_ROOT");
-
-	if (!root)
-		root = ".";
-	snprintf(f->dir, sizeof f->dir, "/tmp/imapfs-pool-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->cmd, sizeof f->cmd, "python3 %s/tests/fake/client/pick.py %s %s/tests/fake/client/%s",
-		 root, f->dir, root, prefix);
-	memset(&f->cfg, 0, sizeof f->cfg);
-	f->cfg.host = "fake";
-	f->cfg.tunnel = f->cmd;
-	f->cfg.password = "secret";
-	f->cfg.timeout_ms = 5000;
-}
-
-/* How many connections were opened. */
-static int opened(const struct fixture *f)
-{
-	char path[128];
-	FILE *fp;
-	int n = 0;
-
-	snprintf(path, sizeof path, "%s/count", f->dir);
-	fp = fopen(path, "r");
-	if (!fp)
-		return 0;
-	if (fscanf(fp, "%d", &n) != 1)
-		n = -1;
-	fclose(fp);
-	return n;
-}
-
-static void teardown_fixture(struct fixture *f)
-{
-	char path[128];
-
-	snprintf(path, sizeof path, "%s/count", f->dir);
-	unlink(path);
-	rmdir(f->dir);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* One attempt of fn on mailbox, as fs/source makes them. */
 static int run(struct imap_pool *p, const char *mailbox, unsigned flags, pool_fn *fn, void *ud)
@@ -132,13 +76,13 @@ static int exists_fn(struct imap_conn *c, const struct imap_mailbox_status *st, 
 /* pool_run_idle never opens a connection and never waits for one. */
 static void test_run_idle(void **state)
 {
-	struct fixture f;
+	struct fake_servers f;
 	struct imap_pool *p;
 	struct run r = { 0 };
 	long t0;
 
 	(void)state;
-	setup_fixture(&f, "pool_idle");
+	fake_servers_setup(&f, "pool_idle");
 	p = pool_new(&f.cfg, 2, 5000);
 	assert_non_null(p);
 	r.p = p;
@@ -158,19 +102,19 @@ static void test_run_idle(void **state)
 	assert_true(now_ms() - t0 < 1000);
 	assert_int_equal(r.calls, 2);
 	pool_free(p);
-	teardown_fixture(&f);
+	fake_servers_teardown(&f);
 }
 
 /* A connection lost under pool_run_idle: no retry, no use after it is closed. */
 static void test_run_idle_lost(void **state)
 {
-	struct fixture f;
+	struct fake_servers f;
 	struct imap_pool *p;
 	struct run r = { 0 };
 	int rc;
 
 	(void)state;
-	setup_fixture(&f, "pool_idle_lost");
+	fake_servers_setup(&f, "pool_idle_lost");
 	p = pool_new(&f.cfg, 2, 5000);
 	assert_non_null(p);
 	assert_int_equal(run(p, "INBOX", 0, noop_fn, &r), IMAP_OK);
@@ -182,17 +126,17 @@ static void test_run_idle_lost(void **state)
 	assert_int_equal(run(p, "INBOX", 0, noop_fn, &r), IMAP_OK);
 	assert_int_equal(opened(&f), 2);
 	pool_free(p);
-	teardown_fixture(&f);
+	fake_servers_teardown(&f);
 }
 
 static void test_lazy_and_reuse(void **state)
 {
-	struct fixture f;
+	struct fake_servers f;
 	struct imap_pool *p;
 	struct run r = { 0 };
 
 	(void)state;
-	setup_fixture(&f, "pool_reuse");
+	fake_servers_setup(&f, "pool_reuse");
 	p = pool_new(&f.cfg, 2, 5000);
 	assert_non_null(p);
 	assert_int_equal(opened(&f), 0);
@@ -208,7 +152,7 @@ static void test_lazy_and_reuse(void **state)
 	assert_int_equal(opened(&f), 2);
 	assert_true(pool_bytes_in(p) > 0);
 	pool_free(p);
-	teardown_fixture(&f);
+	fake_servers_teardown(&f);
 }
 
 struct waiter {
@@ -227,7 +171,7 @@ static void *borrow_thread(void *arg)
 
 static void test_busy_timeout(void **state)
 {
-	struct fixture f;
+	struct fake_servers f;
 	struct imap_pool *p;
 	struct imap_conn *a, *b, *c;
 	struct waiter w = { 0 };
@@ -236,7 +180,7 @@ static void test_busy_timeout(void **state)
 	int err = 0;
 
 	(void)state;
-	setup_fixture(&f, "pool_busy");
+	fake_servers_setup(&f, "pool_busy");
 	p = pool_new(&f.cfg, 2, 200);
 	assert_non_null(p);
 	a = pool_borrow(p, NULL, &err);
@@ -264,21 +208,21 @@ static void test_busy_timeout(void **state)
 	pool_return(p, b);
 	assert_int_equal(opened(&f), 2);
 	pool_free(p);
-	teardown_fixture(&f);
+	fake_servers_teardown(&f);
 }
 
 /* A connection lost under a command: no retry here (fs/source decides);
  * the next attempt opens another connection. */
 static void test_lost_not_retried(void **state)
 {
-	struct fixture f;
+	struct fake_servers f;
 	struct imap_pool *p;
 	struct run r = { 0 };
 	struct pool_job job = { .mailbox = "INBOX", .fn = noop_fn, .ud = &r };
 	int rc;
 
 	(void)state;
-	setup_fixture(&f, "pool_retry");
+	fake_servers_setup(&f, "pool_retry");
 	p = pool_new(&f.cfg, 2, 5000);
 	assert_non_null(p);
 	rc = pool_run(p, &job);
@@ -291,18 +235,18 @@ static void test_lost_not_retried(void **state)
 	assert_int_equal(r.calls, 2);
 	assert_int_equal(opened(&f), 2);
 	pool_free(p);
-	teardown_fixture(&f);
+	fake_servers_teardown(&f);
 }
 
 static void test_failures_do_not_wedge(void **state)
 {
-	struct fixture f;
+	struct fake_servers f;
 	struct imap_pool *p;
 	struct run r = { 0 };
 	int rc;
 
 	(void)state;
-	setup_fixture(&f, "pool_fail");
+	fake_servers_setup(&f, "pool_fail");
 	p = pool_new(&f.cfg, 1, 5000);
 	assert_non_null(p);
 	for (int i = 0; i < 2; i++) {
@@ -315,18 +259,18 @@ static void test_failures_do_not_wedge(void **state)
 	assert_int_equal(run(p, NULL, 0, noop_fn, &r), IMAP_OK);
 	assert_int_equal(opened(&f), 3);
 	pool_free(p);
-	teardown_fixture(&f);
+	fake_servers_teardown(&f);
 }
 
 static void test_open_failure(void **state)
 {
-	struct fixture f;
+	struct fake_servers f;
 	struct imap_pool *p;
 	struct run r = { 0 };
 	char err[256];
 
 	(void)state;
-	setup_fixture(&f, "pool_open");
+	fake_servers_setup(&f, "pool_open");
 	p = pool_new(&f.cfg, 1, 5000);
 	assert_non_null(p);
 	assert_int_not_equal(pool_prime(p, err, sizeof err), IMAP_OK);
@@ -340,7 +284,7 @@ static void test_open_failure(void **state)
 	assert_int_equal(r.calls, 1);
 	assert_int_equal(opened(&f), 2);
 	pool_free(p);
-	teardown_fixture(&f);
+	fake_servers_teardown(&f);
 }
 
 int main(void)

@@ -18,71 +18,31 @@
 
 #include <cmocka.h>
 
+#include "fake_servers.h"
 #include "request.h"
 #include "source.h"
 
 struct fixture {
-	char dir[64];
-	char cmd[1024];
-	struct imap_conn_config cfg;
+	struct fake_servers servers;
 	struct imap_pool *pool;
 	struct source *src;
 };
 
 static void setup_fixture(struct fixture *f, const char *prefix)
 {
-	const char *root = getenv("IMAPFS_SOURCE_ROOT");
-
-	if (!root)
-		root = ".";
-	snprintf(f->dir, sizeof f->dir, "/tmp/imapfs-source-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->cmd, sizeof f->cmd, "python3 %s/tests/fake/client/pick.py %s %s/tests/fake/client/%s",
-		 root, f->dir, root, prefix);
-	memset(&f->cfg, 0, sizeof f->cfg);
-	f->cfg.host = "fake";
-	f->cfg.tunnel = f->cmd;
-	f->cfg.timeout_ms = 5000;
-	f->pool = pool_new(&f->cfg, 1, 5000);
+	fake_servers_setup(&f->servers, prefix);
+	f->pool = pool_new(&f->servers.cfg, 1, 5000);
 	assert_non_null(f->pool);
 	f->src = source_new(f->pool);
 	assert_non_null(f->src);
 	request_begin(REQUEST_MS);
 }
 
-static int opened(const struct fixture *f)
-{
-	char path[128];
-	FILE *fp;
-	int n = 0;
-
-	snprintf(path, sizeof path, "%s/count", f->dir);
-	fp = fopen(path, "r");
-	if (!fp)
-		return 0;
-	if (fscanf(fp, "%d", &n) != 1)
-		n = -1;
-	fclose(fp);
-	return n;
-}
-
 static void teardown_fixture(struct fixture *f)
 {
-	char path[128];
-
 	source_free(f->src);
 	pool_free(f->pool);
-	snprintf(path, sizeof path, "%s/count", f->dir);
-	unlink(path);
-	rmdir(f->dir);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	fake_servers_teardown(&f->servers);
 }
 
 static int noop_fn(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
@@ -103,7 +63,7 @@ static void test_lost_read_retried(void **state)
 	setup_fixture(&f, "source_retry");
 	assert_int_equal(source_run(f.src, &cmd), 0);
 	assert_int_equal(calls, 2);
-	assert_int_equal(opened(&f), 2);
+	assert_int_equal(opened(&f.servers), 2);
 	assert_false(cmd.unknown);
 	teardown_fixture(&f);
 }
@@ -122,7 +82,7 @@ static void test_lost_write_not_retried(void **state)
 	setup_fixture(&f, "source_write");
 	assert_int_equal(source_run(f.src, &cmd), -EIO);
 	assert_int_equal(calls, 1);
-	assert_int_equal(opened(&f), 1);
+	assert_int_equal(opened(&f.servers), 1);
 	assert_true(cmd.unknown);
 	teardown_fixture(&f);
 }
@@ -138,7 +98,7 @@ static void test_outage_waited_out(void **state)
 	setup_fixture(&f, "source_outage");
 	assert_int_equal(source_run(f.src, &cmd), 0);
 	assert_int_equal(calls, 1);
-	assert_int_equal(opened(&f), 3);
+	assert_int_equal(opened(&f.servers), 3);
 	teardown_fixture(&f);
 }
 
@@ -156,7 +116,7 @@ static void test_outage_within_deadline(void **state)
 	start = now_ms();
 	assert_int_equal(source_run(f.src, &cmd), -EIO);
 	assert_true(now_ms() - start < 1500);
-	assert_true(opened(&f) >= 2);
+	assert_true(opened(&f.servers) >= 2);
 	assert_int_equal(calls, 0);
 	teardown_fixture(&f);
 }
@@ -177,14 +137,14 @@ static void test_silence_within_deadline(void **state)
 	assert_int_equal(source_run(f.src, &cmd), -EIO);
 	assert_true(now_ms() - start < 2000);
 	assert_int_equal(calls, 1);
-	assert_int_equal(opened(&f), 1);
+	assert_int_equal(opened(&f.servers), 1);
 	/* Unresponsive: the next request fails at once, without a connection. */
 	request_begin(REQUEST_MS);
 	start = now_ms();
 	assert_int_equal(source_run(f.src, &cmd), -EIO);
 	assert_true(now_ms() - start < 100);
 	assert_int_equal(calls, 1);
-	assert_int_equal(opened(&f), 1);
+	assert_int_equal(opened(&f.servers), 1);
 	teardown_fixture(&f);
 }
 
