@@ -14,32 +14,7 @@
 #include <cmocka.h>
 
 #include "message.h"
-#include "fake_servers.h"
-#include "request.h"
-#include "source.h"
-
-struct fixture {
-	struct fake_servers servers;
-	struct imap_pool *pool;
-	struct source *src;
-};
-
-static void setup_fixture(struct fixture *f, const char *prefix)
-{
-	fake_servers_setup(&f->servers, prefix);
-	f->pool = pool_new(&f->servers.cfg, 1, 5000);
-	assert_non_null(f->pool);
-	f->src = source_new(f->pool);
-	assert_non_null(f->src);
-	request_begin(REQUEST_MS);
-}
-
-static void teardown_fixture(struct fixture *f)
-{
-	source_free(f->src);
-	pool_free(f->pool);
-	fake_servers_teardown(&f->servers);
-}
+#include "fake_source.h"
 
 /* A NUL in one message's BODYSTRUCTURE fails no neighbour: all three come,
  * the odd one's structure still shows, only it is not kept as text. */
@@ -48,10 +23,10 @@ static void test_odd_message_alone(void **state)
 	const uint32_t uids[] = { 1, 2, 3 };
 	const bool small[] = { true, true, true };
 	struct msg_detail *d[3];
-	struct fixture f;
+	struct fake_source f;
 
 	(void)state;
-	setup_fixture(&f, "message_batch");
+	fake_source_setup(&f, "message_batch");
 	assert_int_equal(msg_details_fetch(f.src, "INBOX", 7, uids, small, 3, d), 0);
 	for (size_t i = 0; i < 3; i++) {
 		assert_non_null(d[i]);
@@ -65,7 +40,7 @@ static void test_odd_message_alone(void **state)
 	assert_non_null(msg_detail_bodystructure(d[2]));
 	for (size_t i = 0; i < 3; i++)
 		msg_detail_unref(d[i]);
-	teardown_fixture(&f);
+	fake_source_teardown(&f);
 }
 
 int main(void)
