@@ -213,7 +213,8 @@ static struct imap_conn *open_slot(struct imap_pool *p, struct pool_slot *s,
 }
 
 static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox,
-				const struct timespec *until, char *err, size_t errlen, int *why)
+				const struct timespec *until, char *err, size_t errlen, int *why,
+				bool *all_busy)
 {
 	struct imap_conn *c = NULL;
 	struct timespec deadline;
@@ -239,6 +240,8 @@ static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox,
 			break;
 		}
 		if (late) {
+			if (all_busy)
+				*all_busy = true;
 			*why = IMAP_ETIMEOUT;
 			snprintf(err, errlen, "no free connection in time");
 			break;
@@ -255,7 +258,7 @@ struct imap_conn *pool_borrow(struct imap_pool *p, const char *mailbox, int *err
 	char why[256] = "";
 	int rc;
 
-	c = borrow(p, mailbox, NULL, why, sizeof why, &rc);
+	c = borrow(p, mailbox, NULL, why, sizeof why, &rc, NULL);
 	if (!c && rc != IMAP_ETIMEOUT)
 		log_msg(LOG_WARNING, "cannot open an IMAP connection: %s", why);
 	if (err)
@@ -343,13 +346,14 @@ static bool conn_lost(const struct imap_conn *c, int rc)
 
 /* A connection for job: borrowed (waiting if need be), or with POOL_IDLE
  * one open and idle now. NULL with *rc set when there is none. */
-static struct imap_conn *job_conn(struct imap_pool *p, const struct pool_job *job, int *rc)
+static struct imap_conn *job_conn(struct imap_pool *p, struct pool_job *job, int *rc)
 {
 	struct pool_slot *s;
 	char why[256] = "";
 
 	if (!(job->flags & POOL_IDLE)) {
-		struct imap_conn *c = borrow(p, job->mailbox, job->until, why, sizeof why, rc);
+		struct imap_conn *c = borrow(p, job->mailbox, job->until, why, sizeof why, rc,
+					     &job->all_busy);
 
 		if (!c && *rc != IMAP_ETIMEOUT && !p->stopping)
 			log_msg(LOG_WARNING, "cannot open an IMAP connection: %s", why);
@@ -372,7 +376,7 @@ int pool_run(struct imap_pool *p, struct pool_job *job)
 	struct imap_conn *c;
 	int rc;
 
-	job->connected = job->lost = false;
+	job->connected = job->lost = job->all_busy = false;
 	c = job_conn(p, job, &rc);
 	if (!c)
 		return rc;
@@ -412,7 +416,7 @@ static void *prime_second(void *arg)
 	char err[256];
 	int rc;
 
-	pool_return(p, borrow(p, NULL, NULL, err, sizeof err, &rc));
+	pool_return(p, borrow(p, NULL, NULL, err, sizeof err, &rc, NULL));
 	return NULL;
 }
 
@@ -432,7 +436,7 @@ int pool_prime(struct imap_pool *p, char *err, size_t errlen)
 	/* Two at once cost the time of one, and the first listing can then be
 	 * split between them (see pool_run_idle). */
 	parallel = p->size > 1 && pthread_create(&second, NULL, prime_second, p) == 0;
-	c = borrow(p, NULL, NULL, err, errlen, &rc);
+	c = borrow(p, NULL, NULL, err, errlen, &rc, NULL);
 	if (parallel)
 		pthread_join(second, NULL);
 	if (!c)

@@ -59,6 +59,7 @@ struct pool_job {
 	void *ud;
 	bool connected;  /* out: a connection was had, so a command may have been sent */
 	bool lost;       /* out: the connection broke under the job (it is closed) */
+	bool all_busy;   /* out: IMAP_ETIMEOUT because no connection came free in time */
 };
 
 /* One attempt at job: returns fn's result, or the error that kept fn from

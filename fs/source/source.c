@@ -183,7 +183,8 @@ int source_run(struct source *s, struct source_cmd *cmd)
 			return -ESTALE;
 	} while (may_retry(s, cmd, &job, rc, &lost, &backoff, &until));
 	cmd->unknown = job.lost && (cmd->flags & SOURCE_WRITE);
-	if (rc == IMAP_ETIMEOUT && !(cmd->flags & SOURCE_STREAM))
+	/* Connections all busy with other work say nothing of the server. */
+	if (rc == IMAP_ETIMEOUT && !job.all_busy && !(cmd->flags & SOURCE_STREAM))
 		note_timeout(s);
 	return errno_of(rc);
 }

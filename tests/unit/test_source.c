@@ -124,6 +124,30 @@ static void test_silence_within_deadline(void **state)
 	fake_source_teardown(&f);
 }
 
+/* No connection free in time: that request fails, but it says nothing of
+ * the server, so the next one is not failed at once. */
+static void test_all_busy_is_no_silence(void **state)
+{
+	struct fake_source f;
+	int calls = 0;
+	struct source_cmd cmd = { .fn = noop_fn, .ud = &calls };
+	struct imap_conn *lent;
+
+	(void)state;
+	fake_source_setup(&f, "source_busy");
+	lent = pool_borrow(f.pool, NULL, NULL);
+	assert_non_null(lent);
+	request_begin(300);
+	assert_int_equal(source_run(f.src, &cmd), -EIO);
+	assert_int_equal(calls, 0);
+	pool_return(f.pool, lent);
+	request_begin(REQUEST_MS);
+	assert_int_equal(source_run(f.src, &cmd), 0);
+	assert_int_equal(calls, 1);
+	assert_int_equal(opened(&f.servers), 1);
+	fake_source_teardown(&f);
+}
+
 static void test_stale_uidvalidity(void **state)
 {
 	struct fake_source f;
@@ -189,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_outage_waited_out),
 		cmocka_unit_test(test_outage_within_deadline),
 		cmocka_unit_test(test_silence_within_deadline),
+		cmocka_unit_test(test_all_busy_is_no_silence),
 		cmocka_unit_test(test_stale_uidvalidity),
 		cmocka_unit_test(test_stop_ends_waits),
 	};
