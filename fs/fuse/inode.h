@@ -9,6 +9,10 @@
  *
  *   bits 63..60 type, 59..44 mailbox id (1..65535), 43..12 UID, 11..0 sub
  *   (the sub field is for MIME parts). The root is FUSE_ROOT_ID (type 0).
+ *
+ * Below a mailbox directory the mailbox field holds the mailbox's view id
+ * (model_int.h, struct mbox): a new one each time its UIDVALIDITY changes,
+ * so that the same UID under a new UIDVALIDITY is another inode.
  */
 #ifndef IMAPFS_INODE_H
 #define IMAPFS_INODE_H
