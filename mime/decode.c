@@ -174,7 +174,10 @@ static int text_setup(struct mime_decoder *d, const char *charset)
 	return 0;
 }
 
-/* The length of the UTF-8 sequence at s (RFC 3629), or 0 if it is not one. */
+/* The length of the UTF-8 sequence at s (RFC 3629: no overlongs, surrogates
+ * or values past U+10FFFF), 0 if it is not one, or UTF8_CUT if s[0..n) is
+ * the valid start of one that the end cuts off. */
+#define UTF8_CUT ((size_t)-1)
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
@@ -196,7 +199,9 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 		return 0;
 	}
 	for (k = 1; k <= need; k++) {
-		if (k >= n || s[k] < lo || s[k] > hi)
+		if (k >= n)
+			return UTF8_CUT;
+		if (s[k] < lo || s[k] > hi)
 			return 0;
 		lo = 0x80;
 		hi = 0xbf;
@@ -220,7 +225,7 @@ static int flush(struct mime_decoder *d, char *obuf, char **o, size_t *ol)
 	*ol = OUT_CHUNK;
 	while (i < n && r >= 0) {
 		k = utf8_seq(u + i, n - i);
-		if (k > 0) {
+		if (k > 0 && k != UTF8_CUT) {
 			i += k;
 			continue;
 		}
@@ -331,41 +336,16 @@ static int conv_push(struct mime_decoder *d, const char *data, size_t len, bool 
 static bool utf8_with_8bit(const unsigned char *s, size_t n, bool final)
 {
 	bool eight = false;
-	size_t i = 0, k, need;
-	unsigned char lo, hi;
+	size_t i = 0, k;
 
 	while (i < n) {
-		unsigned char c = s[i];
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		eight = true;
-		lo = 0x80;
-		hi = 0xbf;
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			lo = c == 0xe0 ? 0xa0 : 0x80;
-			hi = c == 0xed ? 0x9f : 0xbf;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			lo = c == 0xf0 ? 0x90 : 0x80;
-			hi = c == 0xf4 ? 0x8f : 0xbf;
-		} else {
+		eight |= s[i] >= 0x80;
+		k = utf8_seq(s + i, n - i);
+		if (k == UTF8_CUT)
+			return !final;
+		if (k == 0)
 			return false;
-		}
-		for (k = 1; k <= need; k++) {
-			if (i + k >= n)
-				return !final;
-			if (s[i + k] < lo || s[i + k] > hi)
-				return false;
-			lo = 0x80;
-			hi = 0xbf;
-		}
-		i += need + 1;
+		i += k;
 	}
 	return eight;
 }
