@@ -226,6 +226,13 @@ static int run_load(struct imap_conn *c, const struct imap_mailbox_status *st, v
 	bool qresync = imap_conn_enabled(c, "QRESYNC");
 	int rc;
 
+	/* A retry (the connection broke) starts afresh: nothing twice. */
+	msgs_free(ctx->msgs, ctx->n);
+	free(ctx->gone);
+	ctx->msgs = NULL;
+	ctx->gone = NULL;
+	ctx->n = ctx->cap = ctx->ngone = ctx->capgone = 0;
+	ctx->err = 0;
 	ctx->st = *st; /* fresh: SOURCE_FRESH EXAMINEd it just now */
 	if (ctx->base_uidvalidity != ctx->st.uidvalidity) {
 		ctx->mode = SYNC_FULL;

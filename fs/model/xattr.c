@@ -147,6 +147,9 @@ static int msg_xattr(struct model *m, uint64_t ino, const char *name, char **val
 	 * no older than MODEL_FRESH_MS. */
 	if (strcmp(name, "user.imap.flags") == 0)
 		rc = ensure_loaded(m, id, true);
+	/* The listing may have found a new UIDVALIDITY: ino is then a past view. */
+	if (rc == 0 && msg_mbox(m, ino) != id)
+		rc = -ENOENT;
 	msg = rc == 0 ? msg_find(&m->mbox[id], ino_uid(ino)) : NULL;
 	if (!msg) {
 		pthread_mutex_unlock(&m->lock);
