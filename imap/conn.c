@@ -1146,7 +1146,7 @@ struct imap_conn *imap_conn_open(const struct imap_conn_config *cfg, char *err, 
 	struct imap_transport *t;
 
 	if (cfg->tunnel) {
-		t = transport_tunnel(cfg->tunnel, err, errlen);
+		t = transport_tunnel(cfg->tunnel, cfg->cancel_fd ? cfg->cancel_fd : -1, err, errlen);
 		*why = IMAP_ENET;
 		return t ? imap_conn_open_transport(cfg, t, err, errlen, why) : NULL;
 	}
@@ -1158,7 +1158,8 @@ struct imap_conn *imap_conn_open(const struct imap_conn_config *cfg, char *err, 
 		*why = IMAP_ECONFIG;
 		return NULL;
 	}
-	t = transport_tcp(cfg->host, cfg->port, cfg->timeout_ms, err, errlen);
+	t = transport_tcp(cfg->host, cfg->port, cfg->timeout_ms,
+			  cfg->cancel_fd ? cfg->cancel_fd : -1, err, errlen);
 	if (!t) {
 		*why = errno == ETIMEDOUT ? IMAP_ETIMEOUT : IMAP_ENET;
 		return NULL;

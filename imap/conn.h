@@ -61,6 +61,9 @@ struct imap_conn_config {
 	const char *password;     /* or OAuth token for oauthbearer/xoauth2 */
 	const char *auth;         /* NULL: best offered; "login", "plain", ... */
 	int timeout_ms;           /* limit for connect, TLS, the greeting and each whole command (<0: none) */
+	/* 0: none; else readable once every wait must end (transport.h): the
+	 * pool's, so that pool_abort reaches connections still being opened. */
+	int cancel_fd;
 };
 
 struct imap_conn;

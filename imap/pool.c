@@ -1,11 +1,13 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
@@ -29,6 +31,10 @@ struct imap_pool {
 	int wait_ms;
 	unsigned size;
 	bool stopping;                 /* protected by lock: pool_abort was called */
+	/* A pipe, set up before the pool is shared: pool_abort writes to it,
+	 * and every wait of every connection (cfg.cancel_fd), even one still
+	 * being opened, ends. */
+	int cancel[2];
 	uint64_t closed_bytes;         /* protected by lock */
 	struct pool_slot slots[];      /* protected by lock */
 };
@@ -86,6 +92,31 @@ static int init_sync(struct imap_pool *p)
 	return 0;
 }
 
+/* The cancel pipe, above the standard descriptors (0 means none in cfg). */
+static int open_cancel(struct imap_pool *p)
+{
+	if (pipe2(p->cancel, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (p->cancel[i] > 2)
+			continue;
+		int fd = fcntl(p->cancel[i], F_DUPFD_CLOEXEC, 3);
+
+		close(p->cancel[i]);
+		p->cancel[i] = fd;
+		if (fd < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void close_cancel(struct imap_pool *p)
+{
+	for (int i = 0; i < 2; i++)
+		if (p->cancel[i] >= 0)
+			close(p->cancel[i]);
+}
+
 struct imap_pool *pool_new(const struct imap_conn_config *cfg, unsigned size, int wait_ms)
 {
 	struct imap_pool *p;
@@ -99,12 +130,15 @@ struct imap_pool *pool_new(const struct imap_conn_config *cfg, unsigned size, in
 		return NULL;
 	if (copy_config(p, cfg) < 0)
 		goto fail;
-	if (init_sync(p) < 0)
+	p->cancel[0] = p->cancel[1] = -1;
+	if (open_cancel(p) < 0 || init_sync(p) < 0)
 		goto fail;
+	p->cfg.cancel_fd = p->cancel[0];
 	p->size = size;
 	p->wait_ms = wait_ms;
 	return p;
 fail:
+	close_cancel(p);
 	free_strings(&p->strs);
 	free(p);
 	return NULL;
@@ -119,6 +153,7 @@ void pool_free(struct imap_pool *p)
 			imap_conn_close(p->slots[i].conn);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->freed);
+	close_cancel(p);
 	free_strings(&p->strs);
 	free(p);
 }
@@ -197,10 +232,15 @@ static struct imap_conn *open_slot(struct imap_pool *p, struct pool_slot *s,
 	}
 	pthread_mutex_lock(&p->lock);
 	if (c && p->stopping) {
-		imap_conn_close(c);  /* nobody may wait for it: it answered already */
-		c = NULL;
+		/* Nobody may wait for it; closed without the lock (LOGOUT). */
+		s->busy = false;
+		pthread_cond_broadcast(&p->freed);
+		pthread_mutex_unlock(&p->lock);
+		imap_conn_close(c);
 		*why = IMAP_ENET;
 		snprintf(err, errlen, "unmounting");
+		pthread_mutex_lock(&p->lock);
+		return NULL;
 	}
 	if (!c) {
 		s->busy = false;
@@ -344,6 +384,16 @@ static bool conn_lost(const struct imap_conn *c, int rc)
 	       imap_conn_broken(c);
 }
 
+static bool is_stopping(struct imap_pool *p)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&p->lock);
+	stopping = p->stopping;
+	pthread_mutex_unlock(&p->lock);
+	return stopping;
+}
+
 /* A connection for job: borrowed (waiting if need be), or with POOL_IDLE
  * one open and idle now. NULL with *rc set when there is none. */
 static struct imap_conn *job_conn(struct imap_pool *p, struct pool_job *job, int *rc)
@@ -355,7 +405,7 @@ static struct imap_conn *job_conn(struct imap_pool *p, struct pool_job *job, int
 		struct imap_conn *c = borrow(p, job->mailbox, job->until, why, sizeof why, rc,
 					     &job->all_busy);
 
-		if (!c && *rc != IMAP_ETIMEOUT && !p->stopping)
+		if (!c && *rc != IMAP_ETIMEOUT && !is_stopping(p))
 			log_msg(LOG_WARNING, "cannot open an IMAP connection: %s", why);
 		return c;
 	}
@@ -397,15 +447,16 @@ int pool_run(struct imap_pool *p, struct pool_job *job)
 
 void pool_abort(struct imap_pool *p)
 {
+	ssize_t n;
+
 	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
-	/* Only shutdown(2) or a signal: the borrowers still own their
-	 * connections and close them as they return them. */
-	for (unsigned i = 0; i < p->size; i++)
-		if (p->slots[i].conn)
-			imap_conn_abort(p->slots[i].conn);
 	pthread_cond_broadcast(&p->freed);
 	pthread_mutex_unlock(&p->lock);
+	/* Never read: it stays readable, so every wait from now on ends too. */
+	do
+		n = write(p->cancel[1], "x", 1);
+	while (n < 0 && errno == EINTR);
 }
 
 /* A second connection, opened beside the first at start: its failure is

@@ -29,6 +29,7 @@ struct imap_transport {
 	SSL_CTX *ctx;
 	SSL *ssl;
 	BIO_METHOD *bio_meth;
+	int cancel_fd;            /* -1, or readable once every wait must end */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -59,10 +60,14 @@ static int64_t deadline_after(int timeout_ms)
 	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
 
-/* Waits until fd is ready for events or the deadline passes (errno ETIMEDOUT). */
-static int wait_fd(int fd, short events, int64_t deadline)
+/* Waits until fd is ready for events or the deadline passes (errno
+ * ETIMEDOUT), or cancel_fd (-1: none) is readable (errno ECANCELED). */
+static int wait_fd(int fd, short events, int64_t deadline, int cancel_fd)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
+	struct pollfd pfd[2] = {
+		{ .fd = fd, .events = events },
+		{ .fd = cancel_fd, .events = POLLIN },
+	};
 	int left, n;
 
 	for (;;) {
@@ -71,7 +76,11 @@ static int wait_fd(int fd, short events, int64_t deadline)
 			int64_t d = deadline - now_ms();
 			left = d < 0 ? 0 : d > INT32_MAX ? INT32_MAX : (int)d;
 		}
-		n = poll(&pfd, 1, left);
+		n = poll(pfd, 2, left);
+		if (n > 0 && pfd[1].revents) {
+			errno = ECANCELED;
+			return -1;
+		}
 		if (n > 0)
 			return 0;
 		if (n == 0) {
@@ -83,12 +92,14 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
-static struct imap_transport *transport_new(int fd)
+static struct imap_transport *transport_new(int fd, int cancel_fd)
 {
 	struct imap_transport *t = calloc(1, sizeof(*t));
 
-	if (t)
+	if (t) {
 		t->fd = fd;
+		t->cancel_fd = cancel_fd;
+	}
 	return t;
 }
 
@@ -101,7 +112,7 @@ static void format_hostport(char *out, size_t outlen, const char *host, const ch
 }
 
 /* Returns a connected fd, or -1 with errno (ETIMEDOUT when the deadline passed). */
-static int connect_one(const struct addrinfo *ai, int64_t deadline)
+static int connect_one(const struct addrinfo *ai, int64_t deadline, int cancel_fd)
 {
 	int fd, soerr = 0, one = 1;
 	socklen_t len = sizeof(soerr);
@@ -112,7 +123,7 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline)
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		if (errno != EINPROGRESS)
 			goto fail;
-		if (wait_fd(fd, POLLOUT, deadline) < 0)
+		if (wait_fd(fd, POLLOUT, deadline, cancel_fd) < 0)
 			goto fail;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 			goto fail;
@@ -133,7 +144,7 @@ fail:
 }
 
 struct imap_transport *transport_tcp(const char *host, const char *port, int timeout_ms,
-				     char *err, size_t errlen)
+				     int cancel_fd, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_ADDRCONFIG };
@@ -152,7 +163,7 @@ struct imap_transport *transport_tcp(const char *host, const char *port, int tim
 		return NULL;
 	}
 	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-		fd = connect_one(ai, deadline);
+		fd = connect_one(ai, deadline, cancel_fd);
 		if (fd < 0)
 			last = errno;
 		if (last == ETIMEDOUT)
@@ -167,7 +178,7 @@ struct imap_transport *transport_tcp(const char *host, const char *port, int tim
 		errno = last;
 		return NULL;
 	}
-	t = transport_new(fd);
+	t = transport_new(fd, cancel_fd);
 	if (!t) {
 		close(fd);
 		set_err(err, errlen, "out of memory");
@@ -291,9 +302,9 @@ static int ssl_wait(struct imap_transport *t, int rc, int64_t deadline)
 {
 	switch (SSL_get_error(t->ssl, rc)) {
 	case SSL_ERROR_WANT_READ:
-		return wait_fd(t->fd, POLLIN, deadline);
+		return wait_fd(t->fd, POLLIN, deadline, t->cancel_fd);
 	case SSL_ERROR_WANT_WRITE:
-		return wait_fd(t->fd, POLLOUT, deadline);
+		return wait_fd(t->fd, POLLOUT, deadline, t->cancel_fd);
 	case SSL_ERROR_ZERO_RETURN:
 		errno = ECONNRESET;
 		return -1;
@@ -384,7 +395,8 @@ static void tunnel_child(int fd, const char *cmd)
 	_exit(127);
 }
 
-struct imap_transport *transport_tunnel(const char *cmd, char *err, size_t errlen)
+struct imap_transport *transport_tunnel(const char *cmd, int cancel_fd, char *err,
+					size_t errlen)
 {
 	struct imap_transport *t;
 	int sv[2];
@@ -394,7 +406,7 @@ struct imap_transport *transport_tunnel(const char *cmd, char *err, size_t errle
 		set_err(err, errlen, "cannot start tunnel: %s", strerror(errno));
 		return NULL;
 	}
-	t = transport_new(sv[0]);
+	t = transport_new(sv[0], cancel_fd);
 	if (!t) {
 		set_err(err, errlen, "out of memory");
 		goto fail;
@@ -452,7 +464,7 @@ ssize_t transport_read(struct imap_transport *t, void *buf, size_t len, int time
 			return n;
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
-		if (wait_fd(t->fd, POLLIN, deadline) < 0)
+		if (wait_fd(t->fd, POLLIN, deadline, t->cancel_fd) < 0)
 			return -1;
 	}
 }
@@ -491,7 +503,7 @@ int transport_write(struct imap_transport *t, const void *buf, size_t len, int t
 		}
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
-		if (wait_fd(t->fd, POLLOUT, deadline) < 0)
+		if (wait_fd(t->fd, POLLOUT, deadline, t->cancel_fd) < 0)
 			return -1;
 	}
 	return 0;

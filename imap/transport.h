@@ -2,7 +2,7 @@
  * transport — a byte stream to the server: TCP, TLS over TCP, or a tunnel
  * command's stdin/stdout. Every call takes a time limit.
  *
- *   struct imap_transport *t = transport_tcp("mail.example.org", "993", 15000, err, sizeof err);
+ *   struct imap_transport *t = transport_tcp("mail.example.org", "993", 15000, -1, err, sizeof err);
  *   if (!t || transport_tls(t, "mail.example.org", &tls, 15000, err, sizeof err) < 0) die(err);
  *   transport_write(t, "a1 NOOP\r\n", 9, 30000);
  *   n = transport_read(t, buf, sizeof buf, 30000);
@@ -27,14 +27,19 @@ struct tls_params {
 };
 
 /* Resolves host, connects to the first address that answers within timeout_ms.
- * On failure errno is ETIMEDOUT when the time ran out. */
+ * On failure errno is ETIMEDOUT when the time ran out.
+ *
+ * cancel_fd (-1: none), here and for a tunnel, is a descriptor that becomes
+ * readable when every wait must end (the pool's, at unmount): from then on
+ * connecting, TLS, reads and writes of the transport fail with ECANCELED. */
 struct imap_transport *transport_tcp(const char *host, const char *port, int timeout_ms,
-				     char *err, size_t errlen);
+				     int cancel_fd, char *err, size_t errlen);
 /* Starts TLS on a connected TCP transport (implicit TLS, or after STARTTLS's OK). */
 int transport_tls(struct imap_transport *t, const char *host, const struct tls_params *tls,
 		  int timeout_ms, char *err, size_t errlen);
 /* Runs cmd with /bin/sh -c, its stdin/stdout become the stream; stderr is inherited. */
-struct imap_transport *transport_tunnel(const char *cmd, char *err, size_t errlen);
+struct imap_transport *transport_tunnel(const char *cmd, int cancel_fd, char *err,
+					size_t errlen);
 
 /* Bytes read (>0), 0 at end of stream, -1 with errno (ETIMEDOUT past timeout_ms, EIO...). */
 ssize_t transport_read(struct imap_transport *t, void *buf, size_t len, int timeout_ms);

@@ -86,7 +86,7 @@ static struct imap_conn *open_fake_ex(const char *script, const struct imap_conn
 	close(fd);
 	snprintf(cmd, sizeof(cmd), "exec python3 '%s' '%s'%s", fake_py, path,
 		 quiet ? " 2>/dev/null" : "");
-	t = transport_tunnel(cmd, err, errlen);
+	t = transport_tunnel(cmd, -1, err, errlen);
 	assert_non_null(t);
 	*why = 12345;
 	c = imap_conn_open_transport(cfg, t, err, errlen, why);

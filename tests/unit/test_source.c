@@ -163,15 +163,22 @@ static void test_stale_uidvalidity(void **state)
 
 struct waiter {
 	struct source *src;
+	int calls;         /* atomic: how often the command was sent */
 	int rc;
 	long ended;
 };
 
+static int counted_noop(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	(void)st;
+	__atomic_add_fetch((int *)ud, 1, __ATOMIC_SEQ_CST);
+	return imap_conn_cmd(c, NULL, NULL, "NOOP");
+}
+
 static void *wait_out(void *arg)
 {
 	struct waiter *w = arg;
-	int calls = 0;
-	struct source_cmd cmd = { .fn = noop_fn, .ud = &calls };
+	struct source_cmd cmd = { .fn = counted_noop, .ud = &w->calls };
 
 	request_begin(REQUEST_MS);
 	w->rc = source_run(w->src, &cmd);
@@ -179,13 +186,14 @@ static void *wait_out(void *arg)
 	return NULL;
 }
 
-/* At unmount every wait ends at once: a backoff, and a silent command. */
+/* At unmount every wait ends at once: a backoff between refused connections,
+ * a connection still being opened (no greeting), a command with no answer. */
 static void test_stop_ends_waits(void **state)
 {
-	const char *prefixes[] = { "source_nothing", "source_silent" };
+	const char *prefixes[] = { "source_nothing", "source_mute", "source_silent" };
 
 	(void)state;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		struct fake_source f;
 		struct waiter w = { 0 };
 		pthread_t t;
@@ -195,12 +203,18 @@ static void test_stop_ends_waits(void **state)
 		w.src = f.src;
 		assert_int_equal(pthread_create(&t, NULL, wait_out, &w), 0);
 		usleep(500 * 1000);
+		/* The silent server: only once the command is out. */
+		while (i == 2 && __atomic_load_n(&w.calls, __ATOMIC_SEQ_CST) == 0)
+			usleep(10 * 1000);
+		if (i == 2)
+			usleep(100 * 1000);
 		stopped = now_ms();
 		source_stop(f.src);
 		pthread_join(t, NULL);
 		assert_int_equal(w.rc, -EIO);
 		/* A tunnel's child gets a second to end before it is killed. */
 		assert_true(w.ended - stopped < 1500);
+		assert_int_equal(w.calls, i == 2 ? 1 : 0);
 		fake_source_teardown(&f);
 	}
 }
