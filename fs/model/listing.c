@@ -508,7 +508,7 @@ static void saved(struct model *m, uint32_t id, int rc)
 	struct mbox *b = &m->mbox[id];
 
 	b->saving = false;
-	if (rc < 0) {
+	if (rc < 0 && !b->gone) {
 		b->dirty = true;
 		log_msg(LOG_WARNING, "cannot save the metadata cache of %s", b->path);
 	}
@@ -688,8 +688,12 @@ int ensure_loaded(struct model *m, uint32_t id, bool force)
 
 	pthread_mutex_lock(&m->lock);
 	loading_done(m, id);
-	if (rc == 0 && ctx.err == 0)
+	if (m->mbox[id].gone) {
+		rc = 0; /* vanished meanwhile (tree.c): the listing goes with it */
+		ctx.err = -ENOENT;
+	} else if (rc == 0 && ctx.err == 0) {
 		ctx.err = apply(m, &m->mbox[id], &ctx);
+	}
 	msgs_free(ctx.msgs, ctx.n);
 	free(ctx.gone);
 	if (rc) {

@@ -26,13 +26,11 @@ struct model *model_new(struct source *source, struct store *store, struct meta_
 
 	if (!m)
 		return NULL;
-	m->mbox = calloc(1, sizeof(*m->mbox));
-	if (!m->mbox || clock_cond_init(&m->loaded) != 0) {
-		free(m->mbox);
+	if (tree_init(m) != 0 || clock_cond_init(&m->loaded) != 0) {
+		tree_free(m);
 		free(m);
 		return NULL;
 	}
-	m->nmbox = 1;
 	m->source = source;
 	m->store = store;
 	m->meta = meta;
@@ -42,7 +40,7 @@ struct model *model_new(struct source *source, struct store *store, struct meta_
 		prefetch_free(m->prefetch);
 		open_cache_free(m->open_cache);
 		pthread_cond_destroy(&m->loaded);
-		free(m->mbox);
+		tree_free(m);
 		free(m);
 		return NULL;
 	}
@@ -161,64 +159,13 @@ void model_free(struct model *m)
 	pthread_mutex_lock(&m->lock);
 	save_all(m);
 	pthread_mutex_unlock(&m->lock);
-	for (size_t i = 1; i < m->nmbox; i++) {
-		free(m->mbox[i].path);
-		free(m->mbox[i].wire);
-		msgs_free(m->mbox[i].msgs, m->mbox[i].nmsgs);
-	}
-	free(m->mbox);
+	tree_free(m);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->loaded);
 	free(m);
 }
 
-/* ---- the mailbox tree ---------------------------------------------------- */
-
-static uint32_t mbox_find_path(struct model *m, const char *path)
-{
-	for (size_t i = 1; i < m->nmbox; i++)
-		if (strcmp(m->mbox[i].path, path) == 0)
-			return (uint32_t)i;
-	return 0;
-}
-
-/* The id of the node for path, created (with its parents) if new. 0 when
- * out of ids or memory. Caller holds the lock. */
-static uint32_t mbox_node(struct model *m, const char *path)
-{
-	uint32_t id = mbox_find_path(m, path), parent = 0;
-	const char *slash = strrchr(path, '/');
-	struct mbox *b, *grown;
-
-	if (id)
-		return id;
-	if (slash) {
-		char *up = strndup(path, (size_t)(slash - path));
-
-		if (!up)
-			return 0;
-		parent = mbox_node(m, up);
-		free(up);
-		if (!parent)
-			return 0;
-	}
-	if (m->nmbox > INO_MAX_MBOX)
-		return 0;
-	grown = realloc(m->mbox, (m->nmbox + 1) * sizeof(*m->mbox));
-	if (!grown)
-		return 0;
-	m->mbox = grown;
-	b = &m->mbox[m->nmbox];
-	memset(b, 0, sizeof(*b));
-	b->path = strdup(path);
-	if (!b->path)
-		return 0;
-	b->leaf = slash ? b->path + (slash - path) + 1 : b->path;
-	b->parent = parent;
-	b->view = (uint32_t)m->nmbox;
-	dir_changed(m, (uint32_t)m->nmbox);
-	return (uint32_t)m->nmbox++;
-}
+/* ---- listing the mailboxes (tree.c keeps the tree) ------------------------ */
 
 /* The shown path of a server name: decoded, split at delim, each level
  * escaped (SPEC.md). NULL for names that cannot be shown (empty levels). */
@@ -261,6 +208,7 @@ fail:
 struct list_ctx {
 	struct model *m;
 	int err;
+	size_t unshown;           /* mailboxes past the last mailbox id */
 };
 
 static void on_list(void *ud, const char *wire, char delim, unsigned attrs)
@@ -269,15 +217,18 @@ static void on_list(void *ud, const char *wire, char delim, unsigned attrs)
 	struct model *m = ctx->m;
 	char *path = shown_path(wire, delim);
 	uint32_t id;
+	int rc;
 
 	if (!path) {
 		log_msg(LOG_WARNING, "mailbox '%s' cannot be shown (empty level)", wire);
 		return;
 	}
 	pthread_mutex_lock(&m->lock);
-	id = mbox_node(m, path);
-	if (!id) {
-		ctx->err = -ENOMEM;
+	rc = mbox_node(m, path, &id);
+	if (rc == -ENOSPC) {
+		ctx->unshown++;
+	} else if (rc) {
+		ctx->err = rc;
 	} else if (!(attrs & IMAP_MBOX_NOSELECT)) {
 		struct mbox *b = &m->mbox[id];
 
@@ -301,32 +252,12 @@ static int run_list(struct imap_conn *c, const struct imap_mailbox_status *st, v
 	return imap_list(c, on_list, ud);
 }
 
-/* Shows what the last LIST saw; a directory whose entries changed gets a
- * new mtime, which tells the kernel to drop its cached listing. Caller
- * holds the lock. */
-static void apply_list(struct model *m)
-{
-	for (size_t i = 1; i < m->nmbox; i++) {
-		struct mbox *b = &m->mbox[i];
-
-		if (b->present == b->seen)
-			continue;
-		b->present = b->seen;
-		/* Every level above may appear or vanish with it. */
-		for (uint32_t up = b->parent; ; up = m->mbox[up].parent) {
-			dir_changed(m, up);
-			if (up == 0)
-				break;
-		}
-	}
-}
-
 /* LISTs the server when never done or stale (force: on readdir). */
 static int ensure_listed(struct model *m, bool force)
 {
 	struct list_ctx ctx = { .m = m, .err = 0 };
 	struct source_cmd cmd = { .fn = run_list, .ud = &ctx };
-	bool listed, waited;
+	bool listed, waited, tell;
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
@@ -353,27 +284,21 @@ static int ensure_listed(struct model *m, bool force)
 	if (rc == 0 && ctx.err == 0) {
 		m->listed = true;
 		clock_gettime(CLOCK_MONOTONIC, &m->listed_at);
-		apply_list(m);
+		tree_apply(m);
 	}
 	listed = m->listed;
+	tell = ctx.unshown && !m->ids_out_told; /* once a mount */
+	m->ids_out_told = m->ids_out_told || tell;
 	pthread_cond_broadcast(&m->loaded);
 	pthread_mutex_unlock(&m->lock);
+	if (tell)
+		log_msg(LOG_WARNING, "%zu mailboxes not shown: a mount shows %u mailbox ids at most",
+			ctx.unshown, INO_MAX_MBOX);
 	if (rc) {
 		log_msg(LOG_ERR, "cannot list mailboxes: %s", strerror(-rc));
 		return listed ? 0 : -EIO; /* stale beats nothing */
 	}
 	return ctx.err;
-}
-
-/* A level shows while it is a mailbox or has a visible level below it. */
-static bool mbox_visible(const struct model *m, uint32_t id)
-{
-	if (m->mbox[id].present)
-		return true;
-	for (size_t i = 1; i < m->nmbox; i++)
-		if (m->mbox[i].parent == id && mbox_visible(m, (uint32_t)i))
-			return true;
-	return false;
 }
 
 /* ---- message lists (see model_sync.c for how they are fetched) ---------- */
@@ -466,28 +391,6 @@ uint32_t msg_mbox(const struct model *m, uint64_t ino)
 		return 0;
 	id = m->mbox[v].view_of ? m->mbox[v].view_of : v;
 	return m->mbox[id].view == v ? id : 0;
-}
-
-int mbox_new_view(struct model *m, uint32_t id)
-{
-	struct mbox *grown, *v;
-
-	if (m->nmbox > INO_MAX_MBOX)
-		return -ENOSPC;
-	grown = realloc(m->mbox, (m->nmbox + 1) * sizeof(*m->mbox));
-	if (!grown)
-		return -ENOMEM;
-	m->mbox = grown;
-	v = &m->mbox[m->nmbox];
-	/* Never shown, never found by path: no name, no messages, not present. */
-	memset(v, 0, sizeof(*v));
-	v->path = strdup("");
-	if (!v->path)
-		return -ENOMEM;
-	v->leaf = v->path;
-	v->view_of = id;
-	m->mbox[id].view = (uint32_t)m->nmbox++;
-	return 0;
 }
 
 /* The mailbox a directory inode stands for, checked to exist. Caller holds
@@ -718,16 +621,6 @@ bool model_attr_cheap(struct model *m, uint64_t ino)
 
 /* ---- names ---------------------------------------------------------------- */
 
-/* The child mailbox level of parent called name, or 0. Caller holds the lock. */
-static uint32_t mbox_child(struct model *m, uint32_t parent, const char *name)
-{
-	for (size_t i = 1; i < m->nmbox; i++)
-		if (m->mbox[i].parent == parent && strcmp(m->mbox[i].leaf, name) == 0 &&
-		    mbox_visible(m, (uint32_t)i))
-			return (uint32_t)i;
-	return 0;
-}
-
 static int lookup_in_mbox(struct model *m, uint32_t parent, const char *name, uint64_t *ino)
 {
 	uint32_t child = mbox_child(m, parent, name), uid;
@@ -854,10 +747,9 @@ static int list_mbox(struct model *m, uint32_t id, struct model_dir *d, size_t *
 	char uid[16];
 	int rc = 0;
 
-	for (size_t i = 1; i < m->nmbox && rc == 0; i++)
-		if (m->mbox[i].parent == id && mbox_visible(m, (uint32_t)i))
-			rc = dir_add(d, cap, m->mbox[i].leaf, ino_make(INO_MBOX, (uint32_t)i, 0, 0),
-				     S_IFDIR);
+	for (uint32_t c = m->mbox[id].first_child; c && rc == 0; c = m->mbox[c].next_sibling)
+		if (mbox_visible(m, c))
+			rc = dir_add(d, cap, m->mbox[c].leaf, ino_make(INO_MBOX, c, 0, 0), S_IFDIR);
 	if (id == 0 || rc)
 		return rc;
 	rc = ensure_loaded(m, id, true);

@@ -19,6 +19,7 @@
 #include "model.h"
 #include "store.h"
 #include "meta_cache.h"
+#include "mbox_index.h"
 
 /* Headers kept in memory, so that stat and read of `header` agree without a
  * second fetch; past this budget they are fetched again each time. */
@@ -94,6 +95,12 @@ struct mbox {
 	char *wire;               /* server name, NULL for a level with no mailbox */
 	bool present;             /* in the last LIST */
 	bool seen;                /* in the LIST being read */
+	bool visible;             /* present, or a visible level below it (tree.c) */
+	bool gone;                /* vanished: a tombstone, its id never reused (tree.c);
+				   * path, leaf, wire and msgs are NULL, like a view's */
+	uint32_t first_child;     /* levels below, in the order they came, tombstones */
+	uint32_t last_child;      /* too (0: none); views are in no list */
+	uint32_t next_sibling;
 	struct timespec changed;  /* the directory's mtime: when its entries last changed */
 	uint32_t uidvalidity;
 	uint32_t uidnext;
@@ -147,8 +154,11 @@ struct model {
 	struct inval *inval;      /* protected by lock; NULL until the session runs */
 	struct kept_detail kept[DETAIL_KEEP];  /* protected by lock: a ring, oldest next */
 	size_t kept_next;                      /* protected by lock */
-	struct mbox *mbox;        /* protected by lock: index = mailbox id; [0] unused (the root) */
+	struct mbox *mbox;        /* protected by lock: index = mailbox id; [0] the root */
 	size_t nmbox;             /* protected by lock: ids in use, counting [0] */
+	size_t capmbox;           /* protected by lock: room in mbox */
+	struct mbox_index *names; /* protected by lock: (parent, leaf) -> id of each level */
+	bool ids_out_told;        /* protected by lock: "no mailbox id left" was logged */
 	bool listed;              /* protected by lock: a LIST succeeded once */
 	bool listing;             /* protected by lock: a thread runs LIST */
 	struct timespec listed_at;     /* protected by lock */
@@ -159,6 +169,23 @@ struct model {
 /* Gives directory id (0: the root) a new mtime: its entries changed, and the
  * kernel's cached listing of it must go. Caller holds the lock. */
 void dir_changed(struct model *m, uint32_t id);
+
+/* tree.c: the mailbox table and its name index (0, -ENOMEM), and their end
+ * (every entry's strings and messages too). */
+int tree_init(struct model *m);
+void tree_free(struct model *m);
+/* The id of the level for a shown path ("Archive/Projects"), made with the
+ * levels above it when new: 0, -ENOSPC when no mailbox id is left, -ENOMEM.
+ * The table may move. Caller holds the lock (all of tree.c's callers do). */
+int mbox_node(struct model *m, const char *path, uint32_t *id);
+/* The visible level called name below parent, or 0. */
+uint32_t mbox_child(const struct model *m, uint32_t parent, const char *name);
+/* Whether level id shows: listed, or a level below it is. */
+bool mbox_visible(const struct model *m, uint32_t id);
+/* Shows what the last LIST saw (mbox.seen): a directory whose entries
+ * changed gets a new mtime, which tells the kernel to drop its cached
+ * listing; a level that no longer shows becomes a tombstone (tree.c). */
+void tree_apply(struct model *m);
 
 /* The mailbox of a message-level inode (a message directory or one of its
  * files), or 0 when it belongs to a past generation (see mbox.view): those
