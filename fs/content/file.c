@@ -13,6 +13,7 @@
 #include "inode.h"
 #include "keys.h"
 #include "log.h"
+#include "request.h"
 
 
 /* Decoded content in the store, fetched there first if needed. */
@@ -142,6 +143,16 @@ static void use_filled(struct model *m, struct model_file *f)
 	}
 	free(key);
 	free(wire);
+}
+
+/* Takes f->fetching, waiting for another reader's fetch at most until this
+ * request's deadline: -EIO past it. */
+static int lock_fetching(struct model_file *f)
+{
+	struct timespec until;
+
+	request_deadline(&until);
+	return pthread_mutex_clocklock(&f->fetching, CLOCK_MONOTONIC, &until) ? -EIO : 0;
 }
 
 /* Starts f's fill, once. Caller holds f->fetching. */
@@ -352,7 +363,11 @@ int file_read(struct model *m, struct model_file *f, uint64_t off, size_t size,
 		}
 		if (f->whole)
 			break; /* all of it is cached; nothing more to fetch */
-		pthread_mutex_lock(&f->fetching);
+		rc = lock_fetching(f);
+		if (rc && done == 0)
+			return rc;
+		if (rc)
+			break;
 		/* Another reader may have fetched it while we waited. */
 		pthread_mutex_lock(&f->lock);
 		got = copy_cached(f, off + done, size - done, buf + done);

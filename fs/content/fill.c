@@ -32,6 +32,10 @@ struct fill {
 	uint64_t asks;                /* protected by lock: reads so far */
 	enum fill_state state;        /* protected by lock */
 	bool cancel;                  /* protected by lock */
+	/* protected by lock: the connection a command of the fill runs on, so
+	 * that cancel can cut it short (imap_conn_abort) rather than wait for
+	 * the server; set and cleared by the fetching thread while it has it. */
+	struct imap_conn *conn;
 };
 
 static void set_state(struct fill *f, enum fill_state state)
@@ -177,12 +181,26 @@ static int run_range(struct imap_conn *c, const struct imap_mailbox_status *st, 
 	/* source_run's retry after a lost connection would hand over again
 	 * what came before the loss: the fill stops instead, and the reader
 	 * goes on by ranges. */
+	struct fill *f = r->f;
+	bool cancelled;
+	int rc;
+
 	(void)st;
 	if (r->tried && r->got)
 		return IMAP_ENET;
 	r->tried = true;
-	return imap_fetch_part_to(c, r->f->src.uid, r->f->section, r->off, r->len, to_pieces,
-				  r->pc, &r->got);
+	pthread_mutex_lock(&f->lock);
+	cancelled = f->cancel;
+	f->conn = cancelled ? NULL : c;
+	pthread_mutex_unlock(&f->lock);
+	if (cancelled)
+		return IMAP_ESTOP;
+	rc = imap_fetch_part_to(c, f->src.uid, f->section, r->off, r->len, to_pieces, r->pc,
+				&r->got);
+	pthread_mutex_lock(&f->lock);
+	f->conn = NULL;
+	pthread_mutex_unlock(&f->lock);
+	return rc;
 }
 
 /*
@@ -347,6 +365,9 @@ static void cancel(struct fill *f)
 {
 	pthread_mutex_lock(&f->lock);
 	f->cancel = true;
+	/* A stalled server must not hold fill_free's join: cut the command. */
+	if (f->conn)
+		imap_conn_abort(f->conn);
 	pthread_cond_broadcast(&f->changed);
 	pthread_mutex_unlock(&f->lock);
 }
