@@ -820,8 +820,10 @@ static char *scram_client_final(struct scram *s, const char *password)
 	OPENSSL_cleanse(skey, sizeof(skey));
 	free(p64);
 	buf_free(&msg);
-	if (!ok)
+	if (!ok) {
 		buf_free(&out);
+		return NULL; /* buf_take would hand out "" */
+	}
 	return buf_take(&out);
 }
 

@@ -166,13 +166,13 @@ static int run_batch(struct imap_conn *c, const struct imap_mailbox_status *st, 
 }
 
 /* Fetches a job's messages; those that did not arrive may be asked again. */
-static void run_job(struct prefetch *pf, struct pf_job *job)
+/* Returns source_run's answer: -ESTALE when the UIDs name other messages now. */
+static int run_job(struct prefetch *pf, struct pf_job *job)
 {
 	struct batch_ctx ctx = { .pf = pf, .job = job };
 	struct source_cmd cmd = {
 		.mailbox = job->mailbox, .uidvalidity = job->uidvalidity, .fn = run_batch, .ud = &ctx,
 	};
-	/* -ESTALE: those UIDs name other messages now; the reader finds out. */
 	int rc = source_run(pf->source, &cmd);
 
 	if (rc && rc != -ENOENT && rc != -ESTALE)
@@ -187,6 +187,7 @@ static void run_job(struct prefetch *pf, struct pf_job *job)
 	}
 	pthread_cond_broadcast(&pf->changed);
 	pthread_mutex_unlock(&pf->lock);
+	return rc;
 }
 
 /* Keeps only the job's messages still queued (a reader may have taken some
@@ -368,6 +369,7 @@ static int wait_or_fetch(struct prefetch *pf, const char *mailbox, uint32_t uidv
 	struct pf_slot *s = slot_of(pf, slot_key(mailbox, uidvalidity, uids[0]));
 	struct pf_job *job;
 	size_t from = 0;
+	int rc = 0;
 
 	if (!s)
 		return -ENOMEM;
@@ -381,10 +383,10 @@ static int wait_or_fetch(struct prefetch *pf, const char *mailbox, uint32_t uidv
 	job = make_job(pf, mailbox, uidvalidity, uids, sizes, n, &from, PF_INFLIGHT, true);
 	pthread_mutex_unlock(&pf->lock);
 	if (job)
-		run_job(pf, job);
+		rc = run_job(pf, job);
 	job_free(job);
 	pthread_mutex_lock(&pf->lock);
-	return 1;
+	return rc == -ESTALE ? rc : 1;
 }
 
 int prefetch_get(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity,
@@ -396,6 +398,8 @@ int prefetch_get(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity,
 	bool tried = false;
 	int rc;
 
+	*fd = -1;
+	*size = 0;
 	if (!key)
 		return -ENOMEM;
 	request_deadline(&until);

@@ -38,7 +38,9 @@ void prefetch_free(struct prefetch *pf);
  * A read-only descriptor of message uids[0] whole, and its size; uids[1..n)
  * are the messages expected next (in reading order), fetched in the
  * background. sizes[i] is each one's RFC822.SIZE (to fill batches by bytes);
- * last: uids reach the end of the mailbox. -EIO when it cannot be had.
+ * last: uids reach the end of the mailbox. -EIO when it cannot be had;
+ * -ESTALE when the mailbox's UIDVALIDITY is not uidvalidity (those UIDs name
+ * other messages now).
  */
 int prefetch_get(struct prefetch *pf, const char *mailbox, uint32_t uidvalidity,
 		 const uint32_t *uids, const uint64_t *sizes, size_t n, bool last, int *fd,

@@ -93,6 +93,8 @@ int whole_open(struct model *m, uint64_t ino, int *fd, uint64_t *size)
 	struct window *w = calloc(1, sizeof(*w));
 	int rc;
 
+	*fd = -1;
+	*size = 0;
 	if (!w)
 		return -ENOMEM;
 	pthread_mutex_lock(&m->lock);
@@ -101,6 +103,10 @@ int whole_open(struct model *m, uint64_t ino, int *fd, uint64_t *size)
 	if (rc == 0)
 		rc = prefetch_get(m->prefetch, w->wire, w->uidvalidity, w->uids, w->sizes, w->n,
 				  w->last, fd, size);
+	if (rc == -ESTALE) {
+		mbox_stale(m, ino_mbox(ino));
+		rc = -ENOENT;
+	}
 	free(w->wire);
 	free(w);
 	return rc;

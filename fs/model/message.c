@@ -464,6 +464,8 @@ int msg_content_spool(struct source *src, struct store *store, const char *mailb
 	char *key;
 	int rc;
 
+	*fd = -1;
+	*size = 0;
 	ctx.p = part_tree_get(d->tree, part);
 	key = cache_key_part("content", mailbox, uidvalidity, uid, ctx.p->section);
 	if (!key)

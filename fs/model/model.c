@@ -179,6 +179,8 @@ static char *shown_path(const char *wire, char delim)
 		utf8 = strdup(wire); /* not valid mUTF-7: show it as sent */
 	if (!utf8)
 		return NULL;
+	if (!utf8[0])
+		goto fail; /* an empty name (a server's NIL-like answer) is no level */
 	if (delim && (utf8[0] == delim || strstr(utf8, (char[]){ delim, delim, 0 }) ||
 		      utf8[strlen(utf8) - 1] == delim))
 		goto fail; /* empty levels would alias other names */

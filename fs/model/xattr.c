@@ -169,6 +169,7 @@ int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value
 	int rc = model_getattr(m, ino, &st);
 
 	*value = NULL;
+	*len = 0;
 	if (rc)
 		return rc;
 	switch (ino_type(ino)) {
