@@ -1,6 +1,7 @@
 /* work_queue — order, several threads, and what happens at the end. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ struct seen {
 	int n;
 	int dropped;
 	int delay_us;
+	pthread_t ran_on[64];
 };
 
 static void record(void *ctx, void *item)
@@ -26,6 +28,7 @@ static void record(void *ctx, void *item)
 	if (s->delay_us)
 		usleep((useconds_t)s->delay_us);
 	pthread_mutex_lock(&s->lock);
+	s->ran_on[s->n] = pthread_self();
 	s->order[s->n++] = *(int *)item;
 	pthread_mutex_unlock(&s->lock);
 	free(item);
@@ -82,9 +85,22 @@ static void test_threads_and_the_end(void **state)
 	assert_int_equal(work_queue_threads(q), 3);
 	for (int i = 0; i < 30; i++)
 		assert_true(work_queue_put(q, item(i)));
+	/* Let each thread take one (20 ms each) before the end comes. */
+	while (__atomic_load_n(&s.n, __ATOMIC_SEQ_CST) < 3)
+		usleep(1000);
 	work_queue_free(q);
 	assert_int_equal(s.n + s.dropped, 30);
 	assert_true(s.dropped > 0);
+	int threads = 1;
+
+	for (int i = 1; i < s.n; i++) {
+		bool seen = false;
+
+		for (int j = 0; j < i; j++)
+			seen |= pthread_equal(s.ran_on[i], s.ran_on[j]) != 0;
+		threads += !seen;
+	}
+	assert_true(threads > 1);
 }
 
 int main(void)
