@@ -434,11 +434,13 @@ static bool is_atom_end(char ch)
 	       ch == '\r';
 }
 
-/* Atoms are lenient, but a '[' section must close on the same line. */
-static int parse_atom(struct pctx *c, struct imap_arg *out)
+/* Where the atom at s ends: a '[' section (BODY[HEADER.FIELDS (A B)])
+ * spans spaces and parentheses to its ']'; one never closed on the line is
+ * an ordinary character (a mailbox may be named a[b). */
+static size_t atom_end(const struct pctx *c, size_t s, bool sections)
 {
-	size_t s = c->pos, i = s;
 	unsigned long br = 0;
+	size_t i = s;
 
 	for (; i < c->end; i++) {
 		char ch = c->b[i];
@@ -450,12 +452,17 @@ static int parse_atom(struct pctx *c, struct imap_arg *out)
 			br -= ch == ']';
 		} else if (is_atom_end(ch)) {
 			break;
-		} else if (ch == '[') {
+		} else if (ch == '[' && sections) {
 			br++;
 		}
 	}
-	if (br > 0)
-		return pfail(c, "unterminated '[' in atom");
+	return br > 0 ? atom_end(c, s, false) : i;
+}
+
+static int parse_atom(struct pctx *c, struct imap_arg *out)
+{
+	size_t s = c->pos, i = atom_end(c, s, true);
+
 	if (i == s)
 		return pfail(c, "unexpected '%c'", c->b[s]);
 	c->pos = i;
