@@ -263,6 +263,10 @@ class FaultProxy:
                 if len(f) >= 4 and f[2] == "event" and name in (None, f[3])]
 
     def cleanup(self):
+        # A proxy whose imapfs was killed may still wait on its server side;
+        # its tunnel's processes end with it (their stdin closes).
+        subprocess.run(["pkill", "-KILL", "-f", self.rules_path], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
