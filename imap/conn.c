@@ -235,7 +235,10 @@ static int time_left(struct imap_conn *c, int *ms)
 {
 	long left = LONG_MAX, user;
 
-	if (c->cmd_limited)
+	/* A deadline set from outside is the whole of the command's time:
+	 * its caller knows how long the work may take (a request, or the
+	 * first listing of a large account). */
+	if (c->cmd_limited && !c->user_limited)
 		left = -clock_ms_since(&c->cmd_until);
 	if (c->user_limited) {
 		user = -clock_ms_since(&c->user_until);

@@ -11,8 +11,8 @@
  * only imap_conn_abort may be called from another thread meanwhile.
  *
  * Time: each command (all its writes and reads, up to its tagged reply) must
- * end within timeout_ms of its start, and by the deadline set with
- * imap_conn_set_deadline if one is set, whichever comes first. A server that
+ * end by the deadline set with imap_conn_set_deadline, or when none is set
+ * within timeout_ms of its start. A server that
  * trickles its answer a byte at a time cannot stretch that. Past it the
  * command returns IMAP_ETIMEOUT and the connection is broken.
  * With log debug on, every line sent and received is logged ("C: "/"S: "),
@@ -112,8 +112,8 @@ bool imap_conn_has_cap(const struct imap_conn *c, const char *cap);
 bool imap_conn_broken(const struct imap_conn *c);
 
 /* Until cleared (NULL), every command must end by *until (CLOCK_MONOTONIC, as
- * clock_deadline makes): past it, IMAP_ETIMEOUT and the connection is broken.
- * *until is copied. */
+ * clock_deadline makes), later or sooner than timeout_ms: past it,
+ * IMAP_ETIMEOUT and the connection is broken. *until is copied. */
 void imap_conn_set_deadline(struct imap_conn *c, const struct timespec *until);
 /*
  * Makes any wait on c end now (from another thread, e.g. at unmount):

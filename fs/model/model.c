@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "inode.h"
 #include "log.h"
 #include "mbox_names.h"
+#include "request.h"
 #include "utf7.h"
 #include "work_queue.h"
 
@@ -147,6 +149,8 @@ void model_free(struct model *m)
 {
 	if (!m)
 		return;
+	if (m->primed)
+		pthread_join(m->primer, NULL); /* ends at once once the source stopped */
 	prefetch_free(m->prefetch);
 	open_cache_free(m->open_cache);
 	for (size_t i = 0; i < DIR_CACHE; i++)
@@ -861,9 +865,25 @@ void model_dir_free(struct model_dir *d)
 	free(d);
 }
 
+/* The first LIST, in a thread of its own: requests wait for it at most
+ * their own deadline (wait_listing) while it may take LIST_AT_MOUNT_MS. */
+static void *prime(void *arg)
+{
+	struct model *m = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	request_begin(LIST_AT_MOUNT_MS);
+	ensure_listed(m, false);
+	return NULL;
+}
+
 void model_prime(struct model *m)
 {
-	ensure_listed(m, false);
+	m->primed = pthread_create(&m->primer, NULL, prime, m) == 0;
+	if (!m->primed)
+		ensure_listed(m, false); /* the first request's time, then */
 }
 
 void model_set_inval(struct model *m, struct inval *iv)

@@ -138,6 +138,8 @@ struct model {
 	struct prefetch *prefetch;  /* has its own lock */
 	struct meta_cache *meta;  /* NULL: no persistent metadata */
 	struct work_queue *saver; /* writes the metadata cache; NULL: saves wait */
+	pthread_t primer;         /* the first LIST (model_prime), joined at the end */
+	bool primed;              /* primer runs */
 	struct open_cache *open_cache;  /* has its own lock */
 	time_t mounted_at;
 	uid_t uid;
