@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "fuzz.h"
+#include "keys.h"
 #include "meta_cache.h"
 
 #define HEADER_LEN (8 + 4 + 8 + 32)
@@ -48,20 +49,43 @@ static void cleanup(void)
 	}
 }
 
-static void hex_sha256(const void *data, size_t len, unsigned char *md, char *hex)
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* The header meta_cache.c puts in front of a payload (its layout comment). */
+static void make_header(unsigned char h[HEADER_LEN], const void *payload, size_t len)
 {
 	unsigned int n = 0;
 
-	FUZZ_CHECK(EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) && n == 32, "sha256");
-	for (unsigned i = 0; hex && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	memcpy(h, "IMFSMETA", 8);
+	put_le(h + 8, 1, 4);
+	put_le(h + 12, len, 8);
+	FUZZ_CHECK(EVP_Digest(payload, len, h + 20, &n, EVP_sha256(), NULL) && n == 32, "sha256");
+}
+
+/* What meta_cache_save wrote has the header made here: the format is known. */
+static void check_format(void)
+{
+	unsigned char file[4096], h[HEADER_LEN];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	FUZZ_CHECK(f != NULL, "%s: %s", path, strerror(errno));
+	n = fread(file, 1, sizeof(file), f);
+	fclose(f);
+	FUZZ_CHECK(n >= HEADER_LEN, "a listing of %zu bytes", n);
+	make_header(h, file + HEADER_LEN, n - HEADER_LEN);
+	FUZZ_CHECK(memcmp(h, file, HEADER_LEN) == 0, "meta_cache's file format has changed");
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *base = getenv("FUZZ_TMPDIR");
-	unsigned char md[32];
-	char hex[65];
+	struct cached_mailbox empty = { .uidvalidity = 1 };
+	char name[CACHE_NAME_LEN + 1];
 
 	(void)argc;
 	(void)argv;
@@ -72,16 +96,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	atexit(cleanup);
 	mc = meta_cache_open(dir);
 	FUZZ_CHECK(mc != NULL, "meta_cache_open: %s", strerror(errno));
-	/* meta_cache.h: one file per mailbox, named by the SHA-256 of its name. */
-	hex_sha256("INBOX", 5, md, hex);
-	snprintf(path, sizeof(path), "%s/%s", dir, hex);
+	/* One file per mailbox (keys.h names it); a listing saved must be
+	 * there, or every input would load as absent and test nothing. */
+	FUZZ_CHECK(cache_file_name("INBOX", name) == 0, "cache_file_name");
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FUZZ_CHECK(meta_cache_save(mc, "INBOX", &empty) == 0 && access(path, F_OK) == 0,
+		   "the listing of INBOX is not %s", path);
+	check_format();
 	return 0;
-}
-
-static void put_le(unsigned char *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
 }
 
 static void write_file(const uint8_t *data, size_t size, bool with_header)
@@ -92,10 +114,7 @@ static void write_file(const uint8_t *data, size_t size, bool with_header)
 	if (with_header) {
 		unsigned char h[HEADER_LEN];
 
-		memcpy(h, "IMFSMETA", 8);
-		put_le(h + 8, 1, 4);
-		put_le(h + 12, size, 8);
-		hex_sha256(data, size, h + 20, NULL);
+		make_header(h, data, size);
 		FUZZ_CHECK(fwrite(h, 1, sizeof(h), f) == sizeof(h), "write");
 	}
 	FUZZ_CHECK(size == 0 || fwrite(data, 1, size, f) == size, "write");
