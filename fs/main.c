@@ -75,8 +75,9 @@ static int add_mount_names(struct fuse_args *args, const struct imapfs_opts *o)
 {
 	char name[512];
 
-	/* This version never writes: the kernel refuses every change itself. */
-	if (fuse_opt_add_arg(args, "-osubtype=imapfs") != 0 || fuse_opt_add_arg(args, "-oro") != 0)
+	/* -o ro is kept for libfuse (options.c): the kernel refuses every
+	 * change itself, and model and source refuse them again. */
+	if (fuse_opt_add_arg(args, "-osubtype=imapfs") != 0)
 		return -1;
 	/* fsname is what mount(8) and df show; commas would split the option. */
 	snprintf(name, sizeof(name), "-ofsname=%s@%s", o->user ? o->user : "", o->host);
@@ -188,6 +189,10 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	mnt.model = model_new(source, store, meta, o->connections > 1 ? o->connections - 1 : 0);
 	if (!mnt.model)
 		goto out_unmount;
+	if (o->read_only) {
+		source_set_read_only(source);
+		model_set_read_only(mnt.model);
+	}
 	/* Threads, so only now: threads do not survive fuse_daemonize's fork. */
 	watch = unmount_watch_start(fuse_session_fd(se), stop_source, source);
 	inval = inval_new(se);

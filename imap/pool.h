@@ -46,6 +46,9 @@ enum pool_flags {
 	 * never waits (IMAP_EBUSY when there is none). For work that another
 	 * thread would otherwise do itself. */
 	POOL_IDLE = 1 << 1,
+	/* SELECT mailbox read-write (imap_select, write.h) instead of EXAMINE:
+	 * a connection that has it EXAMINEd selects it again. */
+	POOL_WRITE = 1 << 2,
 };
 
 struct pool_job {

@@ -29,6 +29,8 @@ enum ino_type {
 	INO_CONTENT = 6,  /* a leaf part's content file */
 	INO_PEML = 7,     /* message.eml of an attached message (message/rfc822 part) */
 	INO_PHEADER = 8,  /* header of an attached message */
+	INO_STAGE = 9,    /* a file being appended to mailbox (its own id, not a view);
+			   * uid holds the file's serial number (fs/model/append.c) */
 };
 
 #define INO_MAX_MBOX 0xffffu

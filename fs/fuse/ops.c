@@ -244,70 +244,131 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
-/* Writing to the server comes with a later issue; until then every change
- * is refused the way a read-only mount refuses it. */
-static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
+/* ---- changes: fs/model/write.c routes them (README "Changing mail") ---- */
+
+static void reply_err_or_zero(fuse_req_t req, int rc)
 {
-	(void)p, (void)n, (void)m;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, rc ? -rc : 0);
 }
 
-static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	(void)p, (void)n;
-	fuse_reply_err(req, EROFS);
+	struct stat st;
+	int rc = model_mkdir(model_of(req), parent, name, &st);
+
+	(void)mode;
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, &st);
 }
 
-static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np, const char *nn,
-		      unsigned int flags)
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)p, (void)n, (void)np, (void)nn, (void)flags;
-	fuse_reply_err(req, EROFS);
+	reply_err_or_zero(req, model_rmdir(model_of(req), parent, name));
 }
 
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	reply_err_or_zero(req, model_unlink(model_of(req), parent, name));
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	reply_err_or_zero(req, model_rename(model_of(req), parent, name, newparent, newname,
+					    flags));
+}
+
+/* Links and device files have no meaning in a mailbox. */
 static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p, const char *n)
 {
 	(void)l, (void)p, (void)n;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, model_read_only(model_of(req)) ? EROFS : EPERM);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t p, const char *n)
 {
 	(void)i, (void)p, (void)n;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, model_read_only(model_of(req)) ? EROFS : EPERM);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_t d)
 {
 	(void)p, (void)n, (void)m, (void)d;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, model_read_only(model_of(req)) ? EROFS : EPERM);
 }
 
-static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
+/* A new file in a mailbox: a message to append when it is closed. Its
+ * inode is its handle: writes, flush and release name it by ino. */
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
-	(void)p, (void)n, (void)m, (void)fi;
-	fuse_reply_err(req, EROFS);
+	struct fuse_entry_param e;
+	int rc;
+
+	(void)mode;
+	memset(&e, 0, sizeof(e));
+	rc = model_create(model_of(req), parent, name, &e.attr);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	e.ino = e.attr.st_ino;
+	/* Its size changes while written: the kernel asks again. */
+	e.attr_timeout = e.entry_timeout = 0;
+	fi->direct_io = 1;
+	fuse_reply_create(req, &e, fi);
 }
 
-static void op_setattr(fuse_req_t req, fuse_ino_t i, struct stat *a, int s,
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	size_t written = 0;
+	int rc = model_write(model_of(req), ino, (uint64_t)off, buf, size, &written);
+
+	(void)fi;
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, written);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	reply_err_or_zero(req, model_flush(model_of(req), ino));
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	model_release(model_of(req), ino);
+	fuse_reply_err(req, 0);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
-	(void)i, (void)a, (void)s, (void)fi;
-	fuse_reply_err(req, EROFS);
+	struct stat st;
+	int rc = model_setattr(model_of(req), ino, attr, to_set, &st);
+
+	(void)fi;
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, model_timeout(ino));
 }
 
-static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n, const char *v, size_t s,
-			int f)
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
 {
-	(void)i, (void)n, (void)v, (void)s, (void)f;
-	fuse_reply_err(req, EROFS);
+	reply_err_or_zero(req, model_setxattr(model_of(req), ino, name, value, size, flags));
 }
 
-static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	(void)i, (void)n;
-	fuse_reply_err(req, EROFS);
+	reply_err_or_zero(req, model_removexattr(model_of(req), ino, name));
 }
 
 const struct fuse_lowlevel_ops imapfs_ll_ops = {
@@ -323,13 +384,16 @@ const struct fuse_lowlevel_ops imapfs_ll_ops = {
 	.listxattr = op_listxattr,
 	.statfs = op_statfs,
 	.mkdir = op_mkdir,
-	.rmdir = op_unlink,
+	.rmdir = op_rmdir,
 	.unlink = op_unlink,
 	.rename = op_rename,
 	.symlink = op_symlink,
 	.link = op_link,
 	.mknod = op_mknod,
 	.create = op_create,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
 	.setattr = op_setattr,
 	.setxattr = op_setxattr,
 	.removexattr = op_removexattr,

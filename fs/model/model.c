@@ -38,7 +38,9 @@ struct model *model_new(struct source *source, struct store *store, struct meta_
 	m->meta = meta;
 	m->prefetch = prefetch_new(source, store, workers);
 	m->open_cache = open_cache_new();
-	if (!m->prefetch || !m->open_cache) {
+	m->appends = append_area_new(m);
+	if (!m->prefetch || !m->open_cache || !m->appends) {
+		append_area_free(m->appends);
 		prefetch_free(m->prefetch);
 		open_cache_free(m->open_cache);
 		pthread_cond_destroy(&m->loaded);
@@ -153,6 +155,7 @@ void model_free(struct model *m)
 		pthread_join(m->primer, NULL); /* ends at once once the source stopped */
 	prefetch_free(m->prefetch);
 	open_cache_free(m->open_cache);
+	append_area_free(m->appends);
 	for (size_t i = 0; i < DIR_CACHE; i++)
 		model_dir_free(m->dirs[i].d);
 	pthread_mutex_destroy(&m->dir_lock);
@@ -349,7 +352,7 @@ static void stat_dir_ts(const struct model *m, struct stat *st, uint64_t ino,
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
-	st->st_mode = S_IFDIR | 0555;
+	st->st_mode = S_IFDIR | (m->read_only ? 0555 : 0755);
 	st->st_nlink = 2;
 	st->st_uid = m->uid;
 	st->st_gid = m->gid;

@@ -20,6 +20,7 @@
 #ifndef IMAPFS_MODEL_H
 #define IMAPFS_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -99,5 +100,43 @@ void model_set_inval(struct model *m, struct inval *iv);
 
 /* How long the kernel may trust a name or attributes of ino, in seconds. */
 double model_timeout(uint64_t ino);
+
+/*
+ * Changes (README "Changing mail"). Each returns 0 or a negative errno;
+ * -EROFS on a read-only mount (model_set_read_only) before anything is
+ * sent. What changed is shown at once by this mount (no MODEL_FRESH_MS
+ * wait): the listing is updated and the kernel told.
+ */
+void model_set_read_only(struct model *m);
+bool model_read_only(const struct model *m);
+/* In the root or a mailbox directory: CREATE (+ SUBSCRIBE). */
+int model_mkdir(struct model *m, uint64_t parent, const char *name, struct stat *st);
+/* A mailbox: DELETE (empty, no children); a message: to Trash or expunged;
+ * a part directory: nothing is done (0). */
+int model_rmdir(struct model *m, uint64_t parent, const char *name);
+/* A file being appended: dropped; a file of a message: nothing is done (0). */
+int model_unlink(struct model *m, uint64_t parent, const char *name);
+/* A mailbox: RENAME; a message into another mailbox: MOVE; a file being
+ * appended: renamed. flags: renameat2's (RENAME_NOREPLACE...). */
+int model_rename(struct model *m, uint64_t parent, const char *name, uint64_t newparent,
+		 const char *newname, unsigned flags);
+/* user.imap.flags of a message directory: UID STORE FLAGS. */
+int model_setxattr(struct model *m, uint64_t ino, const char *name, const char *value,
+		   size_t len, int flags);
+int model_removexattr(struct model *m, uint64_t ino, const char *name);
+
+/* A new file in a mailbox directory: a message to append when closed. */
+int model_create(struct model *m, uint64_t parent, const char *name, struct stat *st);
+/* Bytes into a file being appended; *written of them. */
+int model_write(struct model *m, uint64_t ino, uint64_t off, const char *buf, size_t size,
+		size_t *written);
+/* A close of a file being appended (FUSE flush): APPENDs it if not done. */
+int model_flush(struct model *m, uint64_t ino);
+/* Its last close (FUSE release). */
+void model_release(struct model *m, uint64_t ino);
+/* chmod, utimes, truncate...: to_set is FUSE's FUSE_SET_ATTR_* mask; out
+ * gets the attributes after. */
+int model_setattr(struct model *m, uint64_t ino, const struct stat *attr, int to_set,
+		  struct stat *out);
 
 #endif

@@ -142,6 +142,8 @@ struct model {
 	bool primed;              /* primer runs */
 	struct open_cache *open_cache;  /* has its own lock */
 	time_t mounted_at;
+	bool read_only;           /* -o ro: set before the mount serves */
+	struct append_area *appends;  /* files being appended (append.c); own lock */
 	uid_t uid;
 	gid_t gid;
 
@@ -248,5 +250,38 @@ int embedded_size(struct model *m, uint64_t ino, struct msg_detail *d, uint64_t 
 bool msg_is_small(struct model *m, uint64_t ino);
 /* Whether that copy is here already (no fetch needed to read it). */
 bool msg_whole_here(struct model *m, uint64_t ino);
+
+/* ---- changes (write.c routes them to the files below) ------------------- */
+
+/* mailbox_write.c: CREATE (+ SUBSCRIBE) of name below directory parent
+ * (the root or a mailbox level); DELETE (+ UNSUBSCRIBE) of mailbox id;
+ * RENAME of id to newname below newparent. */
+int mailbox_create(struct model *m, uint64_t parent, const char *name, struct stat *st);
+int mailbox_delete(struct model *m, uint32_t id);
+int mailbox_rename(struct model *m, uint32_t id, uint64_t newparent, const char *newname,
+		   unsigned flags);
+/* flags_write.c: user.imap.flags of message directory ino set to value. */
+int flags_set(struct model *m, uint64_t ino, const char *value, size_t len);
+/* message_write.c: message ino to Trash, or expunged (UIDPLUS); moved into
+ * mailbox directory newparent. */
+int message_delete(struct model *m, uint64_t ino);
+int message_move(struct model *m, uint64_t ino, uint64_t newparent, const char *newname,
+		 unsigned flags);
+/* append.c: files being appended (INO_STAGE). The area is made by
+ * model_new and freed by model_free; lookup, readdir and getattr of
+ * mailbox directories show its files. */
+struct append_area;
+struct append_area *append_area_new(struct model *m);
+void append_area_free(struct append_area *a);
+int append_create(struct model *m, uint32_t mbox, const char *name, struct stat *st);
+int append_write(struct model *m, uint64_t ino, uint64_t off, const char *buf, size_t size,
+		 size_t *written);
+int append_flush(struct model *m, uint64_t ino);
+void append_release(struct model *m, uint64_t ino);
+int append_setattr(struct model *m, uint64_t ino, const struct stat *attr, int to_set,
+		   struct stat *out);
+int append_unlink(struct model *m, uint64_t ino);
+int append_rename(struct model *m, uint64_t ino, uint64_t newparent, const char *newname,
+		  unsigned flags);
 
 #endif

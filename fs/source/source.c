@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clock.h"
 #include "log.h"
@@ -25,6 +27,7 @@ struct source {
 	pthread_mutex_t lock;
 	pthread_cond_t stop_cond;  /* wakes backoff pauses at unmount */
 	bool stopping;             /* protected by lock */
+	bool read_only;            /* set before the mount serves, then only read */
 	struct timespec quiet_until;  /* protected by lock: unresponsive until then */
 };
 
@@ -61,6 +64,11 @@ unsigned source_connections(const struct source *s)
 	return pool_size(s->pool);
 }
 
+void source_set_read_only(struct source *s)
+{
+	s->read_only = true;
+}
+
 void source_stop(struct source *s)
 {
 	pthread_mutex_lock(&s->lock);
@@ -94,24 +102,59 @@ struct guard {
 	bool stale;
 };
 
-/* The UIDVALIDITY check, on the status the EXAMINE just gave. */
+#define CHANGE (SOURCE_WRITE | SOURCE_SELECT)
+
+/* The UIDVALIDITY check, on the status the EXAMINE just gave; a refused
+ * change leaves its code in cmd and its text in the log. */
 static int guarded(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
 {
 	struct guard *g = ud;
+	const char *code;
+	int rc;
 
 	if (g->cmd->uidvalidity && st && st->uidvalidity != g->cmd->uidvalidity) {
 		g->stale = true;
 		return IMAP_ENO;
 	}
-	return g->cmd->fn(c, st, g->cmd->ud);
+	rc = g->cmd->fn(c, st, g->cmd->ud);
+	if (rc != IMAP_ENO && rc != IMAP_EBAD)
+		return rc;
+	code = imap_conn_last_code(c);
+	snprintf(g->cmd->code, sizeof(g->cmd->code), "%s", code ? code : "");
+	if (g->cmd->flags & CHANGE)
+		log_msg(LOG_WARNING, "the server refused: %s", imap_conn_last_text(c));
+	return rc;
 }
 
-static int errno_of(int rc)
+int source_refusal(const char *code)
 {
+	static const struct {
+		const char *code;
+		int err;
+	} map[] = {
+		{ "ALREADYEXISTS", -EEXIST }, { "NONEXISTENT", -ENOENT }, { "TRYCREATE", -ENOENT },
+		{ "OVERQUOTA", -EDQUOT },     { "TOOBIG", -EFBIG },       { "NOPERM", -EACCES },
+		{ "CANNOT", -EINVAL },        { "LIMIT", -ENOSPC },       { "READ-ONLY", -EACCES },
+	};
+
+	for (size_t i = 0; code && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(code, map[i].code) == 0)
+			return map[i].err;
+	return -EIO;
+}
+
+static int errno_of(const struct source_cmd *cmd, int rc)
+{
+	if (rc > 0)
+		return rc; /* fn's own answer (source_write's checks) */
 	switch (rc) {
 	case IMAP_OK:
 		return 0;
+	case IMAP_EBAD:
+		return cmd->flags & CHANGE ? source_refusal(cmd->code) : -EIO;
 	case IMAP_ENO:
+		if (cmd->flags & CHANGE)
+			return source_refusal(cmd->code);
 		return -ENOENT;
 	case IMAP_ENOMEM:
 		return -ENOMEM;
@@ -167,12 +210,16 @@ int source_run(struct source *s, struct source_cmd *cmd)
 	struct pool_job job = {
 		.mailbox = cmd->mailbox, .until = &until, .fn = guarded, .ud = &g,
 		.flags = (cmd->flags & SOURCE_FRESH ? POOL_FRESH : 0) |
-			 (cmd->flags & SOURCE_IDLE ? POOL_IDLE : 0),
+			 (cmd->flags & SOURCE_IDLE ? POOL_IDLE : 0) |
+			 (cmd->flags & SOURCE_SELECT ? POOL_WRITE : 0),
 	};
 	long backoff = BACKOFF_FIRST_MS;
 	int rc, lost = 0;
 
 	cmd->unknown = false;
+	cmd->code[0] = 0;
+	if (s->read_only && (cmd->flags & CHANGE))
+		return -EROFS;
 	if (unresponsive(s))
 		return -EIO;
 	request_deadline(&until);
@@ -186,5 +233,28 @@ int source_run(struct source *s, struct source_cmd *cmd)
 	/* Connections all busy with other work say nothing of the server. */
 	if (rc == IMAP_ETIMEOUT && !job.all_busy && !(cmd->flags & SOURCE_STREAM))
 		note_timeout(s);
-	return errno_of(rc);
+	return errno_of(cmd, rc);
+}
+
+int source_write(struct source *s, struct source_cmd *cmd, struct source_cmd *check)
+{
+	int rc;
+
+	cmd->flags |= SOURCE_WRITE;
+	check->flags &= ~(unsigned)SOURCE_WRITE;
+	for (;;) {
+		rc = source_run(s, cmd);
+		if (!cmd->unknown)
+			return rc;
+		log_msg(LOG_WARNING, "the connection broke before the server answered a change: "
+				     "looking whether it was made");
+		/* The check's fn returns 1 for "made": source_run passes it on. */
+		rc = source_run(s, check);
+		if (rc == 1)
+			return 0;
+		if (rc != 0) {
+			log_msg(LOG_ERR, "cannot tell whether a change was made: not sent again");
+			return rc < 0 ? rc : -EIO;
+		}
+	}
 }

@@ -43,6 +43,10 @@ enum source_flags {
 	/* A long transfer (a fill's stream): its running out of time says
 	 * nothing of the server's health, so it starts no unresponsive spell. */
 	SOURCE_STREAM = 1 << 3,
+	/* Changes the mailbox: SELECT it read-write (pool.h POOL_WRITE). With
+	 * SOURCE_WRITE, the mark of a change: refused under -o ro, and a NO is
+	 * an errno from its response code (source_refusal), its text logged. */
+	SOURCE_SELECT = 1 << 4,
 };
 
 struct source_cmd {
@@ -52,6 +56,7 @@ struct source_cmd {
 	pool_fn *fn;
 	void *ud;
 	bool unknown;           /* out: a write's answer was lost; it may have been done */
+	char code[32];          /* out: response code of a NO/BAD ("OVERQUOTA"), or "" */
 };
 
 struct source;
@@ -60,6 +65,25 @@ struct source *source_new(struct imap_pool *pool);
 void source_free(struct source *s);
 
 int source_run(struct source *s, struct source_cmd *cmd);
+
+/*
+ * A change that is never made twice: cmd (SOURCE_WRITE) runs; when its
+ * answer was lost, check (an idempotent command on the same ud) tells
+ * whether it was made: its fn returns 1 (made), 0 (not made) or an
+ * imap_err. cmd is sent again only after a check said "not made", until
+ * the request's deadline; a change whose fate stays unknown is -EIO.
+ * Returns 0 or a negative errno as source_run.
+ */
+int source_write(struct source *s, struct source_cmd *cmd, struct source_cmd *check);
+
+/* The errno for a change the server refused, from its response code (RFC
+ * 5530): ALREADYEXISTS -EEXIST, NONEXISTENT -ENOENT, OVERQUOTA -EDQUOT,
+ * TOOBIG -EFBIG, NOPERM -EACCES, CANNOT -EINVAL, LIMIT -ENOSPC, else -EIO. */
+int source_refusal(const char *code);
+
+/* -o ro: every change (SOURCE_WRITE, SOURCE_SELECT) is refused with
+ * -EROFS before anything is sent. Set before the mount serves. */
+void source_set_read_only(struct source *s);
 
 /* How many connections commands can have at once (pool_size). */
 unsigned source_connections(const struct source *s);
