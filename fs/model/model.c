@@ -247,9 +247,13 @@ static void on_list(void *ud, const char *wire, char delim, unsigned attrs)
 			b->loaded = false;
 		}
 		b->seen = b->wire != NULL;
+		b->delim = delim;
+		b->attrs = attrs;
 	} else {
 		/* A \Noselect level still shows as a directory. */
 		m->mbox[id].seen = true;
+		m->mbox[id].delim = delim;
+		m->mbox[id].attrs = attrs;
 	}
 	pthread_mutex_unlock(&m->lock);
 	free(path);

@@ -93,6 +93,8 @@ struct mbox {
 	const char *leaf;         /* last level of path */
 	uint32_t parent;          /* mailbox id, 0 for the root */
 	char *wire;               /* server name, NULL for a level with no mailbox */
+	char delim;               /* its hierarchy delimiter (LIST), 0: none or not known */
+	unsigned attrs;           /* LIST attributes (client.h imap_mbox_attr: \Trash...) */
 	bool present;             /* in the last LIST */
 	bool seen;                /* in the LIST being read */
 	bool visible;             /* present, or a visible level below it (tree.c) */
