@@ -280,6 +280,68 @@ static void msg_drop(struct model *m, struct mbox *b, struct msg *msg)
 	msg_clear(msg);
 }
 
+bool msg_take(struct model *m, uint32_t id, uint32_t uid, struct msg *out)
+{
+	struct mbox *b = &m->mbox[id];
+	struct msg *msg = msg_find(b, uid);
+	size_t at;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!msg)
+		return false;
+	at = (size_t)(msg - b->msgs);
+	if (!out) {
+		msg_drop(m, b, msg);
+	} else {
+		gone(m, b, uid);
+		if (msg->header)
+			m->header_bytes -= msg->header_len;
+		*out = *msg;
+		/* Its parsed detail goes back to text: the new table entry
+		 * parses it again on first use, under DETAIL_KEEP's count. */
+		if (out->detail && !out->saved && msg_detail_bodystructure(out->detail))
+			out->saved = saved_of(out->detail);
+		msg_detail_unref(out->detail);
+		out->detail = NULL;
+	}
+	memmove(&b->msgs[at], &b->msgs[at + 1], (b->nmsgs - at - 1) * sizeof(*b->msgs));
+	b->nmsgs--;
+	b->dirty = true;
+	dir_changed(m, id);
+	return true;
+}
+
+bool msg_put(struct model *m, uint32_t id, uint32_t uidvalidity, struct msg *msg)
+{
+	struct mbox *b = &m->mbox[id];
+	struct msg *grown;
+	size_t at = 0;
+
+	dir_changed(m, id);
+	if (!b->loaded || msg->uid == 0 || b->uidvalidity != uidvalidity || msg_find(b, msg->uid))
+		goto relist;
+	grown = realloc(b->msgs, (b->nmsgs + 2) * sizeof(*grown));
+	if (!grown)
+		goto relist;
+	b->msgs = grown;
+	while (at < b->nmsgs && b->msgs[at].uid < msg->uid)
+		at++;
+	memmove(&b->msgs[at + 1], &b->msgs[at], (b->nmsgs - at) * sizeof(*b->msgs));
+	b->msgs[at] = *msg;
+	b->nmsgs++;
+	if (msg->header)
+		m->header_bytes += msg->header_len;
+	/* UIDNEXT stays: the next sync fetches from it, and so also finds
+	 * what others added below this UID meanwhile. */
+	b->dirty = true;
+	memset(msg, 0, sizeof(*msg));
+	return true;
+relist:
+	b->loaded_at = (struct timespec){ 0 };
+	return false;
+}
+
 static bool in_gone(const struct load_ctx *ctx, uint32_t uid)
 {
 	for (size_t i = 0; i < ctx->ngone; i++)

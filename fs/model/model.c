@@ -77,8 +77,7 @@ void msg_clear(struct msg *msg)
 	msg->saved = NULL;
 }
 
-/* A detail's text form, to keep instead of its parsed form. */
-static struct saved_detail *saved_of(const struct msg_detail *d)
+struct saved_detail *saved_of(const struct msg_detail *d)
 {
 	struct saved_detail *s = calloc(1, sizeof(*s));
 

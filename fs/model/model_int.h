@@ -217,6 +217,20 @@ void msgs_free(struct msg *msgs, size_t n);
 int msg_facts(struct model *m, uint64_t ino, struct msg *facts);
 struct msg *msg_find(const struct mbox *b, uint32_t uid);
 int cmp_msg(const void *a, const void *b);
+/* A detail's text form, to keep instead of its parsed form (NULL: no memory). */
+struct saved_detail *saved_of(const struct msg_detail *d);
+/* listing.c: message uid left mailbox id on the server (moved, expunged by
+ * this mount): out of the table, its name told gone to the kernel, the
+ * directory's mtime new. With out, its facts, flags, header and detail (as
+ * text) move there (msg_clear them); else they are freed. false when the
+ * table does not hold it. Caller holds the lock. */
+bool msg_take(struct model *m, uint32_t id, uint32_t uid, struct msg *out);
+/* Message msg (uid its UID there) arrived in mailbox id of uidvalidity by
+ * this mount's doing: into the table, taking what msg holds (then zeroed),
+ * when the table is listed and of that generation; else false and the
+ * table is listed again at the next readdir or lookup miss (msg untouched).
+ * Caller holds the lock. */
+bool msg_put(struct model *m, uint32_t id, uint32_t uidvalidity, struct msg *msg);
 /* model_sync.c: fetches mailbox id's listing when never done, or when
  * force and older than MODEL_FRESH_MS: from the metadata cache first, then
  * only what changed (CONDSTORE/QRESYNC) or, without them, all flags.
