@@ -9,7 +9,7 @@
 
 struct pending {
 	uint64_t parent;
-	char name[];
+	char name[];  /* "": the inode parent itself (inval_dir) */
 };
 
 struct inval {
@@ -21,7 +21,9 @@ static void notify(void *ctx, void *item)
 {
 	struct inval *iv = ctx;
 	struct pending *p = item;
-	int rc = fuse_lowlevel_notify_inval_entry(iv->se, p->parent, p->name, strlen(p->name));
+	int rc = p->name[0] ? fuse_lowlevel_notify_inval_entry(iv->se, p->parent, p->name,
+							       strlen(p->name))
+			    : fuse_lowlevel_notify_inval_inode(iv->se, p->parent, 0, 0);
 
 	if (rc && rc != -ENOENT && rc != -EBADF && rc != -ENODEV)
 		log_msg(LOG_WARNING, "cannot invalidate %s: %s", p->name, strerror(-rc));
@@ -57,6 +59,11 @@ void inval_entry(struct inval *iv, uint64_t parent, const char *name)
 	memcpy(p->name, name, len + 1);
 	if (!work_queue_put(iv->queue, p))
 		free(p);
+}
+
+void inval_dir(struct inval *iv, uint64_t dir)
+{
+	inval_entry(iv, dir, "");
 }
 
 void inval_free(struct inval *iv)

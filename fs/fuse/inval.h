@@ -4,6 +4,7 @@
  *
  *   struct inval *iv = inval_new(se);        // after fuse_daemonize: it starts a thread
  *   inval_entry(iv, mailbox_ino, "4711");    // from anywhere, never blocks on the kernel
+ *   inval_dir(iv, mailbox_ino);              // its listing and attributes, the same way
  *   inval_free(iv);                          // before fuse_session_destroy
  *
  * Notifications go out from a thread of their own: sent from inside a
@@ -22,6 +23,9 @@ struct inval;
 
 struct inval *inval_new(struct fuse_session *se);
 void inval_entry(struct inval *iv, uint64_t parent, const char *name);
+/* Directory dir's attributes and cached listing go: entries came into it
+ * that the kernel did not make (a message moved there by an rmdir). */
+void inval_dir(struct inval *iv, uint64_t dir);
 void inval_free(struct inval *iv);
 
 #endif

@@ -318,6 +318,8 @@ static void show_done(struct model *m, struct moving *mv)
 	} else if (mv->to) {
 		msg_put(m, mv->to, 0, &(struct msg){ 0 }); /* listed again */
 	}
+	if (mv->to) /* the kernel knows of a rename's target, not of Trash */
+		inval_dir(m->inval, ino_make(INO_MBOX, mv->to, 0, 0));
 	pthread_mutex_unlock(&m->lock);
 }
 

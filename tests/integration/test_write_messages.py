@@ -1,0 +1,318 @@
+"""Deleting and moving messages (issue 9, SPEC.md "Changing mail"): rmdir and
+rm -r of a message directory, files removed on their own, mv between mailboxes,
+with MOVE and UIDPLUS offered or hidden, and a MOVE cut 100 times.
+
+Each mount goes through tests/fake/faultproxy.py (no rule, or the test's), whose
+log says which commands imapfs sent; a second IMAP client checks the server.
+
+    IMAPFS_BIN=build/imapfs python3 -m unittest discover -s tests/integration -t tests/integration -k TestMessage
+"""
+import errno
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+import uuid
+
+from helpers import (TIMEOUT, FaultProxy, examine, fetch_item, fetch_meta, mount_for_class,
+                     require_binary, seed, start_fixture, uids)
+
+PLAIN_EXPUNGE = re.compile(r"^EXPUNGE\b", re.I)
+CHANGES = r"(?i)^(UID )?(STORE|COPY|MOVE|EXPUNGE)\b"
+
+
+def new_message(attachments=False):
+    """(bytes, Message-ID) of a message no other test has."""
+    mid = f"<{uuid.uuid4().hex}@write-messages.test>"
+    if attachments:
+        data = seed.msg_attachments().replace(b"<seed-4@imapfs.test>", mid.encode())
+    else:
+        data = (f"From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\n"
+                f"Subject: note {mid}\r\nMessage-ID: {mid}\r\n"
+                f"Date: Mon, 01 Jan 2024 10:00:00 +0000\r\n\r\nBody of {mid}.\r\n").encode()
+    return data, mid
+
+
+def run(*argv):
+    return subprocess.run(list(argv), capture_output=True, timeout=TIMEOUT, text=True)
+
+
+class MessageCase(unittest.TestCase):
+    """A fixture with the given capabilities hidden, one mount through a proxy."""
+
+    DROP = ()
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls, drop_caps=cls.DROP)
+        cls.proxy = FaultProxy(cls.d)
+        cls.addClassCleanup(cls.proxy.cleanup)
+        cls.m = mount_for_class(cls, cls.d, cls.proxy.opts())
+        cls.c = cls.d.client()
+        cls.addClassCleanup(cls.c.logout)
+
+    def path(self, *names):
+        return os.path.join(self.m.mnt, *map(str, names))
+
+    def add(self, mailbox="INBOX", attachments=False, flags=()):
+        """Appends a new message (by another client) and waits until the mount sees it."""
+        data, mid = new_message(attachments)
+        uid = self.d.append(self.d.user, mailbox, data, flags)
+        self.wait_seen(mailbox, uid)
+        return uid, mid, data
+
+    def wait_seen(self, mailbox, uid):
+        """Until the mount's listing, which may be 2 s old, has the UID."""
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.path(mailbox, uid)):
+            self.assertLess(time.monotonic(), deadline, f"{mailbox}/{uid} never showed")
+            time.sleep(0.2)
+
+    def where(self, mid, mailboxes=("INBOX", "Trash", "Archive")):
+        """{mailbox: [UIDs]} of the message with Message-ID mid, as the server has it."""
+        return {mb: uids(self.c, mb, "HEADER", "Message-ID", f'"{mid}"') for mb in mailboxes}
+
+    def listed(self, mailbox):
+        return {int(n) for n in os.listdir(self.path(mailbox)) if n.isdigit()}
+
+    def changes_since(self, mark):
+        """Commands that change messages imapfs sent after the log had mark entries."""
+        return [c.line for c in self.proxy.commands(CHANGES)[mark:]]
+
+    def mark(self):
+        return len(self.proxy.commands(CHANGES))
+
+    def assert_alive(self):
+        self.assertIsNone(self.m.proc.poll(), self.m.stderr())
+        self.assertIsNone(self.m.sanitizer_report(), self.m.stderr())
+
+
+class TestMessageWrites(MessageCase):
+    """MOVE and UIDPLUS offered."""
+
+    def test_rmdir_moves_to_trash(self):
+        uid, mid, data = self.add()
+        before_trash = self.listed("Trash")
+        self.assertIn(uid, self.listed("INBOX"))
+        os.rmdir(self.path("INBOX", uid))
+        where = self.where(mid)
+        self.assertEqual(where["INBOX"], [], where)
+        self.assertEqual(len(where["Trash"]), 1, where)
+        new = where["Trash"][0]
+        # Shown at once: gone from INBOX, there in Trash, its content the same.
+        self.assertNotIn(uid, self.listed("INBOX"))
+        self.assertEqual(self.listed("Trash"), before_trash | {new})
+        with open(self.path("Trash", new, "message.eml"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        self.assertTrue(any(re.match(rf"UID MOVE {uid} ", l) for l in self.changes_since(0)))
+        self.assert_alive()
+
+    def test_rm_r_deletes_once(self):
+        uid, mid, _ = self.add(attachments=True)
+        mark = self.mark()
+        r = run("rm", "-r", self.path("INBOX", uid))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        where = self.where(mid)
+        self.assertEqual(where["INBOX"], [], where)
+        self.assertEqual(len(where["Trash"]), 1, where)
+        self.assertEqual(self.changes_since(mark), [f'UID MOVE {uid} "Trash"'])
+        self.assertNotIn(uid, self.listed("INBOX"))
+        self.assert_alive()
+
+    def test_rmdir_in_trash_expunges_only_that_uid(self):
+        uid, mid, _ = self.add("Trash")
+        other, other_mid, _ = self.add("Trash", flags=("\\Deleted",))
+        mark = self.mark()
+        os.rmdir(self.path("Trash", uid))
+        self.assertEqual(self.where(mid), {"INBOX": [], "Trash": [], "Archive": []})
+        # Another client's \Deleted message stays: no plain EXPUNGE went out.
+        self.assertEqual(self.where(other_mid)["Trash"], [other])
+        examine(self.c, "Trash")
+        self.assertIn("\\Deleted", fetch_meta(self.c, other)["flags"])
+        sent = self.changes_since(mark)
+        self.assertFalse([l for l in sent if PLAIN_EXPUNGE.match(l)], sent)
+        self.assertIn(f"UID EXPUNGE {uid}", sent)
+        self.assertNotIn(uid, self.listed("Trash"))
+        self.assert_alive()
+
+    def test_attachment_moved_out_keeps_the_message(self):
+        uid, mid, _ = self.add(attachments=True)
+        out = tempfile.mkdtemp(prefix="imapfs-out-")
+        self.addCleanup(shutil.rmtree, out, True)
+        mark = self.mark()
+        src = self.path("INBOX", uid, 2, seed.PDF_NAME)
+        r = run("mv", src, out + "/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(out, seed.PDF_NAME), "rb") as f:
+            self.assertEqual(f.read(), seed.PDF_BYTES)
+        self.assertEqual(self.where(mid), {"INBOX": [uid], "Trash": [], "Archive": []})
+        examine(self.c, "INBOX")
+        self.assertNotIn("\\Deleted", fetch_meta(self.c, uid)["flags"])
+        self.assertEqual(self.changes_since(mark), [])
+        # The file shows again at the next look.
+        self.assertTrue(os.path.exists(src))
+        self.assert_alive()
+
+    def test_single_file_unlinked_deletes_nothing(self):
+        uid, mid, data = self.add(attachments=True)
+        mark = self.mark()
+        os.unlink(self.path("INBOX", uid, "message.eml"))
+        os.unlink(self.path("INBOX", uid, "1", "body.txt"))
+        os.rmdir(self.path("INBOX", uid, "2"))
+        self.assertEqual(self.where(mid), {"INBOX": [uid], "Trash": [], "Archive": []})
+        self.assertEqual(self.changes_since(mark), [])
+        with open(self.path("INBOX", uid, "message.eml"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        self.assert_alive()
+
+    def test_mv_into_archive(self):
+        uid, mid, data = self.add()
+        # Archive holds a message under the same UID: mv's name for the new
+        # one; it must not be touched.
+        while not uids(self.c, "Archive") or max(uids(self.c, "Archive")) < uid:
+            self.add("Archive")
+        self.assertIn(uid, uids(self.c, "Archive"))
+        same_mid = self.where_uid("Archive", uid)
+        inbox, archive = self.listed("INBOX"), self.listed("Archive")  # the kernel keeps these
+        self.assertIn(uid, inbox)
+        r = run("mv", self.path("INBOX", uid), self.path("Archive") + "/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        where = self.where(mid)
+        self.assertEqual(where["INBOX"], [], where)
+        self.assertEqual(where["Trash"], [], where)
+        self.assertEqual(len(where["Archive"]), 1, where)
+        new = where["Archive"][0]
+        self.assertNotEqual(new, uid)
+        self.assertEqual(self.listed("Archive"), archive | {new})
+        self.assertEqual(self.listed("INBOX"), inbox - {uid})
+        with open(self.path("Archive", new, "message.eml"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        # The message that had that UID in Archive is untouched.
+        self.assertEqual(self.where_uid("Archive", uid), same_mid)
+        examine(self.c, "Archive")
+        self.assertNotIn("\\Deleted", fetch_meta(self.c, uid)["flags"])
+        self.assert_alive()
+
+    def where_uid(self, mailbox, uid):
+        examine(self.c, mailbox)
+        return fetch_item(self.c, uid, "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]")
+
+    def test_refused_renames(self):
+        uid, mid, _ = self.add()
+        other, _, _ = self.add()
+        mark = self.mark()
+        cases = [
+            (self.path("INBOX", 999999), errno.EINVAL),       # within its mailbox
+            (self.path(f"{uid}"), errno.EINVAL),              # the root: not a mailbox
+            (self.path("INBOX", other, "x"), errno.EINVAL),   # into a message
+        ]
+        for target, err in cases:
+            with self.subTest(target=target):
+                with self.assertRaises(OSError) as cm:
+                    os.rename(self.path("INBOX", uid), target)
+                self.assertEqual(cm.exception.errno, err)
+        self.assertEqual(self.where(mid), {"INBOX": [uid], "Trash": [], "Archive": []})
+        self.assertEqual(self.changes_since(mark), [])
+        self.assertIn(uid, self.listed("INBOX"))
+        self.assert_alive()
+
+
+class TestMessageWritesNoMove(TestMessageWrites):
+    """MOVE hidden: UID COPY + \\Deleted + UID EXPUNGE, the same results."""
+
+    DROP = ("MOVE",)
+
+    def test_rmdir_moves_to_trash(self):
+        uid, mid, _ = self.add()
+        mark = self.mark()
+        os.rmdir(self.path("INBOX", uid))
+        where = self.where(mid)
+        self.assertEqual((where["INBOX"], len(where["Trash"])), ([], 1), where)
+        sent = self.changes_since(mark)
+        self.assertEqual(sent, [f'UID COPY {uid} "Trash"', f"UID STORE {uid} +FLAGS.SILENT (\\Deleted)",
+                                f"UID EXPUNGE {uid}"])
+        self.assertNotIn(uid, self.listed("INBOX"))
+        self.assertIn(where["Trash"][0], self.listed("Trash"))
+        self.assert_alive()
+
+    def test_rm_r_deletes_once(self):
+        uid, mid, _ = self.add(attachments=True)
+        r = run("rm", "-r", self.path("INBOX", uid))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        where = self.where(mid)
+        self.assertEqual((where["INBOX"], len(where["Trash"])), ([], 1), where)
+        self.assert_alive()
+
+
+class TestMessageWritesNoUidplus(MessageCase):
+    """MOVE and UIDPLUS hidden: moves and expunges refused with EPERM, nothing sent."""
+
+    DROP = ("MOVE", "UIDPLUS")
+
+    def test_all_refused(self):
+        uid, mid, _ = self.add()
+        tuid, tmid, _ = self.add("Trash")
+        mark = self.mark()
+        for op, path in ((os.rmdir, self.path("INBOX", uid)), (os.rmdir, self.path("Trash", tuid))):
+            with self.subTest(path=path):
+                with self.assertRaises(OSError) as cm:
+                    op(path)
+                self.assertEqual(cm.exception.errno, errno.EPERM)
+        with self.assertRaises(OSError) as cm:
+            os.rename(self.path("INBOX", uid), self.path("Archive", uid))
+        self.assertEqual(cm.exception.errno, errno.EPERM)
+        r = run("mv", self.path("INBOX", uid), self.path("Archive") + "/")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(self.where(mid), {"INBOX": [uid], "Trash": [], "Archive": []})
+        self.assertEqual(self.where(tmid), {"INBOX": [], "Trash": [tuid], "Archive": []})
+        self.assertEqual(self.changes_since(mark), [])
+        self.assertIn(uid, self.listed("INBOX"))
+        self.assertIn(tuid, self.listed("Trash"))
+        self.assert_alive()
+
+
+class TestMessageMoveCut(MessageCase):
+    """UID MOVE cut 100 times in a row at random points (faultproxy cut/once):
+    afterwards each message is there exactly once, in Archive (mv succeeded)."""
+
+    ROUNDS = 100
+
+    def test_move_cut(self):
+        items = [new_message() for _ in range(self.ROUNDS)]
+        first = self.d.append_many(self.d.user, "INBOX", [(b, (), None) for b, _ in items])
+        self.assertEqual(len(first), self.ROUNDS)
+        self.wait_seen("INBOX", first[-1])
+        failed = []
+        for i, uid in enumerate(first):
+            if i % 2:
+                # Its structure read: the check looks for it by Message-ID;
+                # else by size and INTERNALDATE.
+                os.listdir(self.path("INBOX", uid))
+            self.proxy.set(["cut/once ^UID MOVE"])
+            r = run("mv", self.path("INBOX", uid), self.path("Archive") + "/")
+            if r.returncode != 0:
+                failed.append((uid, r.stderr))
+        self.proxy.set([])
+        kinds = [e[2] for e in self.proxy.events() if e[2].startswith("cut-")]
+        self.assertEqual(len(kinds), self.ROUNDS, kinds)
+        counts = {}
+        for _, mid in items:
+            where = self.where(mid, ("INBOX", "Archive"))
+            counts[mid] = (len(where["INBOX"]), len(where["Archive"]))
+        twice = {k: v for k, v in counts.items() if sum(v) != 1}
+        self.assertEqual(twice, {}, "messages lost or duplicated")
+        # mv said done: each is in Archive (a failed mv would keep it in INBOX).
+        self.assertEqual(failed, [])
+        self.assertEqual(sorted(v for v in counts.values() if v != (0, 1)), [])
+        self.assertEqual(self.listed("INBOX") & set(first), set())
+        self.assertEqual(len(self.listed("Archive")), len(uids(self.c, "Archive")))
+        print(f"\ncut kinds: {sorted((k, kinds.count(k)) for k in set(kinds))}")
+        self.assert_alive()
+
+
+if __name__ == "__main__":
+    unittest.main()
