@@ -319,7 +319,8 @@ bool msg_put(struct model *m, uint32_t id, uint32_t uidvalidity, struct msg *msg
 	size_t at = 0;
 
 	dir_changed(m, id);
-	if (!b->loaded || msg->uid == 0 || b->uidvalidity != uidvalidity || msg_find(b, msg->uid))
+	if (b->gone || !b->loaded || msg->uid == 0 || b->uidvalidity != uidvalidity ||
+	    msg_find(b, msg->uid))
 		goto relist;
 	grown = realloc(b->msgs, (b->nmsgs + 2) * sizeof(*grown));
 	if (!grown)

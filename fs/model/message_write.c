@@ -263,6 +263,9 @@ static int check_transfer(struct imap_conn *c, const struct imap_mailbox_status 
 	rc = imap_examine(c, mv->to_wire, &to);
 	if (rc == IMAP_OK)
 		rc = find_copy(c, mv, &copy);
+	/* The pool keeps the source's status for c: with the target selected
+	 * now, c must be examined again before its next job. */
+	imap_conn_set_selected(c, NULL);
 	if (rc != IMAP_OK)
 		return rc;
 	if (!copy) {
