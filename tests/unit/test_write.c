@@ -193,6 +193,99 @@ static void test_mailboxes(void **state)
 	close_clean(c);
 }
 
+/* ---- COPY, MOVE ---- */
+
+static struct imap_landed copy44(struct imap_conn *c)
+{
+	struct imap_landed to = { 7, 7 };
+
+	assert_int_equal(imap_uid_copy(c, 44, "Archive", &to), IMAP_OK);
+	return to;
+}
+
+static void test_copy_move(void **state)
+{
+	struct imap_conn *c = open_script("copymove.txt");
+	struct imap_landed to = { 7, 7 };
+
+	(void)state;
+	/* MOVE expunges: not on a read-only selection (nothing sent). */
+	assert_int_equal(imap_uid_move(c, 42, "Archive", &to), IMAP_EBAD);
+	assert_int_equal(to.uid, 0);
+	assert_int_equal(imap_select(c, "INBOX", NULL), IMAP_OK);
+	assert_int_equal(imap_uid_copy(c, 42, "Archive", &to), IMAP_OK);
+	assert_int_equal(to.uidvalidity, 38505);
+	assert_int_equal(to.uid, 3956);
+	assert_string_equal(imap_conn_last_code_args(c), "38505 42 3956");
+	assert_int_equal(imap_uid_move(c, 42, "B&AOE-o \"x\"", &to), IMAP_OK);
+	assert_int_equal(to.uidvalidity, 38505);
+	assert_int_equal(to.uid, 3957);
+	assert_int_equal(imap_uid_move(c, 43, "Trash", &to), IMAP_OK);
+	assert_int_equal(to.uidvalidity, 1);
+	assert_int_equal(to.uid, 4294967295u);
+	assert_string_equal(imap_conn_last_code(c), "COPYUID");
+
+	/* Missing, sets, too big, not numbers, wrong source: uid 0. */
+	for (int i = 0; i < 14; i++) {
+		to = copy44(c);
+		assert_int_equal(to.uid, 0);
+		assert_int_equal(to.uidvalidity, 0);
+	}
+	assert_int_equal(imap_uid_move(c, 45, "Trash", &to), IMAP_OK);
+	assert_int_equal(to.uid, 0);
+	assert_int_equal(imap_uid_copy(c, 0, "Trash", &to), IMAP_EBAD);
+	assert_int_equal(imap_uid_copy(c, 1, "Tr\xc3\xa4sh", &to), IMAP_EBAD);
+	to.uid = 5;
+	assert_int_equal(imap_uid_copy(c, 46, "Gone", &to), IMAP_ENO);
+	assert_string_equal(imap_conn_last_code(c), "TRYCREATE");
+	assert_string_equal(imap_conn_last_code_args(c), "");
+	assert_int_equal(to.uid, 0);
+	to.uid = 5;
+	assert_int_equal(imap_uid_move(c, 47, "Gone", &to), IMAP_ENO);
+	assert_int_equal(to.uid, 0);
+	close_clean(c);
+}
+
+/* ---- SEARCH ---- */
+
+static void test_search(void **state)
+{
+	struct imap_conn *c = open_script("search.txt");
+	struct imap_uids u = { (uint32_t *)1, 9 };
+	bool present = false;
+
+	(void)state;
+	assert_int_equal(imap_examine(c, "INBOX", NULL), IMAP_OK);
+	assert_int_equal(imap_search_uids_from(c, 100, &u), IMAP_OK);
+	assert_null(u.uids);
+	assert_int_equal(u.n, 0);
+	assert_int_equal(imap_search_uids_from(c, 100, &u), IMAP_OK);
+	assert_int_equal(u.n, 3);
+	assert_int_equal(u.uids[0], 100);
+	assert_int_equal(u.uids[1], 4294967295u);
+	assert_int_equal(u.uids[2], 101);
+	free(u.uids);
+	assert_int_equal(imap_search_message_id(c, 0, "<a\"b@c>", &u), IMAP_OK);
+	assert_int_equal(u.n, 1);
+	assert_int_equal(u.uids[0], 7);
+	free(u.uids);
+	assert_int_equal(imap_search_message_id(c, 7, "<x@y>", &u), IMAP_OK);
+	assert_int_equal(u.n, 0);
+	assert_int_equal(imap_uid_present(c, 42, &present), IMAP_OK);
+	assert_true(present);
+	assert_int_equal(imap_uid_present(c, 43, &present), IMAP_OK);
+	assert_false(present);
+	present = true;
+	assert_int_equal(imap_uid_present(c, 44, &present), IMAP_OK);
+	assert_false(present);
+	present = true;
+	assert_int_equal(imap_uid_present(c, 45, &present), IMAP_EBAD);
+	assert_false(present);
+	assert_int_equal(imap_uid_present(c, 0, &present), IMAP_EBAD);
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
+	close_clean(c);
+}
+
 /* ---- pool: POOL_WRITE ---- */
 
 struct noop {
@@ -258,6 +351,8 @@ int main(void)
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_no_uidplus),
 		cmocka_unit_test(test_mailboxes),
+		cmocka_unit_test(test_copy_move),
+		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_pool_write),
 	};
 
