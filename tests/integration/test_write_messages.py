@@ -22,6 +22,7 @@ from helpers import (TIMEOUT, FaultProxy, Imapfs, examine, fetch_item, fetch_met
 
 PLAIN_EXPUNGE = re.compile(r"^EXPUNGE\b", re.I)
 CHANGES = r"(?i)^(UID )?(STORE|COPY|MOVE|EXPUNGE)\b"
+CONTENT_FETCH = r"(?i)FETCH .*(BODY|BINARY)(\.PEEK)?\["
 
 
 def new_message(attachments=False):
@@ -175,12 +176,17 @@ class TestMessageWrites(MessageCase):
         uid, mid, data = self.add()
         # Archive holds a message under the same UID: mv's name for the new
         # one; it must not be touched.
-        while not uids(self.c, "Archive") or max(uids(self.c, "Archive")) < uid:
-            self.add("Archive")
+        have = uids(self.c, "Archive")
+        more = uid - max(have, default=0)
+        if more > 0:
+            got = self.d.append_many(self.d.user, "Archive",
+                                     [(new_message()[0], (), None) for _ in range(more)])
+            self.wait_seen("Archive", got[-1])
         self.assertIn(uid, uids(self.c, "Archive"))
         same_mid = self.where_uid("Archive", uid)
         inbox, archive = self.listed("INBOX"), self.listed("Archive")  # the kernel keeps these
         self.assertIn(uid, inbox)
+        fetches = len(self.proxy.commands(CONTENT_FETCH))
         r = run("mv", self.path("INBOX", uid), self.path("Archive") + "/")
         self.assertEqual(r.returncode, 0, r.stderr)
         where = self.where(mid)
@@ -191,6 +197,8 @@ class TestMessageWrites(MessageCase):
         self.assertNotEqual(new, uid)
         self.assertEqual(self.listed("Archive"), archive | {new})
         self.assertEqual(self.listed("INBOX"), inbox - {uid})
+        # Nothing of its content was fetched for the move or the listings.
+        self.assertEqual(self.proxy.commands(CONTENT_FETCH)[fetches:], [])
         with open(self.path("Archive", new, "message.eml"), "rb") as f:
             self.assertEqual(f.read(), data)
         # The message that had that UID in Archive is untouched.
