@@ -201,8 +201,11 @@ class TestMessageWrites(MessageCase):
         self.assertEqual(self.proxy.commands(CONTENT_FETCH)[fetches:], [])
         with open(self.path("Archive", new, "message.eml"), "rb") as f:
             self.assertEqual(f.read(), data)
-        # The message that had that UID in Archive is untouched.
+        # The message that had that UID in Archive is untouched, and the
+        # name mv made shows it again, not the moved one.
         self.assertEqual(self.where_uid("Archive", uid), same_mid)
+        with open(self.path("Archive", uid, "message.eml"), "rb") as f:
+            self.assertEqual(f.read(), fetch_item(self.c, uid, "BODY.PEEK[]"))
         examine(self.c, "Archive")
         self.assertNotIn("\\Deleted", fetch_meta(self.c, uid)["flags"])
         self.assert_alive()
