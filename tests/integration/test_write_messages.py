@@ -7,6 +7,7 @@ log says which commands imapfs sent; a second IMAP client checks the server.
 
     IMAPFS_BIN=build/imapfs python3 -m unittest discover -s tests/integration -t tests/integration -k TestMessage
 """
+import ctypes
 import errno
 import os
 import re
@@ -35,6 +36,17 @@ def new_message(attachments=False):
                 f"Subject: note {mid}\r\nMessage-ID: {mid}\r\n"
                 f"Date: Mon, 01 Jan 2024 10:00:00 +0000\r\n\r\nBody of {mid}.\r\n").encode()
     return data, mid
+
+
+RENAME_EXCHANGE = 2
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def renameat2(old, new, flags=0):
+    """renameat2(2); OSError on failure."""
+    if _libc.renameat2(-100, os.fsencode(old), -100, os.fsencode(new), flags) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), new)
 
 
 def run(*argv):
@@ -216,19 +228,30 @@ class TestMessageWrites(MessageCase):
 
     def test_refused_renames(self):
         uid, mid, _ = self.add()
-        other, _, _ = self.add()
+        other, other_mid, _ = self.add()
+        # A level with no mailbox of its own (\Noselect): Dovecot lists Lvl
+        # as \NonExistent once only Lvl/Sub was created.
+        self.assertEqual(self.c.create("Lvl/Sub")[0], "OK")
+        deadline = time.monotonic() + 10
+        while "Lvl" not in os.listdir(self.m.mnt):
+            self.assertLess(time.monotonic(), deadline, "Lvl never showed")
+            time.sleep(0.2)
         mark = self.mark()
         cases = [
-            (self.path("INBOX", 999999), errno.EINVAL),       # within its mailbox
-            (self.path(f"{uid}"), errno.EINVAL),              # the root: not a mailbox
-            (self.path("INBOX", other, "x"), errno.EINVAL),   # into a message
+            (self.path("INBOX", 999999), 0),       # within its mailbox
+            (self.path(uid), 0),                   # the root: not a mailbox
+            (self.path("INBOX", other, "x"), 0),   # into a message
+            (self.path("Lvl", uid), 0),            # a level that holds no messages
+            (self.path("Archive", "Projects"), RENAME_EXCHANGE),
+            (self.path("INBOX", other), RENAME_EXCHANGE),
         ]
-        for target, err in cases:
-            with self.subTest(target=target):
+        for target, flags in cases:
+            with self.subTest(target=target, flags=flags):
                 with self.assertRaises(OSError) as cm:
-                    os.rename(self.path("INBOX", uid), target)
-                self.assertEqual(cm.exception.errno, err)
+                    renameat2(self.path("INBOX", uid), target, flags)
+                self.assertEqual(cm.exception.errno, errno.EINVAL)
         self.assertEqual(self.where(mid), {"INBOX": [uid], "Trash": [], "Archive": []})
+        self.assertEqual(self.where(other_mid), {"INBOX": [other], "Trash": [], "Archive": []})
         self.assertEqual(self.changes_since(mark), [])
         self.assertIn(uid, self.listed("INBOX"))
         self.assert_alive()
