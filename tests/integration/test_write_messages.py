@@ -185,7 +185,7 @@ class TestMessageWrites(MessageCase):
         self.assert_alive()
 
     def test_mv_into_archive(self):
-        uid, mid, data = self.add()
+        uid, mid, data = self.add(flags=("\\Flagged", "$Label1"))
         # Archive holds a message under the same UID: mv's name for the new
         # one; it must not be touched.
         have = uids(self.c, "Archive")
@@ -209,6 +209,16 @@ class TestMessageWrites(MessageCase):
         self.assertNotEqual(new, uid)
         self.assertEqual(self.listed("Archive"), archive | {new})
         self.assertEqual(self.listed("INBOX"), inbox - {uid})
+        # Its flags, date and size shown at once under the new UID.
+        examine(self.c, "Archive")
+        meta = fetch_meta(self.c, new)
+        self.assertEqual(meta["flags"], {"\\Flagged", "$Label1"})
+        st = os.stat(self.path("Archive", new))
+        self.assertEqual(int(st.st_mtime), meta["internaldate"])
+        self.assertEqual(set(os.getxattr(self.path("Archive", new), "user.imap.flags")
+                             .decode().split()), meta["flags"])
+        self.assertEqual(int(os.getxattr(self.path("Archive", new), "user.imap.size")),
+                         meta["size"])
         # Nothing of its content was fetched for the move or the listings.
         self.assertEqual(self.proxy.commands(CONTENT_FETCH)[fetches:], [])
         with open(self.path("Archive", new, "message.eml"), "rb") as f:
