@@ -23,20 +23,25 @@
  *
  * Shown at once: the message leaves the source's table (the kernel told),
  * and enters the target's under its new UID with its flags, date and size,
- * header and structure (COPYUID), else the target is listed again. Its
- * content is not re-keyed in the cache: read from the new place, it is
- * fetched again then, not for the move.
+ * header and structure (COPYUID), else the target is listed again. Nothing
+ * is fetched for a move; a small message's whole copy in the content cache
+ * is stored again under the new UID (a larger one's parts are fetched again
+ * when read there).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "client.h"
 #include "inode.h"
+#include "keys.h"
 #include "log.h"
 #include "model_int.h"
 #include "source.h"
+#include "store.h"
 #include "write.h"
 
 #ifndef RENAME_EXCHANGE
@@ -302,6 +307,53 @@ static int transfer(struct model *m, struct moving *mv)
 	return rc;
 }
 
+/* ---- the content cache ------------------------------------------------------ */
+
+/* Copies what fd holds into w; 0 or -errno. */
+static int copy_into(int fd, struct store_writer *w)
+{
+	char buf[65536];
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		int rc = store_write(w, buf, (size_t)n);
+
+		if (rc)
+			return rc;
+		off += n;
+	}
+	return n < 0 ? -errno : 0;
+}
+
+/* A small message's whole copy in the content cache (SMALL_MAX: all its
+ * files are served from it) is stored again under its new UID, so reading
+ * it there fetches nothing. Best effort: without it, it is fetched when
+ * read. No lock is held. */
+static void carry_content(struct model *m, const struct moving *mv)
+{
+	char *from, *to;
+	struct store_writer *w = NULL;
+	uint64_t size;
+	int fd = -1;
+
+	if (!mv->to || !mv->landed.uid || mv->size > SMALL_MAX)
+		return;
+	from = cache_key_message(mv->from_wire, mv->uidvalidity, mv->uid);
+	to = cache_key_message(mv->to_wire, mv->landed.uidvalidity, mv->landed.uid);
+	if (from && to && !store_has(m->store, to) &&
+	    store_open(m->store, from, &fd, &size) == 0) {
+		w = store_begin(m->store, to);
+		if (w && copy_into(fd, w) == 0)
+			store_commit(w, &size);
+		else
+			store_abort(w);
+		close(fd);
+	}
+	free(from);
+	free(to);
+}
+
 /* ---- the tables ---------------------------------------------------------- */
 
 /* Shows what the server did: the message out of the source's table, into
@@ -335,8 +387,10 @@ static int do_move(struct model *m, struct moving *mv)
 	if (!mv->has_move && !mv->has_uidplus)
 		return -EPERM; /* COPY could not be followed by a safe expunge */
 	rc = transfer(m, mv);
-	if (rc == 0)
+	if (rc == 0) {
 		show_done(m, mv);
+		carry_content(m, mv);
+	}
 	return rc;
 }
 

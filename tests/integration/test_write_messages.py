@@ -49,6 +49,17 @@ def renameat2(old, new, flags=0):
         raise OSError(e, os.strerror(e), new)
 
 
+def in_set(uid, text):
+    """Whether UID is in the IMAP UID set TEXT ("3:5,9", "7:*")."""
+    for part in text.split(","):
+        lo, _, hi = part.partition(":")
+        lo = int(lo)
+        hi = lo if not hi else (1 << 32) if hi == "*" else int(hi)
+        if min(lo, hi) <= uid <= max(lo, hi):
+            return True
+    return False
+
+
 def run(*argv):
     return subprocess.run(list(argv), capture_output=True, timeout=TIMEOUT, text=True)
 
@@ -231,6 +242,37 @@ class TestMessageWrites(MessageCase):
         examine(self.c, "Archive")
         self.assertNotIn("\\Deleted", fetch_meta(self.c, uid)["flags"])
         self.assert_alive()
+
+    def test_mv_keeps_cached_content(self):
+        uid, mid, data = self.add()
+        with open(self.path("INBOX", uid, "message.eml"), "rb") as f:
+            self.assertEqual(f.read(), data)  # now in the content cache
+        r = run("mv", self.path("INBOX", uid), self.path("Archive") + "/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        new = self.where(mid)["Archive"]
+        self.assertEqual(len(new), 1)
+        with open(self.path("Archive", new[0], "message.eml"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        with open(self.path("Archive", new[0], "header"), "rb") as f:
+            self.assertIn(mid.encode(), f.read())
+        self.assertEqual(self.content_fetches("Archive", new[0]), [])
+        self.assertTrue(self.content_fetches("INBOX", uid))  # what the test looks for is seen
+        self.assert_alive()
+
+    def content_fetches(self, mailbox, uid):
+        """Content fetches imapfs sent naming uid while mailbox was selected."""
+        selected, out = {}, []
+        for f in self.proxy.log_lines():
+            if len(f) < 5 or f[2] != "cmd":
+                continue
+            m = re.match(r'(?:SELECT|EXAMINE) "?([^" ]+)"?', f[4])
+            if m:
+                selected[f[1]] = m.group(1)
+                continue
+            m = re.match(r"UID FETCH ([0-9:,*]+) .*(BODY|BINARY)(\.PEEK)?\[", f[4])
+            if m and selected.get(f[1]) == mailbox and in_set(uid, m.group(1)):
+                out.append(f[4])
+        return out
 
     def where_uid(self, mailbox, uid):
         examine(self.c, mailbox)
