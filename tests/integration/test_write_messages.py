@@ -193,6 +193,7 @@ class TestMessageWrites(MessageCase):
         self.assertEqual(self.changes_since(mark), [])
         with open(self.path("INBOX", uid, "message.eml"), "rb") as f:
             self.assertEqual(f.read(), data)
+        self.assertEqual(os.listdir(self.path("INBOX", uid, "2")), [seed.PDF_NAME])
         self.assert_alive()
 
     def test_mv_into_archive(self):
