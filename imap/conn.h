@@ -144,8 +144,9 @@ bool imap_conn_broken(const struct imap_conn *c);
 void imap_conn_set_deadline(struct imap_conn *c, const struct timespec *until);
 /*
  * Makes any wait on c end now (from another thread, e.g. at unmount):
- * shutdown(2) of its socket (a tunnel's too: it is a socketpair), so the
- * command running on c, or the next one, gets IMAP_ENET and c is broken.
+ * transport_abort (a socket is shut down, a tunnel's pipes woken through
+ * a wake pipe), so the command running on c, or the next one, gets
+ * IMAP_ENET and c is broken.
  * The only function that may be called while another thread uses c: it
  * frees nothing and changes nothing but a flag; c must not be closed
  * before it returns.
