@@ -571,6 +571,24 @@ static int await_continuation(struct imap_conn *c, const char *tag, imap_untagge
 	return rc;
 }
 
+/*
+ * The stream broke in the middle of the literal. A server that will not
+ * take it may say so and hang up (NO [TOOBIG] for a non-synchronising
+ * literal, or a BYE): what it said before is read, and a NO or BAD is the
+ * command's answer (not done, so not to be checked as a lost command); the
+ * connection stays broken either way.
+ */
+static int literal_cut(struct imap_conn *c, const char *tag, int rc)
+{
+	int got;
+
+	if (rc != IMAP_ENET || atomic_load(&c->aborted))
+		return rc;
+	got = await_reply(c, tag, NULL, NULL, NULL);
+	c->broken = true;
+	return got == IMAP_ENO || got == IMAP_EBAD ? got : rc;
+}
+
 int imap_conn_cmd_literal(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *head,
 			  uint64_t size, imap_literal_fn *rd, void *rd_ud)
 {
@@ -594,7 +612,7 @@ int imap_conn_cmd_literal(struct imap_conn *c, imap_untagged_fn *fn, void *ud, c
 	if (rc == IMAP_OK && !nonsync)
 		rc = await_continuation(c, tag, fn, ud);
 	if (rc == IMAP_OK)
-		rc = send_literal(c, size, rd, rd_ud);
+		rc = literal_cut(c, tag, send_literal(c, size, rd, rd_ud));
 	if (rc == IMAP_OK)
 		rc = send_raw(c, "\r\n", 2, NULL);
 	return rc ? rc : await_reply(c, tag, fn, ud, NULL);

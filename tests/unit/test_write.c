@@ -429,6 +429,38 @@ static void test_append_cut(void **state)
 	assert_int_equal(count_fds(), before);
 }
 
+/* A NO said before hanging up mid-literal is the answer: not done. */
+static void test_append_cut_toobig(void **state)
+{
+	struct imap_conn *c = open_script("append_toobig.txt");
+	int fd = message_file(NULL, 0, 1048576);
+	struct imap_landed to = { 7, 7 };
+
+	(void)state;
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 1048576, &to), IMAP_ENO);
+	assert_string_equal(imap_conn_last_code(c), "TOOBIG");
+	assert_string_equal(imap_conn_last_text(c), "Too long literal");
+	assert_int_equal(to.uid, 0);
+	assert_true(imap_conn_broken(c));
+	imap_conn_close(c);
+	close(fd);
+}
+
+static void test_append_cut_bye(void **state)
+{
+	struct imap_conn *c = open_script("append_bye.txt");
+	int fd = message_file(NULL, 0, 1048576);
+	struct imap_landed to;
+
+	(void)state;
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 1048576, &to), IMAP_ENET);
+	assert_string_equal(imap_conn_last_text(c),
+			    "server closed the connection: Disconnected for inactivity");
+	assert_true(imap_conn_broken(c));
+	imap_conn_close(c);
+	close(fd);
+}
+
 /* The file shrinks under the upload: the literal cannot be made whole. */
 static void test_append_short_file(void **state)
 {
@@ -573,6 +605,8 @@ int main(void)
 		cmocka_unit_test(test_append_literal_minus),
 		cmocka_unit_test(test_append_sync),
 		cmocka_unit_test(test_append_cut),
+		cmocka_unit_test(test_append_cut_toobig),
+		cmocka_unit_test(test_append_cut_bye),
 		cmocka_unit_test(test_append_short_file),
 		cmocka_unit_test(test_append_deadline),
 		cmocka_unit_test(test_append_50mb),
