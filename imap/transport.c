@@ -401,7 +401,7 @@ fail:
  * cannot overwrite the other pipe; -1 on failure. Async-signal-safe. */
 static int above_stdio(int fd)
 {
-	return fd > STDERR_FILENO ? fd : fcntl(fd, F_DUPFD, STDERR_FILENO + 1);
+	return fd > STDERR_FILENO ? fd : fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
 }
 
 /* In the child, between fork and exec: async-signal-safe calls only. */

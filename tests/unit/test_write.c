@@ -592,6 +592,43 @@ static void test_pool_write(void **state)
 	fake_servers_teardown(&f);
 }
 
+struct outer {
+	struct imap_pool *p;
+	int inner_rc;
+	bool inner_rw;
+};
+
+/* Holds connection 1 (INBOX EXAMINEd) while a writer needs INBOX. */
+static int outer_fn(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct outer *o = ud;
+	struct noop n = { .expect = "outer" };
+
+	o->inner_rc = run(o->p, "INBOX", POOL_WRITE, "inner", &o->inner_rw);
+	return noop_fn(c, st, &n);
+}
+
+static void test_pool_write_prefers_selected(void **state)
+{
+	struct fake_servers f;
+	struct outer o = { 0 };
+	struct pool_job job = { .mailbox = "INBOX", .fn = outer_fn, .ud = &o };
+	bool rw;
+
+	(void)state;
+	fake_servers_setup(&f, "../../unit/write/pool_pick");
+	o.p = pool_new(&f.cfg, 2, 5000);
+	assert_non_null(o.p);
+	assert_int_equal(pool_run(o.p, &job), IMAP_OK);
+	assert_int_equal(o.inner_rc, IMAP_OK);
+	assert_true(o.inner_rw);
+	assert_int_equal(run(o.p, "INBOX", POOL_WRITE, "write again", &rw), IMAP_OK);
+	assert_true(rw);
+	assert_int_equal(opened(&f), 2);
+	pool_free(o.p);
+	fake_servers_teardown(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -612,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_append_50mb),
 		cmocka_unit_test(test_search_literal),
 		cmocka_unit_test(test_pool_write),
+		cmocka_unit_test(test_pool_write_prefers_selected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
