@@ -104,6 +104,22 @@ static void test_malformed_line_quoted(void **state)
 	imap_conn_close(c);
 }
 
+/* Whole but unparsable: the response is quoted from its start. */
+static void test_unparsable_line_quoted(void **state)
+{
+	char err[256] = "";
+	int why = 0;
+	struct imap_conn *c = try_open("", "unbalanced.txt", 10000, err, sizeof err, &why);
+
+	(void)state;
+	if (!c)
+		fail_msg("cannot open: %s (%d)", err, why);
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_EPROTO);
+	assert_string_equal(imap_conn_last_text(c),
+			    "protocol error: unexpected ')' in \"* 1 FETCH (UID 1))\\r\\n\"");
+	imap_conn_close(c);
+}
+
 static void *abort_later(void *ud)
 {
 	struct timespec pause = { 0, 300 * 1000000 };
@@ -145,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_bare_lf_greeting_quoted),
 		cmocka_unit_test(test_not_a_greeting_quoted),
 		cmocka_unit_test(test_malformed_line_quoted),
+		cmocka_unit_test(test_unparsable_line_quoted),
 		cmocka_unit_test(test_abort_blocked_write),
 	};
 
