@@ -103,10 +103,40 @@ int imap_conn_cmd_sink(struct imap_conn *c, const char *key, divert_fn *sink, vo
 		       imap_untagged_fn *fn, void *ud, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
 
+/* Fills buf with the len bytes of a literal that start at offset off:
+ * 0, or -1 with errno. */
+typedef int imap_literal_fn(void *ud, char *buf, size_t len, uint64_t off);
+
+/*
+ * A command that ends in one literal of size bytes: "head{size}", CRLF, the
+ * bytes (asked of rd a piece of at most 64 KiB at a time, so any size passes
+ * in bounded memory), CRLF. head must not contain CR/LF (IMAP_EBAD, nothing
+ * sent). The literal is non-synchronising ({n+}) with LITERAL+, or with
+ * LITERAL- when size <= 4096 (RFC 7888); else the server's "+" is awaited,
+ * and a tagged reply in its place (NO [TOOBIG], [OVERQUOTA]...) is returned
+ * as any reply is, the literal unsent and the connection usable. The whole
+ * exchange, upload included, is one command for the time limits. A failing
+ * rd breaks the connection (a literal cannot be cut short): IMAP_ESTOP. A
+ * server that hangs up in the middle of the literal after a tagged NO/BAD
+ * (as for a literal too large to take) gives that NO/BAD, its code
+ * readable, the connection broken; without one, IMAP_ENET.
+ */
+int imap_conn_cmd_literal(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *head,
+			  uint64_t size, imap_literal_fn *rd, void *rd_ud);
+
 /* Text of the last tagged reply, or of the error that broke the connection. */
 const char *imap_conn_last_text(const struct imap_conn *c);
 /* Response code of the last tagged reply (upper-case, e.g. "TRYCREATE"), or NULL. */
 const char *imap_conn_last_code(const struct imap_conn *c);
+/* Arguments of that response code as IMAP text, one value each separated by
+ * single spaces as imap_arg_to_text writes them ("3857529045 42 57" for
+ * COPYUID, "" when the code has none), or NULL when there is no code. */
+const char *imap_conn_last_code_args(const struct imap_conn *c);
+/* A command refused before anything was sent (bad argument, missing
+ * capability): the last text becomes why, the code NULL; the connection
+ * stays usable. Returns err. */
+int imap_conn_refuse(struct imap_conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Capability check, case-insensitive ("BINARY", "AUTH=PLAIN", "QRESYNC"). */
 bool imap_conn_has_cap(const struct imap_conn *c, const char *cap);
 bool imap_conn_broken(const struct imap_conn *c);
@@ -117,8 +147,9 @@ bool imap_conn_broken(const struct imap_conn *c);
 void imap_conn_set_deadline(struct imap_conn *c, const struct timespec *until);
 /*
  * Makes any wait on c end now (from another thread, e.g. at unmount):
- * shutdown(2) of its socket (a tunnel's too: it is a socketpair), so the
- * command running on c, or the next one, gets IMAP_ENET and c is broken.
+ * transport_abort (a socket is shut down, a tunnel's pipes woken through
+ * a wake pipe), so the command running on c, or the next one, gets
+ * IMAP_ENET and c is broken.
  * The only function that may be called while another thread uses c: it
  * frees nothing and changes nothing but a flag; c must not be closed
  * before it returns.
@@ -126,9 +157,19 @@ void imap_conn_set_deadline(struct imap_conn *c, const struct timespec *until);
 void imap_conn_abort(struct imap_conn *c);
 
 /* The mailbox (modified UTF-7, as sent) that is EXAMINEd/SELECTed, or NULL.
- * Set by whoever runs EXAMINE; cleared on failure. */
+ * Set by whoever runs EXAMINE or SELECT; cleared on failure. Setting it
+ * (even to the same name) makes the selection read-only with no
+ * PERMANENTFLAGS known, until imap_conn_set_read_write. */
 const char *imap_conn_selected(const struct imap_conn *c);
 int imap_conn_set_selected(struct imap_conn *c, const char *mailbox);
+/* The selection is read-write (SELECT answered without [READ-ONLY]);
+ * permflags: its PERMANENTFLAGS as space-separated flags ("\\Seen \\*"),
+ * NULL when the server sent none. Set by imap_select (write.h). */
+int imap_conn_set_read_write(struct imap_conn *c, const char *permflags);
+bool imap_conn_read_write(const struct imap_conn *c);
+/* The PERMANENTFLAGS of a read-write selection, or NULL (none sent, or
+ * not read-write). */
+const char *imap_conn_permanent_flags(const struct imap_conn *c);
 
 /* Extensions the server confirmed with ENABLED (RFC 5161), remembered for the
  * connection's life; case-insensitive. Set by whoever runs ENABLE. */

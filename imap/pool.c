@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "write.h"
 
 struct pool_slot {
 	struct imap_conn *conn;         /* NULL: empty */
@@ -166,10 +167,12 @@ static struct pool_slot *slot_of(struct imap_pool *p, const struct imap_conn *c)
 	return NULL;
 }
 
-/* Idle with mailbox selected, else idle, else empty, else NULL. Called locked. */
-static struct pool_slot *pick(struct imap_pool *p, const char *mailbox)
+/* Idle with mailbox selected (read-write first for a writer: no SELECT
+ * again), else idle, else empty, else NULL. Called locked; an idle
+ * connection's selection changes only while it is lent, so it may be read. */
+static struct pool_slot *pick(struct imap_pool *p, const char *mailbox, bool write)
 {
-	struct pool_slot *idle = NULL, *empty = NULL;
+	struct pool_slot *same = NULL, *idle = NULL, *empty = NULL;
 
 	for (unsigned i = 0; i < p->size; i++) {
 		struct pool_slot *s = &p->slots[i];
@@ -183,12 +186,16 @@ static struct pool_slot *pick(struct imap_pool *p, const char *mailbox)
 			continue;
 		}
 		sel = imap_conn_selected(s->conn);
-		if (mailbox && sel && strcmp(sel, mailbox) == 0)
-			return s;
-		if (!idle)
+		if (mailbox && sel && strcmp(sel, mailbox) == 0) {
+			if (!write || imap_selected_rw(s->conn))
+				return s;
+			if (!same)
+				same = s;
+		} else if (!idle) {
 			idle = s;
+		}
 	}
-	return idle ? idle : empty;
+	return same ? same : idle ? idle : empty;
 }
 
 /* Milliseconds left until *until (at least 1, so a limit is never "none"),
@@ -252,7 +259,7 @@ static struct imap_conn *open_slot(struct imap_pool *p, struct pool_slot *s,
 	return c;
 }
 
-static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox,
+static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox, bool write,
 				const struct timespec *until, char *err, size_t errlen, int *why,
 				bool *all_busy)
 {
@@ -267,7 +274,7 @@ static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox,
 		clock_deadline(&deadline, p->wait_ms > 0 ? p->wait_ms : 0);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		struct pool_slot *s = p->stopping ? NULL : pick(p, mailbox);
+		struct pool_slot *s = p->stopping ? NULL : pick(p, mailbox, write);
 
 		if (p->stopping) {
 			*why = IMAP_ENET;
@@ -298,7 +305,7 @@ struct imap_conn *pool_borrow(struct imap_pool *p, const char *mailbox, int *err
 	char why[256] = "";
 	int rc;
 
-	c = borrow(p, mailbox, NULL, why, sizeof why, &rc, NULL);
+	c = borrow(p, mailbox, false, NULL, why, sizeof why, &rc, NULL);
 	if (!c && rc != IMAP_ETIMEOUT)
 		log_msg(LOG_WARNING, "cannot open an IMAP connection: %s", why);
 	if (err)
@@ -341,15 +348,21 @@ static struct pool_slot *own_slot(struct imap_pool *p, const struct imap_conn *c
 	return s;
 }
 
+/* EXAMINE mailbox, or SELECT it for a writer. A reader is content with a
+ * SELECTed mailbox (every fetch is .PEEK, so reading changes nothing); a
+ * writer is not with an EXAMINEd one, and selects it again. */
 static int select_mailbox(struct imap_conn *c, struct pool_slot *s, const char *mailbox,
-			  bool fresh)
+			  unsigned flags)
 {
 	const char *sel = imap_conn_selected(c);
+	bool write = flags & POOL_WRITE, fresh = flags & (POOL_FRESH | POOL_IDLE);
 	int rc;
 
-	if (!mailbox || (!fresh && sel && strcmp(sel, mailbox) == 0))
+	if (!mailbox)
 		return IMAP_OK;
-	rc = imap_examine(c, mailbox, &s->st);
+	if (!fresh && sel && strcmp(sel, mailbox) == 0 && (!write || imap_selected_rw(c)))
+		return IMAP_OK;
+	rc = write ? imap_select(c, mailbox, &s->st) : imap_examine(c, mailbox, &s->st);
 	if (rc != IMAP_OK)
 		memset(&s->st, 0, sizeof s->st);
 	return rc;
@@ -402,15 +415,15 @@ static struct imap_conn *job_conn(struct imap_pool *p, struct pool_job *job, int
 	char why[256] = "";
 
 	if (!(job->flags & POOL_IDLE)) {
-		struct imap_conn *c = borrow(p, job->mailbox, job->until, why, sizeof why, rc,
-					     &job->all_busy);
+		struct imap_conn *c = borrow(p, job->mailbox, job->flags & POOL_WRITE, job->until,
+					     why, sizeof why, rc, &job->all_busy);
 
 		if (!c && *rc != IMAP_ETIMEOUT && !is_stopping(p))
 			log_msg(LOG_WARNING, "cannot open an IMAP connection: %s", why);
 		return c;
 	}
 	pthread_mutex_lock(&p->lock);
-	s = p->stopping ? NULL : pick(p, job->mailbox);
+	s = p->stopping ? NULL : pick(p, job->mailbox, job->flags & POOL_WRITE);
 	if (s && s->conn)
 		s->busy = true;
 	else
@@ -433,7 +446,7 @@ int pool_run(struct imap_pool *p, struct pool_job *job)
 	job->connected = true;
 	s = own_slot(p, c);
 	imap_conn_set_deadline(c, job->until);
-	rc = select_mailbox(c, s, job->mailbox, job->flags & (POOL_FRESH | POOL_IDLE));
+	rc = select_mailbox(c, s, job->mailbox, job->flags);
 	/* The slot is this thread's until it is returned: st needs no lock. */
 	if (rc == IMAP_OK)
 		rc = job->fn(c, job->mailbox ? &s->st : NULL, job->ud);
@@ -467,7 +480,7 @@ static void *prime_second(void *arg)
 	char err[256];
 	int rc;
 
-	pool_return(p, borrow(p, NULL, NULL, err, sizeof err, &rc, NULL));
+	pool_return(p, borrow(p, NULL, false, NULL, err, sizeof err, &rc, NULL));
 	return NULL;
 }
 
@@ -487,7 +500,7 @@ int pool_prime(struct imap_pool *p, char *err, size_t errlen)
 	/* Two at once cost the time of one, and the first listing can then be
 	 * split between them (see pool_run_idle). */
 	parallel = p->size > 1 && pthread_create(&second, NULL, prime_second, p) == 0;
-	c = borrow(p, NULL, NULL, err, errlen, &rc, NULL);
+	c = borrow(p, NULL, false, NULL, err, errlen, &rc, NULL);
 	if (parallel)
 		pthread_join(second, NULL);
 	if (!c)
