@@ -383,6 +383,36 @@ class TestMessageWritesNoUidplus(MessageCase):
         self.assert_alive()
 
 
+class TestMessageWritesMoveNoUidplus(MessageCase):
+    """UIDPLUS hidden, MOVE offered: moves work (to Trash too), an expunge is
+    refused with EPERM and nothing sent."""
+
+    DROP = ("UIDPLUS",)
+
+    def test_moves_but_no_expunge(self):
+        uid, mid, _ = self.add()
+        os.rmdir(self.path("INBOX", uid))
+        where = self.where(mid)
+        self.assertEqual((where["INBOX"], len(where["Trash"])), ([], 1), where)
+        self.assertIn(where["Trash"][0], self.listed("Trash"))
+        other, other_mid, _ = self.add()
+        r = run("mv", self.path("INBOX", other), self.path("Archive") + "/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        where = self.where(other_mid)
+        self.assertEqual((where["INBOX"], len(where["Archive"])), ([], 1), where)
+        self.assertIn(where["Archive"][0], self.listed("Archive"))
+
+        tuid, tmid, _ = self.add("Trash")
+        mark = self.mark()
+        with self.assertRaises(OSError) as cm:
+            os.rmdir(self.path("Trash", tuid))
+        self.assertEqual(cm.exception.errno, errno.EPERM)
+        self.assertEqual(self.where(tmid), {"INBOX": [], "Trash": [tuid], "Archive": []})
+        self.assertEqual(self.changes_since(mark), [])
+        self.assertIn(tuid, self.listed("Trash"))
+        self.assert_alive()
+
+
 class TestMessageMoveCut(MessageCase):
     """UID MOVE cut 100 times in a row at random points (faultproxy cut/once):
     afterwards each message is there exactly once, in Archive (mv succeeded),
