@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <unistd.h>
 
 #include "client.h"
@@ -64,11 +63,13 @@ struct moving {
 	struct imap_landed landed;
 };
 
+/* Frees what mv holds; safe to call again. */
 static void moving_free(struct moving *mv)
 {
 	free(mv->from_wire);
 	free(mv->to_wire);
 	free(mv->message_id);
+	mv->from_wire = mv->to_wire = mv->message_id = NULL;
 }
 
 static const char *message_id_of(const struct msg *msg)
@@ -433,10 +434,8 @@ int message_delete(struct model *m, uint64_t ino)
 static int target_of(struct model *m, uint64_t newparent, uint32_t *id)
 {
 	*id = 0;
-	if (ino_type(newparent) == INO_ROOT)
-		return -EINVAL;
 	if (ino_type(newparent) != INO_MBOX)
-		return -EINVAL; /* a message or part directory */
+		return -EINVAL; /* the root, a message or part directory */
 	*id = ino_mbox(newparent);
 	if (*id == 0 || *id >= m->nmbox || !mbox_visible(m, *id))
 		return -ENOENT;
