@@ -19,7 +19,10 @@
  * from the source means made; still there, a copy at or above the target's
  * UIDNEXT noted before sending (by Message-ID, else size and INTERNALDATE)
  * means only the source's \Deleted + UID EXPUNGE is left; else it is sent
- * again. An expunge: made when the UID is gone.
+ * again. An expunge: made when the UID is gone. A COPY that landed whose
+ * expunge then fails leaves the message in both mailboxes (the source's
+ * perhaps \Deleted, which any client's EXPUNGE completes): EIO, never a
+ * message lost.
  *
  * Shown at once: the message leaves the source's table (the kernel told),
  * and enters the target's under its new UID with its flags, date and size,
