@@ -125,6 +125,10 @@ int model_setxattr(struct model *m, uint64_t ino, const char *name, const char *
 		   size_t len, int flags);
 int model_removexattr(struct model *m, uint64_t ino, const char *name);
 
+/* Where files being appended keep their bytes (cache_dir/staging): made if
+ * needed, and emptied of what a crashed mount left. 0 or -errno; without
+ * it they go to $TMPDIR. Call before the mount serves. */
+int model_set_staging(struct model *m, const char *dir);
 /* A new file in a mailbox directory: a message to append when closed. */
 int model_create(struct model *m, uint64_t parent, const char *name, struct stat *st);
 /* Bytes into a file being appended; *written of them. */
