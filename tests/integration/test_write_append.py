@@ -14,8 +14,22 @@ import subprocess
 import tempfile
 import unittest
 
-from helpers import (TIMEOUT, FaultProxy, Imapfs, examine, fetch_item, fetch_meta,
+from helpers import (TIMEOUT, FaultProxy, Imapfs, dovecot, examine, fetch_item, fetch_meta,
                      mount_for_class, require_binary, start_fixture, uids)
+
+
+class DovecotWithDrafts(dovecot.Dovecot):
+    """The fixture with a SPECIAL-USE \\Drafts mailbox besides Trash and Sent."""
+
+    def _write_config(self):
+        super()._write_config()
+        with open(self.conf) as f:
+            text = f.read()
+        drafts = "  mailbox Drafts {\n    special_use = \\Drafts\n    auto = subscribe\n  }\n"
+        text = text.replace("  mailbox Sent {", drafts + "  mailbox Sent {", 1)
+        assert "Drafts" in text
+        with open(self.conf, "w") as f:
+            f.write(text)
 
 
 def message(mid, body=b"hello\r\n", subject=b"append test", eol=b"\r\n"):
@@ -89,7 +103,9 @@ class TestAppend(AppendBase):
     @classmethod
     def setUpClass(cls):
         require_binary()
-        cls.d = start_fixture(cls, seeded=False)
+        cls.d = DovecotWithDrafts(rawlog=True)
+        cls.addClassCleanup(cls.d.cleanup)
+        cls.d.start()
         cls.d.append(cls.d.user, "INBOX", message("<seed@imapfs.test>"))
         cls.d.create(cls.d.user, "Archive")
         cls.m = mount_for_class(cls, cls.d, [f"port={cls.d.port_plain}", "tls=none"])
@@ -143,12 +159,13 @@ class TestAppend(AppendBase):
         names = self.names()
         self.assertFalse([n for n in names if n.startswith(".") or n.endswith(".eml")], names)
 
-    def test_sent_gets_seen(self):
-        mid = self.mid("sent")
-        r = run(["cp", self.tmpfile(message(mid)), os.path.join(self.m.mnt, "Sent") + "/"])
-        self.assertEqual(r.returncode, 0, r.stderr)
-        uid = self.assert_once("Sent", mid)
-        self.assertEqual(fetch_meta(self.c, uid)["flags"], {"\\Seen"})
+    def test_sent_and_drafts_flags(self):
+        for mailbox, flags in (("Sent", {"\\Seen"}), ("Drafts", {"\\Draft"})):
+            mid = self.mid(mailbox)
+            r = run(["cp", self.tmpfile(message(mid)), os.path.join(self.m.mnt, mailbox) + "/"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            uid = self.assert_once(mailbox, mid)
+            self.assertEqual(fetch_meta(self.c, uid)["flags"], flags)
         mid = self.mid("plain")
         r = run(["cp", self.tmpfile(message(mid)), os.path.join(self.m.mnt, "Archive") + "/"])
         self.assertEqual(r.returncode, 0, r.stderr)
