@@ -42,6 +42,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 	conn->want |= conn->capable & (FUSE_CAP_NO_OPEN_SUPPORT | FUSE_CAP_NO_OPENDIR_SUPPORT |
 				       FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_READDIRPLUS);
+	/* With no OPEN sent, an O_TRUNC the kernel left to OPEN would be lost:
+	 * it must come as a SETATTR (a file being appended opened again). */
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	mnt->no_open = conn->capable & FUSE_CAP_NO_OPEN_SUPPORT;
 	mnt->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
 	if (!mnt->no_opendir)
