@@ -9,13 +9,15 @@ import errno
 import hashlib
 import os
 import random
+import re
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from helpers import (TIMEOUT, FaultProxy, Imapfs, dovecot, examine, fetch_item, fetch_meta,
-                     mount_for_class, require_binary, start_fixture, uids)
+                     mount_for_class, rawlog_files, require_binary, start_fixture, uids)
 
 
 class DovecotWithDrafts(dovecot.Dovecot):
@@ -144,8 +146,19 @@ class TestAppend(AppendBase):
         dest = os.path.join(self.inbox, "x.eml")
         r = run(["sh", "-c", 'cat > "$1"', "sh", dest], input=lf)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assert_once("INBOX", mid, lf.replace(b"\n", b"\r\n"))
+        crlf = lf.replace(b"\n", b"\r\n")
+        self.assert_once("INBOX", mid, crlf)
         self.assertNotIn("x.eml", self.names())
+        # Dovecot makes line ends CRLF itself when read: what was sent is in its rawlog.
+        sent = b""
+        for _ in range(50):
+            sent = b"".join(re.sub(rb"(?m)^\d+\.\d+ ", b"", read_file(p))
+                            for p in rawlog_files(self.d) if p.endswith(".in"))
+            if crlf in sent:
+                break
+            time.sleep(0.1)
+        self.assertIn(b"{%d+}\r\n" % len(crlf) + crlf, sent)
+        self.assertNotIn(b"Message-ID: " + mid.encode() + b"\n", sent)
 
     def test_rsync(self):
         if not shutil.which("rsync"):
