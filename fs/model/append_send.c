@@ -221,6 +221,14 @@ static int stream(int fd, uint64_t size, struct eml_scan *scan, int convert)
 	return rc;
 }
 
+static bool quotable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
 /* Fills j from the file: its literal (converted when it has bare LFs), its
  * Message-ID and, without one, its header. */
 static int prepare(struct model *m, struct append_job *j, int fd, uint64_t size,
@@ -245,8 +253,10 @@ static int prepare(struct model *m, struct append_job *j, int fd, uint64_t size,
 	}
 	j->fd = *converted >= 0 ? *converted : fd;
 	j->size = scan->size_crlf;
-	j->message_id = scan->message_id;
-	if (scan->message_id[0] || scan->header_crlf >= scan->size_crlf ||
+	/* One that cannot go as a quoted string (8-bit, controls) is looked
+	 * for as a message without one: by its size and header. */
+	j->message_id = quotable(scan->message_id) ? scan->message_id : "";
+	if (j->message_id[0] || scan->header_crlf >= scan->size_crlf ||
 	    scan->header_crlf > HEADER_CMP_MAX)
 		return 0;
 	j->header = malloc(scan->header_crlf);
