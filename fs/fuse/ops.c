@@ -321,6 +321,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	/* Its size changes while written: the kernel asks again. */
 	e.attr_timeout = e.entry_timeout = 0;
 	fi->direct_io = 1;
+	fi->fh = MODEL_CREATED_FH;
 	fuse_reply_create(req, &e, fi);
 }
 
@@ -340,7 +341,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)fi;
-	reply_err_or_zero(req, model_flush(model_of(req), ino));
+	reply_err_or_zero(req, model_flush(model_of(req), ino, fi->fh));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

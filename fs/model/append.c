@@ -15,7 +15,9 @@
  *
  * Files have no open state (the kernel opens none: FUSE no_open), so a
  * file reopened by name (cp over a name still answering) gets no release:
- * each write keeps it LINGER_S longer.
+ * each write keeps it LINGER_S longer. Only its creator's handle is known
+ * (MODEL_CREATED_FH): while it is open, the closes of other opens (a file
+ * manager reading a new file) append nothing.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -490,7 +492,7 @@ static bool wait_flush(struct append_area *a, struct stage *st)
 	return true;
 }
 
-int append_flush(struct model *m, uint64_t ino)
+int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 {
 	struct append_area *a = m->appends;
 	struct stage *st;
@@ -503,9 +505,13 @@ int append_flush(struct model *m, uint64_t ino)
 	st = by_ino(a, ino);
 	if (st && !wait_flush(a, st))
 		rc = -EIO;
-	if (rc || !st || st->appended || st->unlinked || st->size == 0) {
+	/* Nothing new to append (an empty file is no message); or the close of
+	 * another open while its creator still writes (a file manager's look
+	 * at a new file): the creator's close appends it, whole. */
+	if (rc || !st || st->appended || st->unlinked || st->size == 0 ||
+	    (fh != MODEL_CREATED_FH && st->open)) {
 		pthread_mutex_unlock(&a->lock);
-		return rc; /* nothing new to append (an empty file is no message) */
+		return rc;
 	}
 	st->flushing = true;
 	st->refs++;

@@ -134,8 +134,12 @@ int model_create(struct model *m, uint64_t parent, const char *name, struct stat
 /* Bytes into a file being appended; *written of them. */
 int model_write(struct model *m, uint64_t ino, uint64_t off, const char *buf, size_t size,
 		size_t *written);
-/* A close of a file being appended (FUSE flush): APPENDs it if not done. */
-int model_flush(struct model *m, uint64_t ino);
+/* The handle create gives a new file (fi->fh): its closes append it; other
+ * opens of it have none (0: the kernel sends no OPEN, FUSE no_open). */
+#define MODEL_CREATED_FH 1
+/* A close of a file being appended (FUSE flush) through handle fh: APPENDs
+ * it if not done. */
+int model_flush(struct model *m, uint64_t ino, uint64_t fh);
 /* Its last close (FUSE release). */
 void model_release(struct model *m, uint64_t ino);
 /* chmod, utimes, truncate...: to_set is FUSE's FUSE_SET_ATTR_* mask; out

@@ -278,7 +278,7 @@ void append_area_free(struct append_area *a);
 int append_create(struct model *m, uint32_t mbox, const char *name, struct stat *st);
 int append_write(struct model *m, uint64_t ino, uint64_t off, const char *buf, size_t size,
 		 size_t *written);
-int append_flush(struct model *m, uint64_t ino);
+int append_flush(struct model *m, uint64_t ino, uint64_t fh);
 void append_release(struct model *m, uint64_t ino);
 int append_setattr(struct model *m, uint64_t ino, const struct stat *attr, int to_set,
 		   struct stat *out);

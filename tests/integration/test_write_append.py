@@ -231,7 +231,9 @@ class TestAppend(AppendBase):
             os.chmod(path, 0o640)
             st = os.stat(path)
             self.assertEqual((st.st_mtime, st.st_mode & 0o777), (1000000000, 0o640))
-            self.assertEqual(by_mid(self.c, "INBOX", mid), [])  # not before the close
+            # Another open's close (a file manager's look) appends nothing...
+            self.assertEqual(read_file(path), data)
+            self.assertEqual(by_mid(self.c, "INBOX", mid), [])  # ...only the creator's
         finally:
             os.close(fd)
         self.assert_once("INBOX", mid, data)
