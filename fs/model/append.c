@@ -16,8 +16,10 @@
  * Files have no open state (the kernel opens none: FUSE no_open), so a
  * file reopened by name (cp over a name still answering) gets no release:
  * each write keeps it LINGER_S longer. Only its creator's handle is known
- * (MODEL_CREATED_FH): while it is open, the closes of other opens (a file
- * manager reading a new file) append nothing.
+ * (MODEL_CREATED_FH): until its first close, the closes of other opens (a
+ * file manager reading a new file) append nothing. Its release comes
+ * asynchronously, maybe after a new open by name wrote again: what was
+ * written after the creator's close is kept then.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -50,7 +52,9 @@ struct stage {
 	uint64_t gen;             /* counts changes of the bytes */
 	mode_t mode;
 	struct timespec atime, mtime, ctime;
-	bool open;                /* created and not released */
+	bool open;                /* its creator's handle is not released */
+	bool creator_closed;      /* that handle was closed (flushed) once */
+	uint64_t closed_gen;      /* gen at that close */
 	bool unlinked;            /* its name is gone; dropped once unused */
 	bool appended;            /* what it holds is on the server */
 	bool flushing;            /* a close appends it now */
@@ -241,8 +245,7 @@ static void changed(struct stage *st)
 	st->appended = false;
 	clock_gettime(CLOCK_REALTIME, &st->mtime);
 	st->ctime = st->mtime;
-	if (!st->open)
-		st->keep_until = now_s() + LINGER_S; /* reopened by name: no release comes */
+	st->keep_until = now_s() + LINGER_S; /* reopened by name: no release comes */
 }
 
 /* A name that would read as a UID (or is none). */
@@ -505,11 +508,15 @@ int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 	st = by_ino(a, ino);
 	if (st && !wait_flush(a, st))
 		rc = -EIO;
+	if (st && fh == MODEL_CREATED_FH && !st->creator_closed) {
+		st->creator_closed = true;
+		st->closed_gen = st->gen;
+	}
 	/* Nothing new to append (an empty file is no message); or the close of
 	 * another open while its creator still writes (a file manager's look
 	 * at a new file): the creator's close appends it, whole. */
 	if (rc || !st || st->appended || st->unlinked || st->size == 0 ||
-	    (fh != MODEL_CREATED_FH && st->open)) {
+	    (fh != MODEL_CREATED_FH && st->open && !st->creator_closed)) {
 		pthread_mutex_unlock(&a->lock);
 		return rc;
 	}
@@ -555,9 +562,11 @@ void append_release(struct model *m, uint64_t ino)
 	st = by_ino(a, ino);
 	if (st) {
 		st->open = false;
-		/* Appended: its name answers a while (rsync renames it now);
-		 * else its data goes (a copy that failed, an empty file). */
-		st->keep_until = st->appended ? now_s() + LINGER_S : 0;
+		/* Appended, or written again since its creator's close: its
+		 * name answers a while (rsync renames it now); else its data
+		 * goes (a copy that failed, an empty file). */
+		if (!st->appended && st->gen == st->closed_gen)
+			st->keep_until = 0;
 	}
 	sweep(a);
 	pthread_mutex_unlock(&a->lock);
