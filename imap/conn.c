@@ -1,6 +1,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -105,33 +106,39 @@ static void trace_items(struct buf *b, const struct imap_arg *list)
 	}
 }
 
+/* r as text, control characters replaced, at most about TRACE_MAX bytes. */
+static void resp_text(struct buf *b, const struct imap_resp *r)
+{
+	if (r->kind == IMAP_RESP_TAGGED)
+		trace_clean(b, r->tag, strlen(r->tag));
+	else
+		buf_str(b, r->kind == IMAP_RESP_CONTINUE ? "+" : "*");
+	if (r->has_number)
+		buf_addf(b, " %u", (unsigned)r->number);
+	if (r->name && *r->name) {
+		buf_str(b, " ");
+		trace_clean(b, r->name, strlen(r->name));
+	}
+	if (r->code) {
+		buf_str(b, " [");
+		trace_clean(b, r->code, strlen(r->code));
+		trace_items(b, &r->code_args);
+		buf_str(b, "]");
+	}
+	trace_items(b, &r->args);
+	if (r->text && *r->text) {
+		buf_str(b, " ");
+		trace_clean(b, r->text, strlen(r->text));
+	}
+	if (b->len >= TRACE_MAX)
+		buf_str(b, " ...");
+}
+
 static void trace_resp(const struct imap_resp *r)
 {
 	struct buf b = { 0 };
 
-	if (r->kind == IMAP_RESP_TAGGED)
-		trace_clean(&b, r->tag, strlen(r->tag));
-	else
-		buf_str(&b, r->kind == IMAP_RESP_CONTINUE ? "+" : "*");
-	if (r->has_number)
-		buf_addf(&b, " %u", (unsigned)r->number);
-	if (r->name && *r->name) {
-		buf_str(&b, " ");
-		trace_clean(&b, r->name, strlen(r->name));
-	}
-	if (r->code) {
-		buf_str(&b, " [");
-		trace_clean(&b, r->code, strlen(r->code));
-		trace_items(&b, &r->code_args);
-		buf_str(&b, "]");
-	}
-	trace_items(&b, &r->args);
-	if (r->text && *r->text) {
-		buf_str(&b, " ");
-		trace_clean(&b, r->text, strlen(r->text));
-	}
-	if (b.len >= TRACE_MAX)
-		buf_str(&b, " ...");
+	resp_text(&b, r);
 	if (!b.oom)
 		log_msg(LOG_DEBUG, "S: %s", b.data);
 	buf_free(&b);
@@ -309,19 +316,31 @@ static int transport_failed(struct imap_conn *c, const char *doing)
 
 /* ---- reading ---- */
 
+#define EXCERPT_MAX 160   /* bytes of what the server sent, quoted in an error */
+
+/* The parser refused what came: why, and the line it came in (escaped),
+ * so that a server that writes an error of its own is understood. */
+static int parse_failed(struct imap_conn *c)
+{
+	const char *why = imap_parser_error(c->parser);
+	char seen[EXCERPT_MAX];
+
+	imap_parser_excerpt(c->parser, seen, sizeof seen);
+	return conn_fail(c, IMAP_EPROTO, "protocol error: %s in \"%s\"", why ? why : "?", seen);
+}
+
 static int feed_failed(struct imap_conn *c)
 {
 	const char *why = imap_parser_error(c->parser);
 
-	if (why && *why)
-		return conn_fail(c, IMAP_EPROTO, "protocol error: %s", why);
+	if (why && *why && strcmp(why, "no error"))
+		return parse_failed(c);
 	return conn_fail(c, IMAP_ENOMEM, "out of memory");
 }
 
 static int read_resp(struct imap_conn *c, struct imap_resp **out)
 {
 	char buf[16384];
-	const char *why;
 	ssize_t n;
 	int ms, rc;
 
@@ -332,8 +351,7 @@ static int read_resp(struct imap_conn *c, struct imap_resp **out)
 				trace_resp(*out);
 			return IMAP_OK;
 		case IMAP_PARSE_ERROR:
-			why = imap_parser_error(c->parser);
-			return conn_fail(c, IMAP_EPROTO, "protocol error: %s", why ? why : "?");
+			return parse_failed(c);
 		case IMAP_PARSE_MORE:
 			break;
 		}
@@ -507,6 +525,79 @@ int imap_conn_cmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const cha
 	rc = imap_conn_vcmd(c, fn, ud, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+/* ---- commands with a literal ---- */
+
+#define LITERAL_PIECE 65536       /* bytes read and sent at a time */
+#define LITERAL_MINUS_MAX 4096    /* RFC 7888: LITERAL- allows {n+} up to this */
+
+static int send_literal(struct imap_conn *c, uint64_t size, imap_literal_fn *rd, void *rd_ud)
+{
+	char *piece = malloc(size < LITERAL_PIECE ? (size_t)size + 1 : LITERAL_PIECE);
+	char trace[48];
+	int rc = IMAP_OK;
+
+	if (!piece)
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	snprintf(trace, sizeof trace, "<literal of %" PRIu64 " bytes>", size);
+	for (uint64_t off = 0; off < size && rc == IMAP_OK;) {
+		size_t n = size - off < LITERAL_PIECE ? (size_t)(size - off) : LITERAL_PIECE;
+
+		if (rd(rd_ud, piece, n, off) < 0)
+			rc = conn_fail(c, IMAP_ESTOP, "cannot read what is to be sent: %s",
+				       strerror(errno));
+		else
+			rc = send_raw(c, piece, n, off == 0 ? trace : NULL);
+		off += n;
+	}
+	free(piece);
+	return rc;
+}
+
+/* After "{n}": the server's "+" (IMAP_OK), or its tagged answer instead. */
+static int await_continuation(struct imap_conn *c, const char *tag, imap_untagged_fn *fn,
+			      void *ud)
+{
+	struct imap_resp *cont = NULL;
+	int rc = await_reply(c, tag, fn, ud, &cont);
+
+	if (rc == SASL_CONT) {
+		imap_resp_free(cont);
+		return IMAP_OK;
+	}
+	if (rc == IMAP_OK)
+		return conn_fail(c, IMAP_EPROTO, "protocol error: OK before the literal was sent");
+	return rc;
+}
+
+int imap_conn_cmd_literal(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *head,
+			  uint64_t size, imap_literal_fn *rd, void *rd_ud)
+{
+	bool nonsync = imap_conn_has_cap(c, "LITERAL+") ||
+		       (imap_conn_has_cap(c, "LITERAL-") && size <= LITERAL_MINUS_MAX);
+	struct buf b = { 0 };
+	char tag[16];
+	int rc;
+
+	if (c->broken)
+		return IMAP_ENET;
+	if (strpbrk(head, "\r\n"))
+		return imap_conn_refuse(c, IMAP_EBAD, "command contains CR or LF, not sent");
+	begin_cmd(c, tag);
+	buf_addf(&b, "%s %s{%" PRIu64 "%s}", tag, head, size, nonsync ? "+" : "");
+	if (!b.oom && log_debug_enabled())
+		log_msg(LOG_DEBUG, "C: %s", b.data);
+	buf_add(&b, "\r\n", 2);
+	rc = b.oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : send_raw(c, b.data, b.len, NULL);
+	buf_free(&b);
+	if (rc == IMAP_OK && !nonsync)
+		rc = await_continuation(c, tag, fn, ud);
+	if (rc == IMAP_OK)
+		rc = send_literal(c, size, rd, rd_ud);
+	if (rc == IMAP_OK)
+		rc = send_raw(c, "\r\n", 2, NULL);
+	return rc ? rc : await_reply(c, tag, fn, ud, NULL);
 }
 
 static int to_parser(void *ud, const char *data, size_t len)
@@ -1077,8 +1168,14 @@ static int read_greeting(struct imap_conn *c, bool *preauth)
 		return rc;
 	if (r->kind != IMAP_RESP_UNTAGGED || (r->status != IMAP_STATUS_OK &&
 	    r->status != IMAP_STATUS_PREAUTH && r->status != IMAP_STATUS_BYE)) {
+		struct buf b = { 0 };
+
+		resp_text(&b, r);
 		imap_resp_free(r);
-		return conn_fail(c, IMAP_EPROTO, "protocol error: not an IMAP greeting");
+		rc = conn_fail(c, IMAP_EPROTO, "protocol error: not an IMAP greeting: %s",
+			       b.oom ? "?" : b.data);
+		buf_free(&b);
+		return rc;
 	}
 	*preauth = r->status == IMAP_STATUS_PREAUTH;
 	if (r->status == IMAP_STATUS_BYE)
