@@ -340,7 +340,6 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)fi;
 	reply_err_or_zero(req, model_flush(model_of(req), ino, fi->fh));
 }
 

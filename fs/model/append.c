@@ -10,8 +10,8 @@
  * temporary file, cp -p and rsync set times and modes. So an appended
  * file's name keeps answering (lookup, getattr, setattr, unlink, rename:
  * each 0, the last two making it go) for LINGER_S after its release,
- * hidden from readdir. A file released without being appended goes with
- * its data.
+ * hidden from readdir (at most LINGER_MAX of them). A file released
+ * without being appended goes with its data.
  *
  * Files have no open state (the kernel opens none: FUSE no_open), so a
  * file reopened by name (cp over a name still answering) gets no release:
@@ -40,6 +40,9 @@
 #include "request.h"
 
 #define LINGER_S 60
+/* Names kept answering at most; the oldest go first. Each holds its data
+ * open: `cp *.eml` of thousands would run out of descriptors. */
+#define LINGER_MAX 128
 
 struct stage {
 	/* Set at creation, never changed after: no lock. */
@@ -170,22 +173,29 @@ int staging_fd(struct model *m)
 
 /* ---- the table ------------------------------------------------------------ */
 
+/* Whether st is kept only for its name: nobody uses it. Locked. */
+static bool idle(const struct stage *st)
+{
+	return !st->open && !st->flushing && st->refs == 0;
+}
+
 /* Whether st goes now: unused and not worth keeping. Locked. */
 static bool droppable(const struct stage *st, time_t now)
 {
-	return !st->open && !st->flushing && st->refs == 0 &&
-	       (st->unlinked || now >= st->keep_until);
+	return idle(st) && (st->unlinked || now >= st->keep_until);
 }
 
 /* Drops what is no longer wanted. Locked. */
 static void sweep(struct append_area *a)
 {
 	time_t now = now_s();
+	size_t kept = 0;
 
+	/* Newest first: the list is in the order of creation, reversed. */
 	for (struct stage **p = &a->list; *p;) {
 		struct stage *st = *p;
 
-		if (droppable(st, now)) {
+		if (droppable(st, now) || (idle(st) && ++kept > LINGER_MAX)) {
 			*p = st->next;
 			stage_free(st);
 		} else {

@@ -261,6 +261,18 @@ class TestAppend(AppendBase):
             self.assertEqual(fetch_item(self.c, uid, "BODY.PEEK[]"), long)
         self.assert_once("INBOX", second, short)
 
+    def test_many_files_bounded_descriptors(self):
+        """cp of many files: each appended once, and the names that still answer
+        after their append (each holds its data open) are bounded."""
+        fds = lambda: len(os.listdir(f"/proc/{self.m.proc.pid}/fd"))
+        before = fds()
+        subject = self.mid("many")
+        for i in range(200):
+            write_file(os.path.join(self.inbox, f"many{i}.eml"),
+                       message(self.mid("many"), subject=subject.encode()))
+        self.assertEqual(len(uids(self.c, "INBOX", "SUBJECT", '"%s"' % subject)), 200)
+        self.assertLess(fds() - before, 150, "a descriptor kept for every file")
+
     def test_50mb(self):
         mid = self.mid("big")
         line = b"0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789\n"
