@@ -309,6 +309,9 @@ int append_send(struct model *m, uint32_t id, int fd, uint64_t size, uint32_t *u
 					     .fn = run_check, .ud = &j };
 		rc = source_write(m->source, &cmd, &check);
 		*uid = rc == 0 ? j.landed.uid : 0;
+		/* Dovecot's answer to a message over its size limit. */
+		if (rc && strcmp(cmd.code, "LIMIT") == 0)
+			rc = -EFBIG;
 	}
 	if (converted >= 0)
 		close(converted);

@@ -17,8 +17,9 @@
  * Message-ID: the size and the header, BODY.PEEK[HEADER]); found is made,
  * not found is sent again (source_write).
  *
- * Errors: -EINVAL not a message, -EDQUOT [OVERQUOTA], -EFBIG [TOOBIG],
- * the others of source_refusal, -ENOENT the mailbox is gone, else -EIO.
+ * Errors: -EINVAL not a message, -EDQUOT [OVERQUOTA], -EFBIG [TOOBIG] or
+ * [LIMIT] (Dovecot's "larger than the maximum size"), the others of
+ * source_refusal, -ENOENT the mailbox is gone, else -EIO.
  */
 #ifndef IMAPFS_APPEND_SEND_H
 #define IMAPFS_APPEND_SEND_H

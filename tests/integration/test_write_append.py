@@ -294,6 +294,63 @@ class TestAppend(AppendBase):
         self.assertLess(grown, 16 * 1024, "the message was held in memory")
 
 
+class DovecotWithQuota(dovecot.Dovecot):
+    """The fixture with a 1 MiB quota and messages of at most 512 KiB."""
+
+    def _write_config(self):
+        super()._write_config()
+        with open(self.conf) as f:
+            text = f.read()
+        text = text.replace("protocols = imap\n",
+                            "protocols = imap\nmail_plugins = $mail_plugins quota\n", 1)
+        text += ("plugin {\n  quota = maildir:User quota\n  quota_rule = *:storage=1M\n"
+                 "  quota_max_mail_size = 512k\n}\n")
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+
+class TestAppendRefusals(AppendBase):
+    """What the server refuses reaches close(), so cp fails and mv keeps its
+    source: a message over the size limit ([LIMIT]) EFBIG, over the quota
+    ([OVERQUOTA]) EDQUOT, any other NO EIO; nothing is appended."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = DovecotWithQuota(rawlog=True)
+        cls.addClassCleanup(cls.d.cleanup)
+        cls.d.start()
+        cls.proxy = FaultProxy(cls.d)
+        cls.addClassCleanup(cls.proxy.cleanup)
+        cls.m = mount_for_class(cls, cls.d, cls.proxy.opts())
+        cls.c = cls.d.client()
+        cls.addClassCleanup(cls.c.logout)
+        cls.inbox = os.path.join(cls.m.mnt, "INBOX")
+
+    def refused(self, data, reason, tool="cp"):
+        before = self.uidnext("INBOX")
+        src = self.tmpfile(data)
+        r = run([tool, src, self.inbox + "/"])
+        self.assertNotEqual(r.returncode, 0, f"{tool} of a refused message succeeded")
+        self.assertIn(reason, r.stderr)
+        self.assertEqual(read_file(src), data, f"{tool} lost its source")
+        self.assertEqual(self.uidnext("INBOX"), before, "something was appended")
+        self.assertNotIn("mail.eml", os.listdir(self.inbox))
+
+    def test_refusals(self):
+        self.refused(message(self.mid("big"), b"x" * 600 * 1024), b"File too large")
+        self.refused(message(self.mid("big"), b"x" * 600 * 1024), b"File too large", "mv")
+        self.proxy.set(["no ^APPEND"])
+        self.refused(message(self.mid("no")), b"Input/output error")
+        self.proxy.set([])
+        for i in range(2):
+            mid = self.mid("fill")
+            r = run(["cp", self.tmpfile(message(mid, b"y" * 400 * 1024)), self.inbox + "/"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assert_once("INBOX", mid)
+        self.refused(message(self.mid("over"), b"z" * 400 * 1024), b"Disk quota exceeded")
+
+
 class TestAppendReadOnly(AppendBase):
     """-o ro refuses a new file with EROFS and the server is unchanged; the
     staging directory is emptied of what a crashed mount left."""
