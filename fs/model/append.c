@@ -596,6 +596,23 @@ int append_unlink(struct model *m, uint64_t ino)
 	return st ? 0 : -ENOENT;
 }
 
+/* rsync's rename of its temporary file after its close: the message is in,
+ * whatever the new name; the name goes. Whether it was so. */
+static bool rename_appended(struct append_area *a, uint64_t ino)
+{
+	struct stage *st;
+	bool done;
+
+	pthread_mutex_lock(&a->lock);
+	st = by_ino(a, ino);
+	done = st && !st->unlinked && st->appended;
+	if (done)
+		st->unlinked = true;
+	sweep(a);
+	pthread_mutex_unlock(&a->lock);
+	return done;
+}
+
 int append_rename(struct model *m, uint64_t ino, uint64_t newparent, const char *newname,
 		  unsigned flags)
 {
@@ -608,6 +625,8 @@ int append_rename(struct model *m, uint64_t ino, uint64_t newparent, const char 
 		return -EINVAL;
 	if (ino_type(newparent) != INO_MBOX || ino_mbox(newparent) != ino_mbox(ino))
 		return -EXDEV; /* mv copies it: its bytes go to that mailbox too */
+	if (rename_appended(a, ino))
+		return 0;
 	if (uid_like(newname))
 		return -EINVAL;
 	rc = may_create(m, ino_mbox(ino), newname);
@@ -621,8 +640,6 @@ int append_rename(struct model *m, uint64_t ino, uint64_t newparent, const char 
 	other = st ? by_name(a, st->mbox, newname) : NULL;
 	if (!st || st->unlinked) {
 		rc = -ENOENT;
-	} else if (st->appended) {
-		st->unlinked = true; /* rsync's rename of its temporary: the message is in */
 	} else if (other && other != st && (flags & RENAME_NOREPLACE)) {
 		rc = -EEXIST;
 	} else {
