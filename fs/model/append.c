@@ -10,7 +10,7 @@
  * temporary file, cp -p and rsync set times and modes. So an appended
  * file's name keeps answering (lookup, getattr, setattr, unlink, rename:
  * each 0, the last two making it go) for LINGER_S after its release,
- * hidden from readdir (at most LINGER_MAX of them). A file released
+ * hidden from readdir (at most LINGER_MAX of them, LINGER_BYTES of data). A file released
  * without being appended goes with its data.
  *
  * Files have no open state (the kernel opens none: FUSE no_open), so a
@@ -40,9 +40,12 @@
 #include "request.h"
 
 #define LINGER_S 60
-/* Names kept answering at most; the oldest go first. Each holds its data
- * open: `cp *.eml` of thousands would run out of descriptors. */
+/* Names kept answering at most, and their bytes (the newest is kept
+ * whatever its size); the oldest go first. Each holds its data open: `cp
+ * *.eml` of thousands would run out of descriptors, of large ones fill the
+ * disk. */
 #define LINGER_MAX 128
+#define LINGER_BYTES (64u << 20)
 
 struct stage {
 	/* Set at creation, never changed after: no lock. */
@@ -189,13 +192,19 @@ static bool droppable(const struct stage *st, time_t now)
 static void sweep(struct append_area *a)
 {
 	time_t now = now_s();
+	uint64_t bytes = 0;
 	size_t kept = 0;
 
 	/* Newest first: the list is in the order of creation, reversed. */
 	for (struct stage **p = &a->list; *p;) {
 		struct stage *st = *p;
+		bool over = false;
 
-		if (droppable(st, now) || (idle(st) && ++kept > LINGER_MAX)) {
+		if (idle(st) && !droppable(st, now)) {
+			bytes += st->size;
+			over = ++kept > 1 && (kept > LINGER_MAX || bytes > LINGER_BYTES);
+		}
+		if (over || droppable(st, now)) {
 			*p = st->next;
 			stage_free(st);
 		} else {

@@ -273,6 +273,18 @@ class TestAppend(AppendBase):
         self.assertEqual(len(uids(self.c, "INBOX", "SUBJECT", '"%s"' % subject)), 200)
         self.assertLess(fds() - before, 150, "a descriptor kept for every file")
 
+    def test_large_files_bounded_disk(self):
+        """The data of names still answering after their append is bounded (64 MiB),
+        the newest kept whatever its size: the oldest name goes."""
+        body = b"0123456789" * (3 * 1024 * 1024)
+        paths = [os.path.join(self.inbox, f"large{i}.eml") for i in range(3)]
+        for path in paths:
+            write_file(path, message(self.mid("large"), body))
+        self.assertEqual([os.path.exists(p) for p in paths], [False, True, True])
+        staging = os.path.join(self.m.dir, "cache", "imapfs",
+                               f"{self.d.user}@{self.d.host}", "staging")
+        self.assertEqual(os.listdir(staging), [])  # anonymous files only (O_TMPFILE)
+
     def test_50mb(self):
         mid = self.mid("big")
         line = b"0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789\n"
