@@ -140,6 +140,21 @@ static struct store *open_store(const struct imapfs_opts *o)
 	return store;
 }
 
+/* Files being appended keep their bytes in cache_dir/staging (else $TMPDIR). */
+static void set_staging(struct model *model, const struct imapfs_opts *o)
+{
+	char *dir = NULL;
+	int rc;
+
+	if (asprintf(&dir, "%s/staging", o->cache_dir) < 0)
+		return;
+	rc = model_set_staging(model, dir);
+	if (rc)
+		log_msg(LOG_WARNING, "no staging directory %s (%s): appends use $TMPDIR", dir,
+			strerror(-rc));
+	free(dir);
+}
+
 static int run(struct imapfs_opts *o, struct fuse_args *args, const char *password)
 {
 	struct fuse_cmdline_opts fopts;
@@ -189,6 +204,7 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	mnt.model = model_new(source, store, meta, o->connections > 1 ? o->connections - 1 : 0);
 	if (!mnt.model)
 		goto out_unmount;
+	set_staging(mnt.model, o);
 	if (o->read_only) {
 		source_set_read_only(source);
 		model_set_read_only(mnt.model);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "content.h"
+#include "inode.h"
 
 
 /*
@@ -95,6 +96,8 @@ int model_read_ino(struct model *m, uint64_t ino, uint64_t off, size_t size, cha
 	struct model_file *f;
 	int rc;
 
+	if (ino_type(ino) == INO_STAGE)
+		return append_read(m, ino, off, size, buf, n); /* a file being appended */
 	pthread_mutex_lock(&oc->lock);
 	f = cached_file(oc, ino);
 	pthread_mutex_unlock(&oc->lock);

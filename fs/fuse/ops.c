@@ -42,6 +42,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 	conn->want |= conn->capable & (FUSE_CAP_NO_OPEN_SUPPORT | FUSE_CAP_NO_OPENDIR_SUPPORT |
 				       FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_READDIRPLUS);
+	/* With no OPEN sent, an O_TRUNC the kernel left to OPEN would be lost:
+	 * it must come as a SETATTR (a file being appended opened again). */
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	mnt->no_open = conn->capable & FUSE_CAP_NO_OPEN_SUPPORT;
 	mnt->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
 	if (!mnt->no_opendir)
@@ -318,6 +321,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	/* Its size changes while written: the kernel asks again. */
 	e.attr_timeout = e.entry_timeout = 0;
 	fi->direct_io = 1;
+	fi->fh = MODEL_CREATED_FH;
 	fuse_reply_create(req, &e, fi);
 }
 
@@ -336,8 +340,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)fi;
-	reply_err_or_zero(req, model_flush(model_of(req), ino));
+	reply_err_or_zero(req, model_flush(model_of(req), ino, fi->fh));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

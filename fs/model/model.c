@@ -611,6 +611,8 @@ int model_getattr(struct model *m, uint64_t ino, struct stat *st)
 	struct msg facts;
 	int rc;
 
+	if (ino_type(ino) == INO_STAGE)
+		return append_getattr(m, ino, st);
 	pthread_mutex_lock(&m->lock);
 	rc = attr_locked(m, ino, st, &facts);
 	pthread_mutex_unlock(&m->lock);
@@ -709,6 +711,9 @@ int model_lookup(struct model *m, uint64_t parent, const char *name, struct stat
 	rc = ensure_listed(m, false);
 	if (rc)
 		return rc;
+	/* A file being appended (append.c). */
+	if (ino_type(parent) == INO_MBOX && append_lookup(m, ino_mbox(parent), name, &ino) == 0)
+		return append_getattr(m, ino, st);
 	switch (ino_type(parent)) {
 	case INO_ROOT:
 	case INO_MBOX:
@@ -808,9 +813,22 @@ static int list_part(struct model *m, uint64_t ino, struct model_dir *dir, size_
 	return rc;
 }
 
-/* Mailbox levels and the root, from the tables. */
+struct dir_fill {
+	struct model_dir *d;
+	size_t *cap;
+};
+
+static int add_file(void *ud, const char *name, uint64_t ino)
+{
+	struct dir_fill *f = ud;
+
+	return dir_add(f->d, f->cap, name, ino, S_IFREG);
+}
+
+/* Mailbox levels and the root, from the tables; files being appended. */
 static int list_locked(struct model *m, uint64_t ino, struct model_dir *d, size_t *cap)
 {
+	struct dir_fill fill = { .d = d, .cap = cap };
 	uint32_t id = 0;
 	int rc;
 
@@ -822,6 +840,8 @@ static int list_locked(struct model *m, uint64_t ino, struct model_dir *d, size_
 	if (rc == 0)
 		rc = list_mbox(m, id, d, cap);
 	pthread_mutex_unlock(&m->lock);
+	if (rc == 0 && id)
+		rc = append_list(m, id, add_file, &fill);
 	return rc;
 }
 
@@ -910,6 +930,8 @@ double model_timeout(uint64_t ino)
 	case INO_PEML:
 	case INO_PHEADER:
 		return 86400.0; /* content and structure never change under a UID */
+	case INO_STAGE:
+		return 0.0;     /* written, renamed, gone once appended */
 	default:
 		return 1.0;     /* listings and flags do */
 	}

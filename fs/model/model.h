@@ -125,13 +125,21 @@ int model_setxattr(struct model *m, uint64_t ino, const char *name, const char *
 		   size_t len, int flags);
 int model_removexattr(struct model *m, uint64_t ino, const char *name);
 
+/* Where files being appended keep their bytes (cache_dir/staging): made if
+ * needed, and emptied of what a crashed mount left. 0 or -errno; without
+ * it they go to $TMPDIR. Call before the mount serves. */
+int model_set_staging(struct model *m, const char *dir);
 /* A new file in a mailbox directory: a message to append when closed. */
 int model_create(struct model *m, uint64_t parent, const char *name, struct stat *st);
 /* Bytes into a file being appended; *written of them. */
 int model_write(struct model *m, uint64_t ino, uint64_t off, const char *buf, size_t size,
 		size_t *written);
-/* A close of a file being appended (FUSE flush): APPENDs it if not done. */
-int model_flush(struct model *m, uint64_t ino);
+/* The handle create gives a new file (fi->fh): its closes append it; other
+ * opens of it have none (0: the kernel sends no OPEN, FUSE no_open). */
+#define MODEL_CREATED_FH 1
+/* A close of a file being appended (FUSE flush) through handle fh: APPENDs
+ * it if not done. */
+int model_flush(struct model *m, uint64_t ino, uint64_t fh);
 /* Its last close (FUSE release). */
 void model_release(struct model *m, uint64_t ino);
 /* chmod, utimes, truncate...: to_set is FUSE's FUSE_SET_ATTR_* mask; out

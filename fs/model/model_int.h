@@ -292,12 +292,21 @@ void append_area_free(struct append_area *a);
 int append_create(struct model *m, uint32_t mbox, const char *name, struct stat *st);
 int append_write(struct model *m, uint64_t ino, uint64_t off, const char *buf, size_t size,
 		 size_t *written);
-int append_flush(struct model *m, uint64_t ino);
+int append_flush(struct model *m, uint64_t ino, uint64_t fh);
 void append_release(struct model *m, uint64_t ino);
 int append_setattr(struct model *m, uint64_t ino, const struct stat *attr, int to_set,
 		   struct stat *out);
 int append_unlink(struct model *m, uint64_t ino);
 int append_rename(struct model *m, uint64_t ino, uint64_t newparent, const char *newname,
 		  unsigned flags);
+/* What model.c and model_read_ino show of them: the file called name in
+ * mailbox id (-ENOENT), its attributes, its bytes, and the names readdir
+ * lists (add is called with each; those appended are left out). The
+ * area's lock is a leaf: these may be called with the model's lock held. */
+int append_lookup(struct model *m, uint32_t id, const char *name, uint64_t *ino);
+int append_getattr(struct model *m, uint64_t ino, struct stat *st);
+int append_read(struct model *m, uint64_t ino, uint64_t off, size_t size, char *buf, size_t *n);
+int append_list(struct model *m, uint32_t id, int (*add)(void *, const char *, uint64_t),
+		void *ud);
 
 #endif

@@ -170,9 +170,9 @@ int model_write(struct model *m, uint64_t ino, uint64_t off, const char *buf, si
 	return append_write(m, ino, off, buf, size, written);
 }
 
-int model_flush(struct model *m, uint64_t ino)
+int model_flush(struct model *m, uint64_t ino, uint64_t fh)
 {
-	return ino_type(ino) == INO_STAGE ? append_flush(m, ino) : 0;
+	return ino_type(ino) == INO_STAGE ? append_flush(m, ino, fh) : 0;
 }
 
 void model_release(struct model *m, uint64_t ino)
