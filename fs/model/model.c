@@ -271,6 +271,7 @@ static int ensure_listed(struct model *m, bool force)
 	struct list_ctx ctx = { .m = m, .err = 0 };
 	struct source_cmd cmd = { .fn = run_list, .ud = &ctx };
 	bool listed, waited, tell;
+	uint64_t gen;
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
@@ -288,13 +289,16 @@ static int ensure_listed(struct model *m, bool force)
 	m->listing = true;
 	for (size_t i = 1; i < m->nmbox; i++)
 		m->mbox[i].seen = false;
+	gen = m->tree_gen;
 	pthread_mutex_unlock(&m->lock);
 
 	rc = source_run(m->source, &cmd);
 
 	pthread_mutex_lock(&m->lock);
 	m->listing = false;
-	if (rc == 0 && ctx.err == 0) {
+	/* A mailbox this mount created, deleted or renamed meanwhile may be
+	 * missing from (or still in) the answer: the next LIST shows it. */
+	if (rc == 0 && ctx.err == 0 && (gen == m->tree_gen || !m->listed)) {
 		m->listed = true;
 		clock_gettime(CLOCK_MONOTONIC, &m->listed_at);
 		tree_apply(m);

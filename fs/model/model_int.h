@@ -167,6 +167,7 @@ struct model {
 	bool ids_out_told;        /* protected by lock: "no mailbox id left" was logged */
 	bool listed;              /* protected by lock: a LIST succeeded once */
 	bool listing;             /* protected by lock: a thread runs LIST */
+	uint64_t tree_gen;        /* protected by lock: changes made by this mount (tree_add...) */
 	struct timespec listed_at;     /* protected by lock */
 	struct timespec root_changed;  /* protected by lock: the root's mtime */
 	size_t header_bytes;      /* protected by lock: of all msg.header */
@@ -192,6 +193,17 @@ bool mbox_visible(const struct model *m, uint32_t id);
  * changed gets a new mtime, which tells the kernel to drop its cached
  * listing; a level that no longer shows becomes a tombstone (tree.c). */
 void tree_apply(struct model *m);
+/* What this mount changed itself (mailbox_write.c), shown at once: each
+ * bumps model.tree_gen, so that a LIST sent before it is not applied.
+ * tree_add: a new mailbox wire at shown path (its levels made as
+ * mbox_node's), 0 or -ENOSPC, -ENOMEM. tree_remove: mailbox id deleted.
+ * tree_move: level id with the levels below it renamed to path below to
+ * (wire its new server name; the levels below are renamed with it, as
+ * RENAME does), 0 or -ENOMEM with nothing changed; ids stay, so the
+ * kernel's inodes stay right. */
+int tree_add(struct model *m, const char *path, const char *wire, char delim, uint32_t *id);
+void tree_remove(struct model *m, uint32_t id);
+int tree_move(struct model *m, uint32_t id, uint32_t to, const char *path, const char *wire);
 
 /* The mailbox of a message-level inode (a message directory or one of its
  * files), or 0 when it belongs to a past generation (see mbox.view): those
