@@ -171,6 +171,7 @@ static int target_of(const struct model *m, uint32_t parent, const char *name, s
 struct change {
 	const char *wire;         /* the mailbox created or deleted; RENAME's source */
 	const char *to;           /* RENAME's target */
+	bool selectable;          /* DELETE: a mailbox that may hold messages */
 	bool not_empty;           /* out: DELETE found messages, and sent nothing */
 };
 
@@ -225,10 +226,10 @@ static int run_delete(struct imap_conn *c, const struct imap_mailbox_status *st,
 
 	(void)st;
 	/* The listing may be old: the server says whether mail is there. */
-	rc = imap_status(c, ch->wire, &now);
+	rc = ch->selectable ? imap_status(c, ch->wire, &now) : IMAP_OK;
 	if (rc != IMAP_OK)
 		return rc;
-	if (now.exists) {
+	if (ch->selectable && now.exists) {
 		ch->not_empty = true;
 		return IMAP_OK;
 	}
@@ -350,6 +351,7 @@ int mailbox_delete(struct model *m, uint32_t id)
 
 	pthread_mutex_lock(&m->lock);
 	rc = deletable(m, id, &wire);
+	ch.selectable = rc == 0 && m->mbox[id].wire; /* not a \Noselect level */
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc;

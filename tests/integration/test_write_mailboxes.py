@@ -1,0 +1,234 @@
+"""Mailboxes changed from the shell: mkdir (CREATE), rmdir (DELETE), mv (RENAME),
+checked by a second IMAP client (issue 9, SPEC.md "Changing mail").
+
+    IMAPFS_BIN=build/imapfs python3 -m unittest discover -s tests/integration -t tests/integration -k TestMailboxWrites
+"""
+import ctypes
+import errno
+import os
+import subprocess
+import unittest
+
+from helpers import TIMEOUT, mount_for_class, require_binary, start_fixture, tls_opts
+from mailstate import command_lines, list_names, lsub_names, mailbox_messages, server_state
+
+import dovecot
+
+MSG = (b"From: a@imapfs.test\r\nTo: b@imapfs.test\r\nSubject: %s\r\n"
+       b"Message-ID: <%s@imapfs.test>\r\n\r\nbody\r\n")
+
+
+def message(tag):
+    return MSG % (tag.encode(), tag.encode())
+
+
+class TestMailboxWrites(unittest.TestCase):
+    """Each mailbox change reaches the server once, under the name typed, and
+    shows in the same mount at once; each refusal leaves the server as it was."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls)
+        for name in ("Stale", "Doomed", "Ren", "Ren/Kid", "Mover", "Uni", "Gone/Deep"):
+            cls.d.create(cls.d.user, name)
+        cls.ren_uid = cls.d.append(cls.d.user, "Ren", message("ren"))
+        cls.m = mount_for_class(cls, cls.d, tls_opts(cls.d))
+        cls.mnt = cls.m.mnt
+
+    def setUp(self):
+        self.c = self.d.client()
+        self.addCleanup(self.c.logout)
+
+    def path(self, *names):
+        return os.path.join(self.mnt, *names)
+
+    def assertErrno(self, err, fn, *args):
+        with self.assertRaises(OSError) as cm:
+            fn(*args)
+        self.assertEqual(cm.exception.errno, err,
+                         f"{fn.__name__}{args}: {cm.exception} (wanted {errno.errorcode[err]})")
+
+    def assertServerHas(self, *wires):
+        names = list_names(self.c)
+        subs = lsub_names(self.c)
+        for w in wires:
+            self.assertIn(w, names)
+            self.assertIn(w, subs, f"{w} is not subscribed")
+
+    def assertServerLacks(self, *wires):
+        names = list_names(self.c)
+        subs = lsub_names(self.c)
+        for w in wires:
+            self.assertNotIn(w, names)
+            self.assertNotIn(w, subs, f"{w} is still subscribed")
+
+    # ---- mkdir ------------------------------------------------------------------
+
+    def test_mkdir_unicode(self):
+        os.mkdir(self.path("Báo cáo"))
+        self.assertIn("Báo cáo", os.listdir(self.mnt))  # at once, no relist
+        self.assertEqual(os.listdir(self.path("Báo cáo")), [])
+        self.assertServerHas("B&AOE-o c&AOE-o")
+        self.assertEqual(dovecot.mutf7_decode("B&AOE-o c&AOE-o"), "Báo cáo")
+
+    def test_mkdir_p(self):
+        r = subprocess.run(["mkdir", "-p", self.path("Tree", "Bránch", "Leaf")],
+                           stderr=subprocess.PIPE, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.isdir(self.path("Tree", "Bránch", "Leaf")))
+        self.assertEqual(os.listdir(self.path("Tree")), ["Bránch"])
+        self.assertServerHas("Tree", "Tree/Br&AOE-nch", "Tree/Br&AOE-nch/Leaf")
+
+    def test_mkdir_in_unicode_parent(self):
+        os.mkdir(self.path("Thư mục", "Con số"))
+        self.assertIn("Con số", os.listdir(self.path("Thư mục")))
+        self.assertServerHas(dovecot.mutf7_encode("Thư mục/Con số"))
+
+    def test_mkdir_escaped_names(self):
+        """%XX escapes are undone: the server gets the name the mount will show so."""
+        for shown, wire in (("%32027", "2027"), ("%2Ehidden", ".hidden"),
+                            ("50%25 off", "50% off"), ("a&b", "a&-b")):
+            os.mkdir(self.path(shown))
+            self.assertIn(shown, os.listdir(self.mnt))
+            self.assertServerHas(wire)
+
+    def test_mkdir_names_that_would_not_show_as_typed(self):
+        before = list_names(self.c)
+        for name in ("2028", ".hidden2", ".search", "a%2Fb", "%41bc", "50% off", "x%2"):
+            self.assertErrno(errno.EINVAL, os.mkdir, self.path(name))
+            self.assertErrno(errno.EINVAL, os.mkdir, self.path("Uni", name))
+        os.mkdir(self.path("Marker1"))  # the rawlog holds what came before it
+        self.assertEqual(set(list_names(self.c)) - set(before), {"Marker1"})
+        creates = command_lines(self.d, r"^\S+ CREATE ")
+        self.assertTrue(any("Marker1" in l for l in creates), creates)
+        self.assertFalse([l for l in creates if "2028" in l or "hidden2" in l or "search" in l
+                          or "bc" in l or "off" in l or "x%" in l], creates)
+
+    def test_mkdir_existing(self):
+        self.assertErrno(errno.EEXIST, os.mkdir, self.path("Archive"))
+        self.assertErrno(errno.EEXIST, os.mkdir, self.path("Archive", "Projects"))
+
+    def test_mkdir_refused_already_exists(self):
+        """A name the mount does not list yet but the server has: [ALREADYEXISTS]."""
+        os.listdir(self.mnt)  # a fresh listing: no relist before the mkdir
+        typ, data = self.c.create("Late")
+        self.assertEqual(typ, "OK", data)
+        self.assertErrno(errno.EEXIST, os.mkdir, self.path("Late"))
+        self.assertIn("already exists", self.m.stderr())
+        self.assertTrue(any("CREATE Late" in l or 'CREATE "Late"' in l
+                            for l in command_lines(self.d, r"CREATE")))
+
+    def test_mkdir_then_rmdir_then_mkdir(self):
+        """The same name again is a new mailbox, listed from the server."""
+        os.mkdir(self.path("Again"))
+        os.rmdir(self.path("Again"))
+        self.assertNotIn("Again", os.listdir(self.mnt))
+        os.mkdir(self.path("Again"))
+        self.d.append(self.d.user, "Again", message("again"))
+        uid = mailbox_messages(self.c, "Again")
+        self.assertEqual(len(uid), 1)
+        # the mount lists it again after MODEL_FRESH_MS at most
+        deadline = 0
+        import time
+        deadline = time.monotonic() + TIMEOUT
+        while str(next(iter(uid))) not in os.listdir(self.path("Again")):
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.2)
+
+    # ---- rmdir ------------------------------------------------------------------
+
+    def test_rmdir_empty(self):
+        os.rmdir(self.path("Doomed"))
+        self.assertNotIn("Doomed", os.listdir(self.mnt))
+        self.assertFalse(os.path.exists(self.path("Doomed")))
+        self.assertServerLacks("Doomed")
+
+    def test_rmdir_made_here(self):
+        os.mkdir(self.path("Brief"))
+        os.rmdir(self.path("Brief"))
+        self.assertNotIn("Brief", os.listdir(self.mnt))
+        self.assertServerLacks("Brief")
+
+    def test_rmdir_with_messages(self):
+        before = server_state(self.d)
+        self.assertErrno(errno.ENOTEMPTY, os.rmdir, self.path("Archive", "Projects"))
+        self.assertEqual(server_state(self.d), before)
+
+    def test_rmdir_with_messages_the_mount_has_not_seen(self):
+        """The server is asked (STATUS), not the mount's listing."""
+        self.assertEqual(os.listdir(self.path("Stale")), [])
+        self.d.append(self.d.user, "Stale", message("stale"))
+        before = server_state(self.d)
+        self.assertErrno(errno.ENOTEMPTY, os.rmdir, self.path("Stale"))
+        self.assertEqual(server_state(self.d), before)
+        self.assertFalse(command_lines(self.d, r"^\S+ DELETE .*Stale"))
+
+    def test_rmdir_with_children(self):
+        before = server_state(self.d)
+        self.assertErrno(errno.ENOTEMPTY, os.rmdir, self.path("Archive"))
+        self.assertErrno(errno.ENOTEMPTY, os.rmdir, self.path("Gone"))
+        self.assertEqual(server_state(self.d), before)
+
+    def test_rmdir_nested_bottom_up(self):
+        os.rmdir(self.path("Gone", "Deep"))
+        self.assertServerLacks("Gone/Deep")
+        # "Gone" was a mailbox of its own (Dovecot made it): it stays until removed
+        if "Gone" in os.listdir(self.mnt):
+            os.rmdir(self.path("Gone"))
+        self.assertNotIn("Gone", list_names(self.c))
+        self.assertNotIn("Gone", os.listdir(self.mnt))
+
+    # ---- INBOX --------------------------------------------------------------------
+
+    def test_inbox_stays(self):
+        before = server_state(self.d)
+        self.assertErrno(errno.EPERM, os.rmdir, self.path("INBOX"))
+        self.assertErrno(errno.EBUSY, os.rename, self.path("INBOX"), self.path("Old mail"))
+        self.assertErrno(errno.EBUSY, os.rename, self.path("INBOX"),
+                         self.path("Archive", "INBOX"))
+        self.assertEqual(server_state(self.d), before)
+        self.assertIn("INBOX", os.listdir(self.mnt))
+
+    # ---- rename ---------------------------------------------------------------------
+
+    def test_rename_with_children(self):
+        os.rename(self.path("Ren"), self.path("Renamed"))
+        root = os.listdir(self.mnt)
+        self.assertIn("Renamed", root)
+        self.assertNotIn("Ren", root)
+        self.assertEqual(sorted(os.listdir(self.path("Renamed"))), sorted(["Kid", str(self.ren_uid)]))
+        self.assertEqual(os.listdir(self.path("Renamed", "Kid")), [])
+        self.assertServerHas("Renamed")
+        self.assertServerLacks("Ren")
+        names = list_names(self.c)
+        self.assertIn("Renamed/Kid", names)
+        self.assertNotIn("Ren/Kid", names)
+        self.assertEqual(list(mailbox_messages(self.c, "Renamed")), [self.ren_uid])
+
+    def test_rename_into_another_parent(self):
+        os.rename(self.path("Mover"), self.path("Thư mục", "Mới"))
+        self.assertIn("Mới", os.listdir(self.path("Thư mục")))
+        self.assertNotIn("Mover", os.listdir(self.mnt))
+        self.assertEqual(os.listdir(self.path("Thư mục", "Mới")), [])
+        self.assertServerHas(dovecot.mutf7_encode("Thư mục/Mới"))
+        self.assertServerLacks("Mover")
+
+    def test_rename_onto_existing(self):
+        before = server_state(self.d)
+        self.assertErrno(errno.EEXIST, os.rename, self.path("收件箱"), self.path("Archive"))
+        self.assertErrno(errno.EINVAL, os.rename, self.path("收件箱"), self.path("2029"))
+        self.assertEqual(server_state(self.d), before)
+
+    def test_rename_exchange(self):
+        libc = ctypes.CDLL(None, use_errno=True)
+        AT_FDCWD, RENAME_EXCHANGE = -100, 2
+        before = server_state(self.d)
+        rc = libc.renameat2(AT_FDCWD, self.path("Uni").encode(), AT_FDCWD,
+                            self.path("Archive").encode(), RENAME_EXCHANGE)
+        self.assertEqual((rc, ctypes.get_errno()), (-1, errno.EINVAL))
+        self.assertEqual(server_state(self.d), before)
+
+
+if __name__ == "__main__":
+    unittest.main()
