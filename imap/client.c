@@ -143,33 +143,55 @@ static void on_examine(void *ud, const struct imap_resp *r)
 		st->highestmodseq = v <= MODSEQ_MAX ? v : 0;
 }
 
-int imap_examine(struct imap_conn *c, const char *mailbox, struct imap_mailbox_status *st)
+struct open_ctx {
+	struct imap_mailbox_status st;
+	imap_untagged_fn *also;
+	void *also_ud;
+};
+
+static void on_open(void *ud, const struct imap_resp *r)
 {
-	struct imap_mailbox_status got = { 0 };
+	struct open_ctx *ctx = ud;
+
+	on_examine(&ctx->st, r);
+	if (ctx->also)
+		ctx->also(ctx->also_ud, r);
+}
+
+int imap_open_mailbox(struct imap_conn *c, const char *verb, const char *mailbox,
+		      struct imap_mailbox_status *st, imap_untagged_fn *also, void *also_ud)
+{
+	struct open_ctx ctx = { .also = also, .also_ud = also_ud };
 	char *q;
 	int rc;
 
 	if (!mailbox)
-		return IMAP_EBAD;
+		return imap_conn_refuse(c, IMAP_EBAD, "no mailbox to %s", verb);
 	/* Wire names are modified UTF-7, so quoting only fails on a caller bug
 	 * (or no memory); nothing was sent, so the selection is unchanged. */
 	q = imap_quote(mailbox);
 	if (!q)
-		return errno == ENOMEM ? IMAP_ENOMEM : IMAP_EBAD;
+		return errno == ENOMEM ? IMAP_ENOMEM :
+		       imap_conn_refuse(c, IMAP_EBAD, "mailbox name cannot be quoted");
 	/* CONDSTORE makes the server report HIGHESTMODSEQ; QRESYNC implies it. */
 	if (imap_conn_has_cap(c, "CONDSTORE") || imap_conn_has_cap(c, "QRESYNC"))
-		rc = imap_conn_cmd(c, on_examine, &got, "EXAMINE %s (CONDSTORE)", q);
+		rc = imap_conn_cmd(c, on_open, &ctx, "%s %s (CONDSTORE)", verb, q);
 	else
-		rc = imap_conn_cmd(c, on_examine, &got, "EXAMINE %s", q);
+		rc = imap_conn_cmd(c, on_open, &ctx, "%s %s", verb, q);
 	free(q);
 	if (rc == IMAP_OK)
 		rc = imap_conn_set_selected(c, mailbox);
 	/* A failed EXAMINE leaves no mailbox selected (RFC 3501 6.3.1). */
-	if (rc != IMAP_OK)
+	else
 		imap_conn_set_selected(c, NULL);
-	else if (st)
-		*st = got;
+	if (st)
+		*st = rc == IMAP_OK ? ctx.st : (struct imap_mailbox_status){ 0 };
 	return rc;
+}
+
+int imap_examine(struct imap_conn *c, const char *mailbox, struct imap_mailbox_status *st)
+{
+	return imap_open_mailbox(c, "EXAMINE", mailbox, st, NULL, NULL);
 }
 
 /* ---- FETCH metadata ---- */

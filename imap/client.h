@@ -51,6 +51,11 @@ struct imap_mailbox_status {
  * With CONDSTORE or QRESYNC offered it asks EXAMINE "box" (CONDSTORE), so
  * highestmodseq is known (0 when the mailbox answers [NOMODSEQ]). */
 int imap_examine(struct imap_conn *c, const char *mailbox, struct imap_mailbox_status *st);
+/* EXAMINE or SELECT (verb) as imap_examine does, the selection recorded
+ * read-only (imap_select makes it read-write); also, if not NULL, sees
+ * every untagged response too (imap_select keeps PERMANENTFLAGS). */
+int imap_open_mailbox(struct imap_conn *c, const char *verb, const char *mailbox,
+		      struct imap_mailbox_status *st, imap_untagged_fn *also, void *also_ud);
 
 /* Which items imap_fetch_meta asks for. UID is always fetched. */
 enum imap_meta_items {

@@ -42,7 +42,10 @@ struct imap_conn {
 	size_t ncaps;
 	char *last_text;
 	char *last_code;
+	char *last_code_args;   /* the code's arguments as text, NULL with no code */
 	char *selected;
+	bool read_write;        /* selected by SELECT, not [READ-ONLY] */
+	char *permflags;        /* PERMANENTFLAGS of a read-write selection, or NULL */
 	char **enabled;         /* ENABLEd extensions */
 	size_t nenabled;
 	uint64_t bytes_in;
@@ -173,7 +176,53 @@ static int conn_fail(struct imap_conn *c, int err, const char *fmt, ...)
 	}
 	free(c->last_code);
 	c->last_code = NULL;
+	free(c->last_code_args);
+	c->last_code_args = NULL;
 	return err;
+}
+
+int imap_conn_refuse(struct imap_conn *c, int err, const char *fmt, ...)
+{
+	struct buf b = { 0 };
+	char *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	text = buf_take(&b);
+	if (text) {
+		free(c->last_text);
+		c->last_text = text;
+	}
+	free(c->last_code);
+	free(c->last_code_args);
+	c->last_code = c->last_code_args = NULL;
+	return err;
+}
+
+/* The code's arguments as text, so that they outlive the response
+ * (COPYUID, APPENDUID); NULL when there is no code. */
+static int set_code_args(struct imap_conn *c, const struct imap_resp *r)
+{
+	struct buf b = { 0 };
+
+	free(c->last_code_args);
+	c->last_code_args = NULL;
+	if (!r->code)
+		return IMAP_OK;
+	buf_add(&b, "", 0);
+	for (size_t i = 0; i < r->code_args.len; i++) {
+		char *t = imap_arg_to_text(&r->code_args.items[i]);
+
+		if (!t && errno == ENOMEM)
+			b.oom = true;
+		/* A string with a NUL has no text: a gap that no number reads as. */
+		buf_addf(&b, "%s%s", i ? " " : "", t ? t : "\"\"");
+		free(t);
+	}
+	c->last_code_args = buf_take(&b);
+	return c->last_code_args ? IMAP_OK : IMAP_ENOMEM;
 }
 
 static void free_caps(char **caps, size_t n)
@@ -338,7 +387,8 @@ static int handle_tagged(struct imap_conn *c, const char *tag, const struct imap
 	if (strcmp(r->tag, tag))
 		return conn_fail(c, IMAP_EPROTO, "protocol error: reply tagged %.40s, expected %s",
 				 r->tag, tag);
-	if (set_text(&c->last_text, r->text) || set_text(&c->last_code, r->code))
+	if (set_text(&c->last_text, r->text) || set_text(&c->last_code, r->code) ||
+	    set_code_args(c, r))
 		return conn_fail(c, IMAP_ENOMEM, "out of memory");
 	switch (r->status) {
 	case IMAP_STATUS_OK:
@@ -436,9 +486,7 @@ int imap_conn_vcmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const ch
 	}
 	if (strpbrk(b.data, "\r\n")) {
 		buf_free(&b);
-		set_text(&c->last_text, "command contains CR or LF, not sent");
-		set_text(&c->last_code, NULL);
-		return IMAP_EBAD;
+		return imap_conn_refuse(c, IMAP_EBAD, "command contains CR or LF, not sent");
 	}
 	if (log_debug_enabled())
 		log_msg(LOG_DEBUG, "C: %s", b.data);
@@ -1100,7 +1148,9 @@ static void conn_free(struct imap_conn *c)
 	free_caps(c->caps, c->ncaps);
 	free(c->last_text);
 	free(c->last_code);
+	free(c->last_code_args);
 	free(c->selected);
+	free(c->permflags);
 	free_caps(c->enabled, c->nenabled);
 	free(c);
 }
@@ -1204,6 +1254,11 @@ const char *imap_conn_last_code(const struct imap_conn *c)
 	return c->last_code;
 }
 
+const char *imap_conn_last_code_args(const struct imap_conn *c)
+{
+	return c->last_code_args;
+}
+
 bool imap_conn_has_cap(const struct imap_conn *c, const char *cap)
 {
 	for (size_t i = 0; i < c->ncaps; i++)
@@ -1239,7 +1294,30 @@ const char *imap_conn_selected(const struct imap_conn *c)
 
 int imap_conn_set_selected(struct imap_conn *c, const char *mailbox)
 {
+	c->read_write = false;
+	free(c->permflags);
+	c->permflags = NULL;
 	return set_text(&c->selected, mailbox);
+}
+
+int imap_conn_set_read_write(struct imap_conn *c, const char *permflags)
+{
+	if (!c->selected)
+		return IMAP_EBAD;
+	if (set_text(&c->permflags, permflags))
+		return IMAP_ENOMEM;
+	c->read_write = true;
+	return IMAP_OK;
+}
+
+bool imap_conn_read_write(const struct imap_conn *c)
+{
+	return c->selected && c->read_write;
+}
+
+const char *imap_conn_permanent_flags(const struct imap_conn *c)
+{
+	return imap_conn_read_write(c) ? c->permflags : NULL;
 }
 
 bool imap_conn_enabled(const struct imap_conn *c, const char *ext)

@@ -107,6 +107,15 @@ int imap_conn_cmd_sink(struct imap_conn *c, const char *key, divert_fn *sink, vo
 const char *imap_conn_last_text(const struct imap_conn *c);
 /* Response code of the last tagged reply (upper-case, e.g. "TRYCREATE"), or NULL. */
 const char *imap_conn_last_code(const struct imap_conn *c);
+/* Arguments of that response code as IMAP text, one value each separated by
+ * single spaces as imap_arg_to_text writes them ("3857529045 42 57" for
+ * COPYUID, "" when the code has none), or NULL when there is no code. */
+const char *imap_conn_last_code_args(const struct imap_conn *c);
+/* A command refused before anything was sent (bad argument, missing
+ * capability): the last text becomes why, the code NULL; the connection
+ * stays usable. Returns err. */
+int imap_conn_refuse(struct imap_conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Capability check, case-insensitive ("BINARY", "AUTH=PLAIN", "QRESYNC"). */
 bool imap_conn_has_cap(const struct imap_conn *c, const char *cap);
 bool imap_conn_broken(const struct imap_conn *c);
@@ -126,9 +135,19 @@ void imap_conn_set_deadline(struct imap_conn *c, const struct timespec *until);
 void imap_conn_abort(struct imap_conn *c);
 
 /* The mailbox (modified UTF-7, as sent) that is EXAMINEd/SELECTed, or NULL.
- * Set by whoever runs EXAMINE; cleared on failure. */
+ * Set by whoever runs EXAMINE or SELECT; cleared on failure. Setting it
+ * (even to the same name) makes the selection read-only with no
+ * PERMANENTFLAGS known, until imap_conn_set_read_write. */
 const char *imap_conn_selected(const struct imap_conn *c);
 int imap_conn_set_selected(struct imap_conn *c, const char *mailbox);
+/* The selection is read-write (SELECT answered without [READ-ONLY]);
+ * permflags: its PERMANENTFLAGS as space-separated flags ("\\Seen \\*"),
+ * NULL when the server sent none. Set by imap_select (write.h). */
+int imap_conn_set_read_write(struct imap_conn *c, const char *permflags);
+bool imap_conn_read_write(const struct imap_conn *c);
+/* The PERMANENTFLAGS of a read-write selection, or NULL (none sent, or
+ * not read-write). */
+const char *imap_conn_permanent_flags(const struct imap_conn *c);
 
 /* Extensions the server confirmed with ENABLED (RFC 5161), remembered for the
  * connection's life; case-insensitive. Set by whoever runs ENABLE. */

@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "write.h"
 
 struct pool_slot {
 	struct imap_conn *conn;         /* NULL: empty */
@@ -341,15 +342,21 @@ static struct pool_slot *own_slot(struct imap_pool *p, const struct imap_conn *c
 	return s;
 }
 
+/* EXAMINE mailbox, or SELECT it for a writer. A reader is content with a
+ * SELECTed mailbox (every fetch is .PEEK, so reading changes nothing); a
+ * writer is not with an EXAMINEd one, and selects it again. */
 static int select_mailbox(struct imap_conn *c, struct pool_slot *s, const char *mailbox,
-			  bool fresh)
+			  unsigned flags)
 {
 	const char *sel = imap_conn_selected(c);
+	bool write = flags & POOL_WRITE, fresh = flags & (POOL_FRESH | POOL_IDLE);
 	int rc;
 
-	if (!mailbox || (!fresh && sel && strcmp(sel, mailbox) == 0))
+	if (!mailbox)
 		return IMAP_OK;
-	rc = imap_examine(c, mailbox, &s->st);
+	if (!fresh && sel && strcmp(sel, mailbox) == 0 && (!write || imap_selected_rw(c)))
+		return IMAP_OK;
+	rc = write ? imap_select(c, mailbox, &s->st) : imap_examine(c, mailbox, &s->st);
 	if (rc != IMAP_OK)
 		memset(&s->st, 0, sizeof s->st);
 	return rc;
@@ -433,7 +440,7 @@ int pool_run(struct imap_pool *p, struct pool_job *job)
 	job->connected = true;
 	s = own_slot(p, c);
 	imap_conn_set_deadline(c, job->until);
-	rc = select_mailbox(c, s, job->mailbox, job->flags & (POOL_FRESH | POOL_IDLE));
+	rc = select_mailbox(c, s, job->mailbox, job->flags);
 	/* The slot is this thread's until it is returned: st needs no lock. */
 	if (rc == IMAP_OK)
 		rc = job->fn(c, job->mailbox ? &s->st : NULL, job->ud);

@@ -47,7 +47,9 @@ enum pool_flags {
 	 * thread would otherwise do itself. */
 	POOL_IDLE = 1 << 1,
 	/* SELECT mailbox read-write (imap_select, write.h) instead of EXAMINE:
-	 * a connection that has it EXAMINEd selects it again. */
+	 * a connection that has it EXAMINEd selects it again. Jobs without it
+	 * use a SELECTed connection as it is (fetches are .PEEK). A read-only
+	 * answer is IMAP_ENO, code READ-ONLY, and fn does not run. */
 	POOL_WRITE = 1 << 2,
 };
 

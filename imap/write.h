@@ -27,7 +27,9 @@
 
 /* SELECT mailbox read-write (with CONDSTORE as imap_examine), recorded as
  * the connection's selection; a read-only answer ([READ-ONLY]) is IMAP_ENO
- * with code READ-ONLY. Fetches stay BODY.PEEK: reading never sets \Seen. */
+ * with code READ-ONLY (the mailbox is then selected read-only, as after
+ * EXAMINE). Fetches stay BODY.PEEK: reading never sets \Seen. On any
+ * error *st is zeroed. */
 int imap_select(struct imap_conn *c, const char *mailbox, struct imap_mailbox_status *st);
 /* Whether the mailbox is selected read-write on c (imap_select, not EXAMINE). */
 bool imap_selected_rw(const struct imap_conn *c);
@@ -48,7 +50,10 @@ int imap_subscribe(struct imap_conn *c, const char *mailbox, bool on);
 int imap_mailbox_exists(struct imap_conn *c, const char *mailbox, bool *exists);
 
 /* On the mailbox selected read-write: UID STORE uid FLAGS.SILENT (flags),
- * flags space separated ("" clears them); the caller has checked them. */
+ * flags space separated ("" clears them). The caller has checked what they
+ * mean; here each must be an atom or \atom, single spaces between them,
+ * else IMAP_EBAD and nothing is sent (also for uid 0, or no read-write
+ * selection: then the server would only refuse). */
 int imap_store_flags(struct imap_conn *c, uint32_t uid, const char *flags);
 /* UID STORE uid +FLAGS.SILENT (\Deleted). */
 int imap_store_deleted(struct imap_conn *c, uint32_t uid);
