@@ -184,14 +184,25 @@ static void subscribe(struct imap_conn *c, const char *wire, bool on)
 			imap_conn_last_text(c) ? imap_conn_last_text(c) : "no answer");
 }
 
-/* A connection that had a deleted or renamed mailbox selected forgets it:
- * a mailbox made later under that name is another one. */
-static void forget_selected(struct imap_conn *c, const char *wire)
+/* A mailbox about to be deleted or renamed is first left, if selected on
+ * c: STATUS of the selected mailbox answers the counts the session last
+ * saw ([CLIENTBUG], Dovecot), DELETE of it ends the session (BYE), and a
+ * mailbox made later under the name is another one. UNSELECT (RFC 3691)
+ * leaves it without expunging (CLOSE would); else INBOX is examined. */
+static int leave_selected(struct imap_conn *c, const char *wire)
 {
 	const char *sel = imap_conn_selected(c);
+	struct imap_mailbox_status st;
+	int rc;
 
-	if (sel && strcmp(sel, wire) == 0)
-		imap_conn_set_selected(c, NULL);
+	if (!sel || strcmp(sel, wire) != 0)
+		return IMAP_OK;
+	if (!imap_conn_has_cap(c, "UNSELECT"))
+		return imap_examine(c, "INBOX", &st);
+	rc = imap_conn_cmd(c, NULL, NULL, "UNSELECT");
+	if (rc == IMAP_OK)
+		rc = imap_conn_set_selected(c, NULL);
+	return rc;
 }
 
 static int run_create(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
@@ -226,14 +237,15 @@ static int run_delete(struct imap_conn *c, const struct imap_mailbox_status *st,
 
 	(void)st;
 	/* The listing may be old: the server says whether mail is there. */
-	rc = ch->selectable ? imap_status(c, ch->wire, &now) : IMAP_OK;
+	rc = leave_selected(c, ch->wire);
+	if (rc == IMAP_OK && ch->selectable)
+		rc = imap_status(c, ch->wire, &now);
 	if (rc != IMAP_OK)
 		return rc;
 	if (ch->selectable && now.exists) {
 		ch->not_empty = true;
 		return IMAP_OK;
 	}
-	forget_selected(c, ch->wire);
 	rc = imap_delete(c, ch->wire);
 	if (rc == IMAP_OK)
 		subscribe(c, ch->wire, false);
@@ -258,8 +270,9 @@ static int run_rename(struct imap_conn *c, const struct imap_mailbox_status *st,
 	int rc;
 
 	(void)st;
-	forget_selected(c, ch->wire);
-	rc = imap_rename(c, ch->wire, ch->to);
+	rc = leave_selected(c, ch->wire);
+	if (rc == IMAP_OK)
+		rc = imap_rename(c, ch->wire, ch->to);
 	if (rc == IMAP_OK) {
 		subscribe(c, ch->to, true);
 		subscribe(c, ch->wire, false);
