@@ -171,6 +171,8 @@ static int target_of(const struct model *m, uint32_t parent, const char *name, s
 struct change {
 	const char *wire;         /* the mailbox created or deleted; RENAME's source */
 	const char *to;           /* RENAME's target */
+	char **below;             /* RENAME: the server names of the mailboxes below
+				   * wire (NULL-terminated), renamed with it */
 	bool selectable;          /* DELETE: a mailbox that may hold messages */
 	bool not_empty;           /* out: DELETE found messages, and sent nothing */
 };
@@ -179,9 +181,31 @@ struct change {
  * subscribed mailboxes) see it; its failure costs the change nothing. */
 static void subscribe(struct imap_conn *c, const char *wire, bool on)
 {
+	/* An unsubscribe of a name never subscribed may be refused: no news. */
 	if (imap_subscribe(c, wire, on) != IMAP_OK)
-		log_msg(LOG_WARNING, "cannot %ssubscribe '%s': %s", on ? "" : "un", wire,
+		log_msg(on ? LOG_WARNING : LOG_DEBUG, "cannot %ssubscribe '%s': %s",
+			on ? "" : "un", wire,
 			imap_conn_last_text(c) ? imap_conn_last_text(c) : "no answer");
+}
+
+/* RENAME moves the mailboxes below too, but not their subscriptions
+ * (Dovecot, RFC 3501): they follow here, as the renamed one's does. */
+static void subscriptions_follow(struct imap_conn *c, const struct change *ch)
+{
+	size_t n = strlen(ch->wire);
+
+	subscribe(c, ch->to, true);
+	subscribe(c, ch->wire, false);
+	for (char **w = ch->below; w && *w; w++) {
+		char *moved = malloc(strlen(ch->to) + strlen(*w + n) + 1);
+
+		if (!moved)
+			return;
+		sprintf(moved, "%s%s", ch->to, *w + n);
+		subscribe(c, moved, true);
+		subscribe(c, *w, false);
+		free(moved);
+	}
 }
 
 /* A mailbox about to be deleted or renamed is first left, if selected on
@@ -273,10 +297,8 @@ static int run_rename(struct imap_conn *c, const struct imap_mailbox_status *st,
 	rc = leave_selected(c, ch->wire);
 	if (rc == IMAP_OK)
 		rc = imap_rename(c, ch->wire, ch->to);
-	if (rc == IMAP_OK) {
-		subscribe(c, ch->to, true);
-		subscribe(c, ch->wire, false);
-	}
+	if (rc == IMAP_OK)
+		subscriptions_follow(c, ch);
 	return rc;
 }
 
@@ -292,10 +314,8 @@ static int check_rename(struct imap_conn *c, const struct imap_mailbox_status *s
 		rc = imap_mailbox_exists(c, ch->wire, &from);
 	if (rc != IMAP_OK)
 		return rc;
-	if (to && !from) {
-		subscribe(c, ch->to, true);
-		subscribe(c, ch->wire, false);
-	}
+	if (to && !from)
+		subscriptions_follow(c, ch);
 	return to && !from;
 }
 
@@ -392,6 +412,52 @@ static bool is_above(const struct model *m, uint32_t a, uint32_t b)
 	return false;
 }
 
+static void names_free(char **names)
+{
+	for (char **w = names; w && *w; w++)
+		free(*w);
+	free(names);
+}
+
+/* The server names of the mailboxes below id whose names begin with
+ * wire + delim (RENAME renames just those), NULL-terminated. Caller holds
+ * the lock. */
+static char **names_below(const struct model *m, uint32_t id, const char *wire, char delim)
+{
+	size_t n = 0, cap = 8, len = strlen(wire);
+	char **out = calloc(cap, sizeof(*out));
+	uint32_t stack[64], depth = 0;
+
+	if (!out)
+		return NULL;
+	stack[depth++] = m->mbox[id].first_child;
+	while (depth) {
+		uint32_t c = stack[--depth];
+		const struct mbox *b;
+
+		if (!c)
+			continue;
+		b = &m->mbox[c];
+		stack[depth++] = b->next_sibling;
+		if (depth < 64)
+			stack[depth++] = b->first_child; /* deeper than 64: left as they are */
+		if (b->gone || !b->wire || strncmp(b->wire, wire, len) || b->wire[len] != delim)
+			continue;
+		if (n + 1 == cap) {
+			char **grown = realloc(out, 2 * cap * sizeof(*out));
+
+			if (!grown)
+				break;
+			out = grown;
+			cap *= 2;
+		}
+		if (!(out[n] = strdup(b->wire)))
+			break;
+		out[++n] = NULL;
+	}
+	return out;
+}
+
 /* What renaming id to name below newparent takes: its server name, the
  * target. 1: it is there already (a rename onto itself). Caller holds the lock. */
 static int renamable(const struct model *m, uint32_t id, uint64_t newparent, const char *name,
@@ -440,7 +506,12 @@ int mailbox_rename(struct model *m, uint32_t id, uint64_t newparent, const char 
 	if (rc)
 		return rc == 1 ? 0 : rc;
 	ch = (struct change){ .wire = wire, .to = t.wire };
+	pthread_mutex_lock(&m->lock);
+	if (mbox_visible(m, id))
+		ch.below = names_below(m, id, wire, m->mbox[id].delim ? m->mbox[id].delim : t.delim);
+	pthread_mutex_unlock(&m->lock);
 	rc = change(m, run_rename, check_rename, &ch);
+	names_free(ch.below);
 	if (rc == 0) {
 		uint32_t to = ino_type(newparent) == INO_MBOX ? ino_mbox(newparent) : 0;
 

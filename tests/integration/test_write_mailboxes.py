@@ -35,6 +35,10 @@ class TestMailboxWrites(unittest.TestCase):
         for name in ("Stale", "Doomed", "Ren", "Ren/Kid", "Mover", "Uni", "Gone/Deep", "Kept/Child"):
             cls.d.create(cls.d.user, name)
         cls.ren_uid = cls.d.append(cls.d.user, "Ren", message("ren"))
+        c = cls.d.client()
+        for name in ("Ren", "Ren/Kid"):
+            c.subscribe(name)
+        c.logout()
         cls.m = mount_for_class(cls, cls.d, tls_opts(cls.d))
         cls.mnt = cls.m.mnt
 
@@ -124,6 +128,20 @@ class TestMailboxWrites(unittest.TestCase):
         self.assertTrue(any("CREATE Late" in l or 'CREATE "Late"' in l
                             for l in command_lines(self.d, r"CREATE")))
 
+    def test_refused_by_server(self):
+        """Dovecot's [CANNOT] is EINVAL, with its text in imapfs's log."""
+        before = server_state(self.d)
+        self.assertErrno(errno.EINVAL, os.mkdir, self.path("~tilde"))
+        self.assertIn("Begins with '~'", self.m.stderr())
+        self.assertErrno(errno.EINVAL, os.mkdir, self.path("é" * 120))  # 322 bytes on the wire
+        self.assertIn("Mailbox name too long", self.m.stderr())
+        self.assertErrno(errno.EINVAL, os.rename, self.path("Uni"), self.path("~uni"))
+        self.assertEqual(server_state(self.d), before)
+        root = os.listdir(self.mnt)
+        self.assertIn("Uni", root)
+        self.assertNotIn("~tilde", root)
+        self.assertNotIn("~uni", root)
+
     def test_mkdir_then_rmdir_then_mkdir(self):
         """The same name again is a new mailbox, listed from the server."""
         os.mkdir(self.path("Again"))
@@ -202,9 +220,8 @@ class TestMailboxWrites(unittest.TestCase):
         self.assertEqual(os.listdir(self.path("Renamed", "Kid")), [])
         self.assertServerHas("Renamed")
         self.assertServerLacks("Ren")
-        names = list_names(self.c)
-        self.assertIn("Renamed/Kid", names)
-        self.assertNotIn("Ren/Kid", names)
+        self.assertServerHas("Renamed/Kid")  # the subscription moved with it
+        self.assertServerLacks("Ren/Kid")
         self.assertEqual(list(mailbox_messages(self.c, "Renamed")), [self.ren_uid])
 
     def test_rename_into_another_parent(self):
