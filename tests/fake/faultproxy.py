@@ -36,6 +36,18 @@ while mounted); a missing file means no rules. One rule a line, '#' comments:
                     the client one byte every SECONDS
     close           the connection ends there (the proxy exits without answering)
     count           forwarded; logged with action "count" instead of "forward"
+    lose            forwarded, so the server does it; its untagged answers are relayed
+                    but the connection ends when its tagged answer arrives, which is
+                    never relayed (a change whose answer was lost)
+    cut             the connection ends at a random point of the command (event
+                    cut-KIND): before any byte is forwarded (KIND none), after a
+                    random part of it (part), right after all of it (all: whether
+                    the server did it is a race), or as lose (answer)
+
+    Any action may end in /once ("cut/once ^APPEND"): it then hits one command
+    of one connection for each version of the rules file (the proxies share a
+    marker file beside it); every later match is forwarded. A test sets the
+    rules again for the next hit.
 
 LOG gets one line for every command and event, appended with a single write,
 so the proxies of all connections can share one file:
@@ -62,7 +74,8 @@ import time
 CLIENT_LITERAL = re.compile(rb"\{(\d+)(\+?)\}\r\n$")
 SERVER_LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 STATUS = re.compile(rb"^(\+|\S+ (OK|NO|BAD|BYE|PREAUTH)\b)", re.I)
-ACTIONS = ("no", "empty", "stall", "close", "count")
+ACTIONS = ("no", "empty", "stall", "close", "count", "lose", "cut")
+CUT_KINDS = ("none", "part", "all", "answer")
 
 
 def parse_rules(text):
@@ -76,12 +89,14 @@ def parse_rules(text):
             refuse = True
             continue
         action, _, regex = line.partition(" ")
+        once = action.endswith("/once")
+        action = action[:-len("/once")] if once else action
         seconds = 0.0
         if action.startswith("trickle="):
             action, seconds = "trickle", float(action[len("trickle="):])
         elif action not in ACTIONS:
             raise ValueError(f"faultproxy: bad rule {raw!r}")
-        rules.append((action, seconds, re.compile(regex.strip())))
+        rules.append((action, seconds, re.compile(regex.strip()), once))
     return rules, refuse
 
 
@@ -109,10 +124,20 @@ class Rules:
         return self
 
     def match(self, command):
-        for action, seconds, regex in self.current().rules:
-            if regex.search(command):
+        for i, (action, seconds, regex, once) in enumerate(self.current().rules):
+            if regex.search(command) and (not once or self.first_hit(i)):
                 return action, seconds
         return "forward", 0.0
+
+    def first_hit(self, index):
+        """Whether this proxy is the first to hit rule INDEX of this rules version."""
+        ino, _, mtime = self.stamp or (0, 0, 0)
+        marker = f"{self.path}.hit-{ino}-{mtime}-{index}"
+        try:
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            return True
+        except FileExistsError:
+            return False
 
 
 class Proxy:
@@ -125,6 +150,7 @@ class Proxy:
         self.trickled = {}                  # tag -> seconds per byte, while in flight
         self.trickle_lock = threading.Lock()
         self.exiting = threading.Lock()     # the first thread to end the proxy says why
+        self.losing = None                  # tag whose tagged answer ends the connection
 
     # ---- output ------------------------------------------------------------
     def log(self, kind, what, text=""):
@@ -209,11 +235,29 @@ class Proxy:
                 self.exit(0)
             elif action == "stall":
                 pass
+            elif action in ("lose", "cut"):
+                self.cut(action, tag, fwd)
             else:
                 if action == "trickle":
                     with self.trickle_lock:
                         self.trickled[tag.encode()] = seconds
                 write_all(self.child.stdin.fileno(), fwd)
+
+    def cut(self, action, tag, fwd):
+        import random
+        kind = "answer" if action == "lose" else random.choice(CUT_KINDS)
+        self.log("event", "cut-" + kind)
+        if kind == "answer":
+            self.losing = tag.encode() + b" "
+            write_all(self.child.stdin.fileno(), fwd)
+        elif kind == "part":
+            write_all(self.child.stdin.fileno(), fwd[:random.randrange(len(fwd))])
+            self.exit(0)
+        elif kind == "all":
+            write_all(self.child.stdin.fileno(), fwd)
+            self.exit(0)
+        else:
+            self.exit(0)
 
     # ---- server -> client --------------------------------------------------
     def server_loop(self):
@@ -233,6 +277,8 @@ class Proxy:
                     self.to_client(unit)
                     self.exit(0, "eof-server")
             tag = unit.split(b" ", 1)[0]
+            if self.losing and unit.startswith(self.losing):
+                self.exit(0, "answer-lost")
             with self.trickle_lock:
                 delay = max(self.trickled.values(), default=0.0)
             self.to_client(unit, delay)

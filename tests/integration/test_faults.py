@@ -5,6 +5,7 @@
 import errno
 import os
 import subprocess
+import threading
 import time
 import unittest
 
@@ -150,6 +151,29 @@ class TestFaultProxyActions(unittest.TestCase):
                                    ("stall", "NOOP"), ("trickle", "UID"), ("count", "CHECK"),
                                    ("forward", "STATUS"), ("close", "LOGOUT")])
         self.assertEqual([e[2] for e in self.proxy.events()], ["connect"])
+
+    def test_lose_once(self):
+        """lose: the server does the change, the answer never comes; /once hits one command."""
+        self.proxy.set(["lose/once ^CREATE"])
+        watchdog = threading.Timer(10, self.p.kill)  # a relayed answer would keep it open
+        watchdog.start()
+        self.addCleanup(watchdog.cancel)
+        self.send(b"b1 CREATE Lost1")
+        self.assertEqual(self.p.stdout.read(), b"")  # closed, unanswered
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        self.assertIn(b"Lost1", b"".join(x for x in c.list()[1] if x))  # but done
+        # A second connection under the same rules: the rule has hit already.
+        p2 = subprocess.Popen(["/bin/sh", "-c", self.proxy.command()],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.addCleanup(p2.wait, 10)
+        self.addCleanup(p2.kill)
+        self.assertTrue(p2.stdout.readline().startswith(b"* PREAUTH"))
+        p2.stdin.write(b"b2 CREATE Lost2\r\nb3 LOGOUT\r\n")
+        p2.stdin.close()
+        self.assertIn(b"b2 OK", p2.stdout.read())
+        self.assertEqual([c.action for c in self.proxy.commands("CREATE")], ["lose", "forward"])
+        self.assertIn("answer-lost", [e[2] for e in self.proxy.events()])
 
 
 if __name__ == "__main__":
