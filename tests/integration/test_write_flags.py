@@ -11,7 +11,7 @@ import sys
 import tempfile
 import unittest
 
-from helpers import (ROOT, Imapfs, examine, fetch_meta, mount_for_class, require_binary,
+from helpers import (ROOT, FaultProxy, Imapfs, examine, fetch_meta, mount_for_class, require_binary,
                      start_fixture, tls_opts)
 from mailstate import store_lines
 
@@ -127,6 +127,30 @@ class TestFlagWrites(unittest.TestCase):
             self.assertIn(b"flags 7", fh.read())
         self.assertEqual(self.server_flags(7), set())
         self.assertEqual(self.server_flags(6), {"\\Flagged"})
+
+
+class TestFlagLostAnswer(unittest.TestCase):
+    """STORE replaces the flags whatever they were: after a lost answer it is
+    simply sent again (tests/fake/faultproxy.py)."""
+
+    def test_store_sent_again(self):
+        require_binary()
+        d = start_fixture(type(self), seeded=False)
+        uid = d.append(d.user, "INBOX", message(0))
+        proxy = FaultProxy(d)
+        self.addCleanup(proxy.cleanup)
+        m = Imapfs(d, proxy.opts())
+        self.addCleanup(m.cleanup)
+        m.mount()
+        msg = os.path.join(m.mnt, "INBOX", str(uid))
+        proxy.set(["lose/once ^UID STORE"])
+        os.setxattr(msg, FLAGS, b"\\Flagged $Again")
+        self.assertEqual(os.getxattr(msg, FLAGS), b"\\Flagged $Again")
+        c = d.client()
+        self.addCleanup(c.logout)
+        examine(c, "INBOX")
+        self.assertEqual(fetch_meta(c, uid)["flags"], {"\\Flagged", "$Again"})
+        self.assertEqual([x.action for x in proxy.commands(r"^UID STORE")], ["lose", "forward"])
 
 
 # A server whose mailbox keeps only \Seen and \Flagged (no "\*": no keywords),

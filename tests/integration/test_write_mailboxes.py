@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from helpers import TIMEOUT, mount_for_class, require_binary, start_fixture, tls_opts
+from helpers import TIMEOUT, FaultProxy, mount_for_class, require_binary, start_fixture, tls_opts
 from mailstate import command_lines, list_names, lsub_names, mailbox_messages, server_state
 
 import dovecot
@@ -246,6 +246,73 @@ class TestMailboxWrites(unittest.TestCase):
                             self.path("Archive").encode(), RENAME_EXCHANGE)
         self.assertEqual((rc, ctypes.get_errno()), (-1, errno.EINVAL))
         self.assertEqual(server_state(self.d), before)
+
+
+class TestMailboxLostAnswers(unittest.TestCase):
+    """A change whose answer was lost is looked for on the server (LIST) before
+    it is sent again: done once, never twice (tests/fake/faultproxy.py)."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls, seeded=False)
+        for name in ("Lost3", "Lost4", "Lost5"):
+            cls.d.create(cls.d.user, name)
+        cls.proxy = FaultProxy(cls.d)
+        cls.addClassCleanup(cls.proxy.cleanup)
+        cls.m = mount_for_class(cls, cls.d, cls.proxy.opts())
+        cls.mnt = cls.m.mnt
+
+    def setUp(self):
+        self.c = self.d.client()
+        self.addCleanup(self.c.logout)
+        self.addCleanup(self.proxy.set, [])
+
+    def sent(self, verb, name):
+        """(action, line) of each VERB command for NAME, and of the checks (LIST of it)."""
+        return [(c.action, c.line.split(" ")[0]) for c in self.proxy.commands(
+            rf'^({verb}|LIST "") "{name}"')]
+
+    def test_create_done_answer_lost(self):
+        self.proxy.set(['lose/once ^CREATE "Lost1"'])
+        os.mkdir(os.path.join(self.mnt, "Lost1"))
+        self.assertIn("Lost1", os.listdir(self.mnt))
+        self.assertIn("Lost1", list_names(self.c))
+        self.assertIn("Lost1", lsub_names(self.c))
+        self.assertEqual(self.sent("CREATE", "Lost1"), [("lose", "CREATE"), ("forward", "LIST")])
+
+    def test_create_not_done_sent_again(self):
+        self.proxy.set(['close/once ^CREATE "Lost2"'])
+        os.mkdir(os.path.join(self.mnt, "Lost2"))
+        self.assertIn("Lost2", list_names(self.c))
+        self.assertEqual(self.sent("CREATE", "Lost2"),
+                         [("close", "CREATE"), ("forward", "LIST"), ("forward", "CREATE")])
+
+    def test_delete_done_answer_lost(self):
+        self.proxy.set(['lose/once ^DELETE "Lost3"'])
+        os.rmdir(os.path.join(self.mnt, "Lost3"))
+        self.assertNotIn("Lost3", os.listdir(self.mnt))
+        self.assertNotIn("Lost3", list_names(self.c))
+        self.assertEqual([a for a in self.sent("DELETE", "Lost3")],
+                         [("lose", "DELETE"), ("forward", "LIST")])
+
+    def test_rename_done_answer_lost(self):
+        self.proxy.set(['lose/once ^RENAME "Lost4"'])
+        os.rename(os.path.join(self.mnt, "Lost4"), os.path.join(self.mnt, "Found4"))
+        self.assertIn("Found4", os.listdir(self.mnt))
+        names = list_names(self.c)
+        self.assertIn("Found4", names)
+        self.assertNotIn("Lost4", names)
+        self.assertEqual([c.action for c in self.proxy.commands(r'^RENAME "Lost4"')], ["lose"])
+
+    def test_rename_not_done_sent_again(self):
+        self.proxy.set(['close/once ^RENAME "Lost5"'])
+        os.rename(os.path.join(self.mnt, "Lost5"), os.path.join(self.mnt, "Found5"))
+        names = list_names(self.c)
+        self.assertIn("Found5", names)
+        self.assertNotIn("Lost5", names)
+        self.assertEqual([c.action for c in self.proxy.commands(r'^RENAME "Lost5"')],
+                         ["close", "forward"])
 
 
 if __name__ == "__main__":
