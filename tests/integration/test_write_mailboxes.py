@@ -192,7 +192,7 @@ class TestMailboxWrites(unittest.TestCase):
     def test_rmdir_nested_bottom_up(self):
         os.rmdir(self.path("Gone", "Deep"))
         self.assertServerLacks("Gone/Deep")
-        # "Gone" is a \\Noselect level Dovecot made for it, listed on its own:
+        # "Gone" is a \Noselect level Dovecot made for it, listed on its own:
         # it stays until removed (DELETE, no STATUS: it holds no mail)
         self.assertIn("Gone", list_names(self.c))
         self.assertIn("Gone", os.listdir(self.mnt))
