@@ -23,6 +23,8 @@
 #include "inode.h"
 #include "log.h"
 #include "mbox_names.h"
+#include "parser.h"
+#include "quote.h"
 #include "model_int.h"
 #include "utf7.h"
 #include "write.h"
@@ -173,6 +175,7 @@ struct change {
 	const char *to;           /* RENAME's target */
 	char **below;             /* RENAME: the server names of the mailboxes below
 				   * wire (NULL-terminated), renamed with it */
+	char delim;               /* DELETE: the hierarchy delimiter, 0: none */
 	bool selectable;          /* DELETE: a mailbox that may hold messages */
 	bool not_empty;           /* out: DELETE found messages, and sent nothing */
 };
@@ -253,20 +256,57 @@ static int check_create(struct imap_conn *c, const struct imap_mailbox_status *s
 	return rc == IMAP_OK ? exists : rc;
 }
 
+static void on_child(void *ud, const struct imap_resp *r)
+{
+	bool *found = ud;
+
+	if (r->kind == IMAP_RESP_UNTAGGED && r->name && strcmp(r->name, "LIST") == 0)
+		*found = true;
+}
+
+/* Whether the server lists a mailbox below wire (made by another client
+ * since the last LIST): Dovecot's DELETE would then keep the name as a
+ * \Noselect level. A name holding a wildcard would widen the pattern: the
+ * listing's answer (none below) stands for it. */
+static int has_children(struct imap_conn *c, const struct change *ch, bool *found)
+{
+	char *pattern, *q;
+	int rc;
+
+	*found = false;
+	if (!ch->delim || strpbrk(ch->wire, "%*"))
+		return IMAP_OK;
+	pattern = malloc(strlen(ch->wire) + 3);
+	if (!pattern)
+		return IMAP_ENOMEM;
+	sprintf(pattern, "%s%c%%", ch->wire, ch->delim);
+	q = imap_quote(pattern);
+	free(pattern);
+	if (!q)
+		return IMAP_ENOMEM;
+	rc = imap_conn_cmd(c, on_child, found, "LIST \"\" %s", q);
+	free(q);
+	return rc;
+}
+
 static int run_delete(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
 {
 	struct change *ch = ud;
 	struct imap_mailbox_status now;
+	bool below;
 	int rc;
 
 	(void)st;
-	/* The listing may be old: the server says whether mail is there. */
+	/* The listing may be old: the server says whether mail or mailboxes
+	 * are there. */
 	rc = leave_selected(c, ch->wire);
 	if (rc == IMAP_OK && ch->selectable)
 		rc = imap_status(c, ch->wire, &now);
+	if (rc == IMAP_OK)
+		rc = has_children(c, ch, &below);
 	if (rc != IMAP_OK)
 		return rc;
-	if (ch->selectable && now.exists) {
+	if ((ch->selectable && now.exists) || below) {
 		ch->not_empty = true;
 		return IMAP_OK;
 	}
@@ -385,6 +425,7 @@ int mailbox_delete(struct model *m, uint32_t id)
 	pthread_mutex_lock(&m->lock);
 	rc = deletable(m, id, &wire);
 	ch.selectable = rc == 0 && m->mbox[id].wire; /* not a \Noselect level */
+	ch.delim = rc == 0 && m->mbox[id].delim ? m->mbox[id].delim : server_delim(m);
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc;

@@ -189,6 +189,17 @@ class TestMailboxWrites(unittest.TestCase):
         self.assertErrno(errno.ENOTEMPTY, os.rmdir, self.path("Kept"))
         self.assertEqual(server_state(self.d), before)
 
+    def test_rmdir_with_children_the_mount_has_not_seen(self):
+        """Dovecot's DELETE would succeed and keep the name as a \\Noselect level."""
+        os.mkdir(self.path("Parent"))
+        os.listdir(self.mnt)  # a fresh listing: the child is not in it
+        typ, data = self.c.create("Parent/Child")
+        self.assertEqual(typ, "OK", data)
+        before = server_state(self.d)
+        self.assertErrno(errno.ENOTEMPTY, os.rmdir, self.path("Parent"))
+        self.assertEqual(server_state(self.d), before)
+        self.assertFalse(command_lines(self.d, r'^\S+ \S+ DELETE "?Parent"?$'))
+
     def test_rmdir_nested_bottom_up(self):
         os.rmdir(self.path("Gone", "Deep"))
         self.assertServerLacks("Gone/Deep")
