@@ -1,6 +1,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -507,6 +508,79 @@ int imap_conn_cmd(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const cha
 	rc = imap_conn_vcmd(c, fn, ud, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+/* ---- commands with a literal ---- */
+
+#define LITERAL_PIECE 65536       /* bytes read and sent at a time */
+#define LITERAL_MINUS_MAX 4096    /* RFC 7888: LITERAL- allows {n+} up to this */
+
+static int send_literal(struct imap_conn *c, uint64_t size, imap_literal_fn *rd, void *rd_ud)
+{
+	char *piece = malloc(size < LITERAL_PIECE ? (size_t)size + 1 : LITERAL_PIECE);
+	char trace[48];
+	int rc = IMAP_OK;
+
+	if (!piece)
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	snprintf(trace, sizeof trace, "<literal of %" PRIu64 " bytes>", size);
+	for (uint64_t off = 0; off < size && rc == IMAP_OK;) {
+		size_t n = size - off < LITERAL_PIECE ? (size_t)(size - off) : LITERAL_PIECE;
+
+		if (rd(rd_ud, piece, n, off) < 0)
+			rc = conn_fail(c, IMAP_ESTOP, "cannot read what is to be sent: %s",
+				       strerror(errno));
+		else
+			rc = send_raw(c, piece, n, off == 0 ? trace : NULL);
+		off += n;
+	}
+	free(piece);
+	return rc;
+}
+
+/* After "{n}": the server's "+" (IMAP_OK), or its tagged answer instead. */
+static int await_continuation(struct imap_conn *c, const char *tag, imap_untagged_fn *fn,
+			      void *ud)
+{
+	struct imap_resp *cont = NULL;
+	int rc = await_reply(c, tag, fn, ud, &cont);
+
+	if (rc == SASL_CONT) {
+		imap_resp_free(cont);
+		return IMAP_OK;
+	}
+	if (rc == IMAP_OK)
+		return conn_fail(c, IMAP_EPROTO, "protocol error: OK before the literal was sent");
+	return rc;
+}
+
+int imap_conn_cmd_literal(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *head,
+			  uint64_t size, imap_literal_fn *rd, void *rd_ud)
+{
+	bool nonsync = imap_conn_has_cap(c, "LITERAL+") ||
+		       (imap_conn_has_cap(c, "LITERAL-") && size <= LITERAL_MINUS_MAX);
+	struct buf b = { 0 };
+	char tag[16];
+	int rc;
+
+	if (c->broken)
+		return IMAP_ENET;
+	if (strpbrk(head, "\r\n"))
+		return imap_conn_refuse(c, IMAP_EBAD, "command contains CR or LF, not sent");
+	begin_cmd(c, tag);
+	buf_addf(&b, "%s %s{%" PRIu64 "%s}", tag, head, size, nonsync ? "+" : "");
+	if (!b.oom && log_debug_enabled())
+		log_msg(LOG_DEBUG, "C: %s", b.data);
+	buf_add(&b, "\r\n", 2);
+	rc = b.oom ? conn_fail(c, IMAP_ENOMEM, "out of memory") : send_raw(c, b.data, b.len, NULL);
+	buf_free(&b);
+	if (rc == IMAP_OK && !nonsync)
+		rc = await_continuation(c, tag, fn, ud);
+	if (rc == IMAP_OK)
+		rc = send_literal(c, size, rd, rd_ud);
+	if (rc == IMAP_OK)
+		rc = send_raw(c, "\r\n", 2, NULL);
+	return rc ? rc : await_reply(c, tag, fn, ud, NULL);
 }
 
 static int to_parser(void *ud, const char *data, size_t len)

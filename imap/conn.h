@@ -103,6 +103,24 @@ int imap_conn_cmd_sink(struct imap_conn *c, const char *key, divert_fn *sink, vo
 		       imap_untagged_fn *fn, void *ud, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
 
+/* Fills buf with the len bytes of a literal that start at offset off:
+ * 0, or -1 with errno. */
+typedef int imap_literal_fn(void *ud, char *buf, size_t len, uint64_t off);
+
+/*
+ * A command that ends in one literal of size bytes: "head{size}", CRLF, the
+ * bytes (asked of rd a piece of at most 64 KiB at a time, so any size passes
+ * in bounded memory), CRLF. head must not contain CR/LF (IMAP_EBAD, nothing
+ * sent). The literal is non-synchronising ({n+}) with LITERAL+, or with
+ * LITERAL- when size <= 4096 (RFC 7888); else the server's "+" is awaited,
+ * and a tagged reply in its place (NO [TOOBIG], [OVERQUOTA]...) is returned
+ * as any reply is, the literal unsent and the connection usable. The whole
+ * exchange, upload included, is one command for the time limits. A failing
+ * rd breaks the connection (a literal cannot be cut short): IMAP_ESTOP.
+ */
+int imap_conn_cmd_literal(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *head,
+			  uint64_t size, imap_literal_fn *rd, void *rd_ud);
+
 /* Text of the last tagged reply, or of the error that broke the connection. */
 const char *imap_conn_last_text(const struct imap_conn *c);
 /* Response code of the last tagged reply (upper-case, e.g. "TRYCREATE"), or NULL. */

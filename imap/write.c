@@ -1,9 +1,11 @@
 #include "write.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "quote.h"
@@ -487,12 +489,56 @@ int imap_uid_move(struct imap_conn *c, uint32_t uid, const char *dest, struct im
 
 /* ---- APPEND ---- */
 
+/* pread: the caller's file offset is not used, nor moved. */
+static int read_fd(void *ud, char *buf, size_t len, uint64_t off)
+{
+	const int *fd = ud;
+
+	while (len > 0) {
+		ssize_t n = pread(*fd, buf, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* The file shrank under us: the literal cannot be made whole. */
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
 int imap_append(struct imap_conn *c, const char *mailbox, const char *flags, int fd,
 		uint64_t size, struct imap_landed *to)
 {
-	(void)mailbox, (void)flags, (void)fd, (void)size;
+	struct buf head = { 0 };
+	char *q;
+	int rc;
+
 	*to = (struct imap_landed){ 0 };
-	return imap_conn_refuse(c, IMAP_EBAD, "APPEND not written yet");
+	if (!flags || !flags_ok(flags))
+		return imap_conn_refuse(c, IMAP_EBAD, "flags are not atoms: not sent");
+	if (size > IMAP_SIZE_MAX)
+		return imap_conn_refuse(c, IMAP_EBAD, "message too large: not sent");
+	rc = quote_name(c, mailbox, &q);
+	if (rc)
+		return rc;
+	buf_addf(&head, "APPEND %s ", q);
+	if (*flags)
+		buf_addf(&head, "(%s) ", flags);
+	free(q);
+	if (head.oom)
+		rc = IMAP_ENOMEM;
+	else
+		rc = imap_conn_cmd_literal(c, NULL, NULL, head.data, size, read_fd, &fd);
+	buf_free(&head);
+	if (rc == IMAP_OK)
+		*to = landed_tagged(c, "APPENDUID", 0);
+	return rc;
 }
 
 /* ---- SEARCH ---- */
@@ -553,20 +599,36 @@ int imap_search_uids_from(struct imap_conn *c, uint32_t first, struct imap_uids 
 	return search_done(&ctx, rc, out);
 }
 
+static int read_mem(void *ud, char *buf, size_t len, uint64_t off)
+{
+	memcpy(buf, (const char *)ud + off, len);
+	return 0;
+}
+
 int imap_search_message_id(struct imap_conn *c, uint32_t first, const char *message_id,
 			   struct imap_uids *out)
 {
 	struct search_ctx ctx = { .first = first ? first : 1 };
-	char *q = message_id ? imap_quote(message_id) : NULL;
+	char head[80], *q;
 	int rc;
 
 	*out = (struct imap_uids){ 0 };
-	if (!q)
-		return message_id && errno == ENOMEM ? IMAP_ENOMEM :
-		       imap_conn_refuse(c, IMAP_EBAD, "Message-ID cannot be quoted: not sent");
-	rc = imap_conn_cmd(c, on_search, &ctx, "UID SEARCH UID %u:* HEADER Message-ID %s",
-			   (unsigned)ctx.first, q);
-	free(q);
+	if (!message_id)
+		return imap_conn_refuse(c, IMAP_EBAD, "no Message-ID: not sent");
+	q = imap_quote(message_id);
+	if (q) {
+		rc = imap_conn_cmd(c, on_search, &ctx, "UID SEARCH UID %u:* HEADER Message-ID %s",
+				   (unsigned)ctx.first, q);
+		free(q);
+		return search_done(&ctx, rc, out);
+	}
+	if (errno == ENOMEM)
+		return IMAP_ENOMEM;
+	/* 8-bit or CR/LF: as a literal, and 8-bit is UTF-8 to the server. */
+	snprintf(head, sizeof head, "UID SEARCH CHARSET UTF-8 UID %u:* HEADER Message-ID ",
+		 (unsigned)ctx.first);
+	rc = imap_conn_cmd_literal(c, on_search, &ctx, head, strlen(message_id), read_mem,
+				   (void *)message_id);
 	return search_done(&ctx, rc, out);
 }
 

@@ -15,6 +15,11 @@ It talks on stdin/stdout. The script is read line by line:
                   the first word of the line becomes {TAG}. A literal the
                   client announces ({n} or {n+}) is read as part of the line
                   (a "+ go" is sent first for a synchronising one).
+    H: <regex>    read one client line (CRLF stripped) and require a full match,
+                  as C: does, but leave the literal it announces unread and
+                  send no "+ go": a server that answers NO instead of "+", or
+                  that breaks off in the middle of a literal
+    READ <n>      read n bytes from the client and throw them away
     SLEEP <sec>   wait
     TRICKLE <sec> <text>  send <text> + CRLF one byte at a time, waiting <sec>
                   before each (a server that is slow but never quite silent)
@@ -73,6 +78,18 @@ def main():
             if not re.fullmatch(raw[3:].encode("utf-8"), line, re.S):
                 sys.stderr.write("fakeimap: expected %r got %r\n" % (raw[3:], line))
                 sys.exit(1)
+        elif raw.startswith("H: "):
+            line = inp.readline()
+            if not line:
+                sys.stderr.write("fakeimap: client closed, expected %r\n" % raw[3:])
+                sys.exit(1)
+            line = line.rstrip(b"\r\n")
+            tag = line.split(b" ", 1)[0]
+            if not re.fullmatch(raw[3:].encode("utf-8"), line, re.S):
+                sys.stderr.write("fakeimap: expected %r got %r\n" % (raw[3:], line))
+                sys.exit(1)
+        elif raw.startswith("READ "):
+            inp.read(int(raw[5:]))
         elif raw.startswith("SLEEP "):
             time.sleep(float(raw[6:]))
         elif raw.startswith("TRICKLE "):

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -28,9 +30,9 @@ static const char *root(void)
 	return r ? r : ".";
 }
 
-static struct imap_conn *open_script(const char *script)
+static struct imap_conn *open_script_timeout(const char *script, int timeout_ms)
 {
-	struct imap_conn_config cfg = { .host = "fake", .timeout_ms = 5000 };
+	struct imap_conn_config cfg = { .host = "fake", .timeout_ms = timeout_ms };
 	struct imap_conn *c;
 	char cmd[1024], err[256] = "";
 	int why = 0;
@@ -42,6 +44,11 @@ static struct imap_conn *open_script(const char *script)
 	if (!c)
 		fail_msg("cannot open %s: %s (%d)", script, err, why);
 	return c;
+}
+
+static struct imap_conn *open_script(const char *script)
+{
+	return open_script_timeout(script, 5000);
 }
 
 /* Each test ends with a command that reached the server, so whatever was
@@ -193,6 +200,308 @@ static void test_mailboxes(void **state)
 	close_clean(c);
 }
 
+/* ---- COPY, MOVE ---- */
+
+static struct imap_landed copy44(struct imap_conn *c)
+{
+	struct imap_landed to = { 7, 7 };
+
+	assert_int_equal(imap_uid_copy(c, 44, "Archive", &to), IMAP_OK);
+	return to;
+}
+
+static void test_copy_move(void **state)
+{
+	struct imap_conn *c = open_script("copymove.txt");
+	struct imap_landed to = { 7, 7 };
+
+	(void)state;
+	/* MOVE expunges: not on a read-only selection (nothing sent). */
+	assert_int_equal(imap_uid_move(c, 42, "Archive", &to), IMAP_EBAD);
+	assert_int_equal(to.uid, 0);
+	assert_int_equal(imap_select(c, "INBOX", NULL), IMAP_OK);
+	assert_int_equal(imap_uid_copy(c, 42, "Archive", &to), IMAP_OK);
+	assert_int_equal(to.uidvalidity, 38505);
+	assert_int_equal(to.uid, 3956);
+	assert_string_equal(imap_conn_last_code_args(c), "38505 42 3956");
+	assert_int_equal(imap_uid_move(c, 42, "B&AOE-o \"x\"", &to), IMAP_OK);
+	assert_int_equal(to.uidvalidity, 38505);
+	assert_int_equal(to.uid, 3957);
+	assert_int_equal(imap_uid_move(c, 43, "Trash", &to), IMAP_OK);
+	assert_int_equal(to.uidvalidity, 1);
+	assert_int_equal(to.uid, 4294967295u);
+	assert_string_equal(imap_conn_last_code(c), "COPYUID");
+
+	/* Missing, sets, too big, not numbers, wrong source: uid 0. */
+	for (int i = 0; i < 14; i++) {
+		to = copy44(c);
+		assert_int_equal(to.uid, 0);
+		assert_int_equal(to.uidvalidity, 0);
+	}
+	assert_int_equal(imap_uid_move(c, 45, "Trash", &to), IMAP_OK);
+	assert_int_equal(to.uid, 0);
+	assert_int_equal(imap_uid_copy(c, 0, "Trash", &to), IMAP_EBAD);
+	assert_int_equal(imap_uid_copy(c, 1, "Tr\xc3\xa4sh", &to), IMAP_EBAD);
+	to.uid = 5;
+	assert_int_equal(imap_uid_copy(c, 46, "Gone", &to), IMAP_ENO);
+	assert_string_equal(imap_conn_last_code(c), "TRYCREATE");
+	assert_string_equal(imap_conn_last_code_args(c), "");
+	assert_int_equal(to.uid, 0);
+	to.uid = 5;
+	assert_int_equal(imap_uid_move(c, 47, "Gone", &to), IMAP_ENO);
+	assert_int_equal(to.uid, 0);
+	close_clean(c);
+}
+
+/* ---- SEARCH ---- */
+
+static void test_search(void **state)
+{
+	struct imap_conn *c = open_script("search.txt");
+	struct imap_uids u = { (uint32_t *)1, 9 };
+	bool present = false;
+
+	(void)state;
+	assert_int_equal(imap_examine(c, "INBOX", NULL), IMAP_OK);
+	assert_int_equal(imap_search_uids_from(c, 100, &u), IMAP_OK);
+	assert_null(u.uids);
+	assert_int_equal(u.n, 0);
+	assert_int_equal(imap_search_uids_from(c, 100, &u), IMAP_OK);
+	assert_int_equal(u.n, 3);
+	assert_int_equal(u.uids[0], 100);
+	assert_int_equal(u.uids[1], 4294967295u);
+	assert_int_equal(u.uids[2], 101);
+	free(u.uids);
+	assert_int_equal(imap_search_message_id(c, 0, "<a\"b@c>", &u), IMAP_OK);
+	assert_int_equal(u.n, 1);
+	assert_int_equal(u.uids[0], 7);
+	free(u.uids);
+	assert_int_equal(imap_search_message_id(c, 7, "<x@y>", &u), IMAP_OK);
+	assert_int_equal(u.n, 0);
+	assert_int_equal(imap_uid_present(c, 42, &present), IMAP_OK);
+	assert_true(present);
+	assert_int_equal(imap_uid_present(c, 43, &present), IMAP_OK);
+	assert_false(present);
+	present = true;
+	assert_int_equal(imap_uid_present(c, 44, &present), IMAP_OK);
+	assert_false(present);
+	present = true;
+	assert_int_equal(imap_uid_present(c, 45, &present), IMAP_EBAD);
+	assert_false(present);
+	assert_int_equal(imap_uid_present(c, 0, &present), IMAP_EBAD);
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
+	close_clean(c);
+}
+
+/* ---- APPEND ---- */
+
+/* A file of size bytes: text when given, else `fill` repeated (a sparse
+ * file of zeros when fill is 0). The offset is left at the end, so the
+ * append must not depend on it. */
+static int message_file(const char *text, char fill, uint64_t size)
+{
+	char tmpl[] = "/tmp/imapfs-test-append-XXXXXX";
+	int fd = mkstemp(tmpl);
+	char piece[4096];
+
+	assert_true(fd >= 0);
+	unlink(tmpl);
+	if (text) {
+		assert_int_equal(write(fd, text, size), (ssize_t)size);
+		return fd;
+	}
+	if (fill == 0) {
+		assert_int_equal(ftruncate(fd, (off_t)size), 0);
+		assert_true(lseek(fd, 0, SEEK_END) == (off_t)size);
+		return fd;
+	}
+	memset(piece, fill, sizeof piece);
+	for (uint64_t done = 0; done < size;) {
+		size_t n = size - done < sizeof piece ? (size_t)(size - done) : sizeof piece;
+
+		assert_int_equal(write(fd, piece, n), (ssize_t)n);
+		done += n;
+	}
+	return fd;
+}
+
+static void test_append_literal_plus(void **state)
+{
+	struct imap_conn *c = open_script("append_plus.txt");
+	int fd = message_file("Hello\r\nWorld", 0, 12), empty = message_file("", 0, 0);
+	struct imap_landed to = { 7, 7 };
+
+	(void)state;
+	assert_int_equal(imap_append(c, "INBOX", "\\Seen $x", fd, 12, &to), IMAP_OK);
+	assert_int_equal(to.uidvalidity, 38505);
+	assert_int_equal(to.uid, 3955);
+	assert_int_equal(imap_append(c, "a\"b", "", fd, 12, &to), IMAP_OK);
+	assert_int_equal(to.uidvalidity, 1);
+	assert_int_equal(to.uid, 4294967295u);
+	/* Refused before sending: bad flags, a name that cannot be quoted. */
+	assert_int_equal(imap_append(c, "INBOX", "(\\Seen)", fd, 12, &to), IMAP_EBAD);
+	assert_int_equal(imap_append(c, "IN\xc3\x9fOX", "", fd, 12, &to), IMAP_EBAD);
+	/* A set, missing, not a number, too big, 0, too many, none: uid 0. */
+	for (int i = 0; i < 7; i++) {
+		to = (struct imap_landed){ 7, 7 };
+		assert_int_equal(imap_append(c, "INBOX", "", fd, 12, &to), IMAP_OK);
+		assert_int_equal(to.uid, 0);
+		assert_int_equal(to.uidvalidity, 0);
+	}
+	to.uid = 7;
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 12, &to), IMAP_ENO);
+	assert_string_equal(imap_conn_last_code(c), "OVERQUOTA");
+	assert_string_equal(imap_conn_last_text(c), "Quota exceeded");
+	assert_int_equal(to.uid, 0);
+	assert_int_equal(imap_append(c, "INBOX", "", empty, 0, &to), IMAP_ENO);
+	assert_null(imap_conn_last_code(c));
+	close(fd);
+	close(empty);
+	close_clean(c);
+}
+
+static void test_append_literal_minus(void **state)
+{
+	struct imap_conn *c = open_script("append_minus.txt");
+	int fd = message_file(NULL, 'x', 4097);
+	struct imap_landed to;
+
+	(void)state;
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 4096, &to), IMAP_OK);
+	assert_int_equal(to.uid, 1);
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 4097, &to), IMAP_OK);
+	assert_int_equal(to.uid, 2);
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 4097, &to), IMAP_ENO);
+	assert_string_equal(imap_conn_last_code(c), "TOOBIG");
+	assert_false(imap_conn_broken(c));
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
+	close(fd);
+	close_clean(c);
+}
+
+static void test_append_sync(void **state)
+{
+	struct imap_conn *c = open_script("append_sync.txt");
+	int fd = message_file("Hello\r\nWorld", 0, 12);
+	struct imap_landed to;
+
+	(void)state;
+	assert_int_equal(imap_append(c, "INBOX", "\\Draft", fd, 12, &to), IMAP_OK);
+	assert_int_equal(to.uidvalidity, 9);
+	assert_int_equal(to.uid, 10);
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 12, &to), IMAP_ENO);
+	assert_string_equal(imap_conn_last_code(c), "OVERQUOTA");
+	assert_int_equal(to.uid, 0);
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 12, &to), IMAP_OK);
+	assert_int_equal(to.uid, 11);
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
+	close(fd);
+	close_clean(c);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void test_append_cut(void **state)
+{
+	int before = count_fds();
+	struct imap_conn *c = open_script("append_cut.txt");
+	int fd = message_file(NULL, 0, 1048576);
+	struct imap_landed to = { 7, 7 };
+
+	(void)state;
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 1048576, &to), IMAP_ENET);
+	assert_int_equal(to.uid, 0);
+	assert_true(imap_conn_broken(c));
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 10, &to), IMAP_ENET);
+	imap_conn_close(c);
+	close(fd);
+	assert_int_equal(count_fds(), before);
+}
+
+/* The file shrinks under the upload: the literal cannot be made whole. */
+static void test_append_short_file(void **state)
+{
+	struct imap_conn *c = open_script("append_cut.txt");
+	int fd = message_file(NULL, 0, 1000);
+	struct imap_landed to;
+
+	(void)state;
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 1048576, &to), IMAP_ESTOP);
+	assert_true(imap_conn_broken(c));
+	imap_conn_close(c);
+	close(fd);
+}
+
+static void test_append_deadline(void **state)
+{
+	/* No time limit of its own: only the deadline can end the upload
+	 * before the server hangs up (then it would be IMAP_ENET). */
+	struct imap_conn *c = open_script_timeout("append_slow.txt", -1);
+	int fd = message_file(NULL, 0, 8388608);
+	struct imap_landed to;
+	struct timespec until;
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 1;
+	imap_conn_set_deadline(c, &until);
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 8388608, &to), IMAP_ETIMEOUT);
+	assert_true(imap_conn_broken(c));
+	imap_conn_close(c);
+	close(fd);
+}
+
+static long max_rss_kb(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+static void test_append_50mb(void **state)
+{
+	struct imap_conn *c = open_script("append_big.txt");
+	uint64_t size = 50ULL << 20;
+	int fd = message_file(NULL, 0, size);
+	long before = max_rss_kb();
+	struct imap_landed to;
+
+	(void)state;
+	assert_int_equal(imap_append(c, "INBOX", "", fd, size, &to), IMAP_OK);
+	assert_int_equal(to.uid, 4);
+	/* Streamed: far less than the message ever held in memory. */
+	assert_true(max_rss_kb() - before < 8 * 1024);
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
+	close(fd);
+	close_clean(c);
+}
+
+static void test_search_literal(void **state)
+{
+	struct imap_conn *c = open_script("search_literal.txt");
+	struct imap_uids u;
+
+	(void)state;
+	assert_int_equal(imap_examine(c, "INBOX", NULL), IMAP_OK);
+	assert_int_equal(imap_search_message_id(c, 5, "<caf\xc3\xa9@x>", &u), IMAP_OK);
+	assert_int_equal(u.n, 1);
+	assert_int_equal(u.uids[0], 6);
+	free(u.uids);
+	close_clean(c);
+}
+
 /* ---- pool: POOL_WRITE ---- */
 
 struct noop {
@@ -258,6 +567,16 @@ int main(void)
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_no_uidplus),
 		cmocka_unit_test(test_mailboxes),
+		cmocka_unit_test(test_copy_move),
+		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_append_literal_plus),
+		cmocka_unit_test(test_append_literal_minus),
+		cmocka_unit_test(test_append_sync),
+		cmocka_unit_test(test_append_cut),
+		cmocka_unit_test(test_append_short_file),
+		cmocka_unit_test(test_append_deadline),
+		cmocka_unit_test(test_append_50mb),
+		cmocka_unit_test(test_search_literal),
 		cmocka_unit_test(test_pool_write),
 	};
 
