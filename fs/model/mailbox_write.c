@@ -224,9 +224,12 @@ static int leave_selected(struct imap_conn *c, const char *wire)
 
 	if (!sel || strcmp(sel, wire) != 0)
 		return IMAP_OK;
-	if (!imap_conn_has_cap(c, "UNSELECT"))
-		return imap_examine(c, "INBOX", &st);
-	rc = imap_conn_cmd(c, NULL, NULL, "UNSELECT");
+	if (imap_conn_has_cap(c, "UNSELECT"))
+		rc = imap_conn_cmd(c, NULL, NULL, "UNSELECT");
+	else
+		rc = imap_examine(c, "INBOX", &st);
+	/* Either way the pool EXAMINEs again what it next wants here: the
+	 * status it keeps is not INBOX's. */
 	if (rc == IMAP_OK)
 		rc = imap_conn_set_selected(c, NULL);
 	return rc;

@@ -261,6 +261,45 @@ class TestMailboxWrites(unittest.TestCase):
         self.assertEqual(server_state(self.d), before)
 
 
+class TestWithoutUnselect(unittest.TestCase):
+    """A server without UNSELECT: the mailbox to delete or rename is left by
+    EXAMINE INBOX first (CLOSE would expunge), on the one connection there is."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls, seeded=False, drop_caps=("UNSELECT",))
+        for name in ("Full", "Empty", "Named"):
+            cls.d.create(cls.d.user, name)
+        cls.m = mount_for_class(cls, cls.d, tls_opts(cls.d, "connections=1"))
+        cls.mnt = cls.m.mnt
+
+    def test_delete_and_rename_selected(self):
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        self.assertEqual(os.listdir(os.path.join(self.mnt, "Full")), [])  # examined
+        uid = self.d.append(self.d.user, "Full", message("full"))
+        with self.assertRaises(OSError) as cm:
+            os.rmdir(os.path.join(self.mnt, "Full"))
+        self.assertEqual(cm.exception.errno, errno.ENOTEMPTY)
+        self.assertEqual(list(mailbox_messages(c, "Full")), [uid])
+        self.assertEqual(os.listdir(os.path.join(self.mnt, "Empty")), [])
+        os.rmdir(os.path.join(self.mnt, "Empty"))
+        self.assertEqual(os.listdir(os.path.join(self.mnt, "Named")), [])
+        os.rename(os.path.join(self.mnt, "Named"), os.path.join(self.mnt, "Renamed"))
+        names = list_names(c)
+        self.assertNotIn("Empty", names)
+        self.assertIn("Renamed", names)
+        self.assertFalse(command_lines(self.d, r"^\S+ \S+ (UNSELECT|CLOSE)\b"))
+        # The connection still serves: Full lists its new mail once its
+        # listing is MODEL_FRESH_MS old.
+        deadline = time.monotonic() + TIMEOUT
+        while str(uid) not in os.listdir(os.path.join(self.mnt, "Full")):
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.2)
+        self.assertEqual(self.m.stderr().count("broke"), 0, self.m.stderr())
+
+
 class TestMailboxLostAnswers(unittest.TestCase):
     """A change whose answer was lost is looked for on the server (LIST) before
     it is sent again: done once, never twice (tests/fake/faultproxy.py)."""
