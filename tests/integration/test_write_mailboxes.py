@@ -8,6 +8,7 @@ import errno
 import os
 import re
 import subprocess
+import threading
 import time
 import unittest
 
@@ -366,6 +367,75 @@ class TestMailboxLostAnswers(unittest.TestCase):
         self.assertEqual([c.action for c in self.proxy.commands(r'^RENAME "Lost5"')],
                          ["close", "forward"])
 
+
+N_BUSY = 24
+
+
+class TestChangesWhileListing(unittest.TestCase):
+    """A LIST sent before a change and answered after it is not applied over
+    it (model.tree_gen): a new or renamed mailbox never vanishes from the
+    mount, a removed or renamed one never comes back. LIST answers are slowed
+    (faultproxy trickle) so that one is in flight during many changes, while
+    two threads stat the root. (Applying such LISTs failed it 3 runs of 4.)"""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls, seeded=False)
+        for i in range(N_BUSY):
+            cls.d.create(cls.d.user, f"Busy{i}")
+        cls.proxy = FaultProxy(cls.d)
+        cls.addClassCleanup(cls.proxy.cleanup)
+        cls.m = mount_for_class(cls, cls.d, cls.proxy.opts())
+        cls.mnt = cls.m.mnt
+
+    def test_changes_while_others_list(self):
+        path = lambda name: os.path.join(self.mnt, name)  # noqa: E731
+        shown, gone, wrong = set(os.listdir(self.mnt)), set(), []
+        stop = threading.Event()
+
+        def stat_root():
+            # A stat of the root lists the server again (at most every 2 s),
+            # without the kernel's lock of the root: changes go on meanwhile.
+            while not stop.is_set():
+                os.stat(self.mnt)
+                time.sleep(0.02)
+
+        def check(when):
+            names = set(os.listdir(self.mnt))
+            wrong.extend((when, n, "missing") for n in shown - names)
+            wrong.extend((when, n, "back") for n in gone & names)
+
+        self.proxy.set([r'trickle=0.003 ^LIST "" "\*"'])  # about 1 s a LIST
+        threads = [threading.Thread(target=stat_root) for _ in range(2)]
+        for t in threads:
+            t.start()
+        try:
+            for i in range(N_BUSY):
+                old, new = f"Busy{i}", f"Done{i}"
+                if i % 2:
+                    os.rename(path(old), path(new))
+                    shown.add(new)
+                else:
+                    os.rmdir(path(old))
+                shown.discard(old)
+                gone.add(old)
+                os.mkdir(path(f"New{i}"))
+                shown.add(f"New{i}")
+                time.sleep(0.3)
+                check(old)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+            self.proxy.set([])
+        lists = self.proxy.commands(r'^LIST "" "\*"')
+        self.assertEqual(wrong, [])
+        self.assertGreaterEqual(len([c for c in lists if c.action == "trickle"]), 3)
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        self.assertEqual(set(list_names(c)), shown)
+        self.assertEqual(set(os.listdir(self.mnt)), shown)
 
 if __name__ == "__main__":
     unittest.main()
