@@ -546,14 +546,12 @@ int mailbox_rename(struct model *m, uint32_t id, uint64_t newparent, const char 
 		return -EINVAL; /* IMAP has no exchange */
 	pthread_mutex_lock(&m->lock);
 	rc = renamable(m, id, newparent, newname, &wire, &t);
+	ch = (struct change){ .wire = wire, .to = t.wire };
+	if (rc == 0)
+		ch.below = names_below(m, id, wire, m->mbox[id].delim ? m->mbox[id].delim : t.delim);
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	ch = (struct change){ .wire = wire, .to = t.wire };
-	pthread_mutex_lock(&m->lock);
-	if (mbox_visible(m, id))
-		ch.below = names_below(m, id, wire, m->mbox[id].delim ? m->mbox[id].delim : t.delim);
-	pthread_mutex_unlock(&m->lock);
 	rc = change(m, run_rename, check_rename, &ch);
 	names_free(ch.below);
 	if (rc == 0) {
