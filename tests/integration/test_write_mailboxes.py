@@ -25,6 +25,11 @@ def message(tag):
     return MSG % (tag.encode(), tag.encode())
 
 
+def selectable_names(client):
+    """The selectable mailboxes among LIST's."""
+    return {n for n in list_names(client) if mailbox_messages(client, n) is not None}
+
+
 class TestMailboxWrites(unittest.TestCase):
     """Each mailbox change reaches the server once, under the name typed, and
     shows in the same mount at once; each refusal leaves the server as it was."""
@@ -33,7 +38,8 @@ class TestMailboxWrites(unittest.TestCase):
     def setUpClass(cls):
         require_binary()
         cls.d = start_fixture(cls)
-        for name in ("Stale", "Doomed", "Ren", "Ren/Kid", "Mover", "Uni", "Gone/Deep", "Kept/Child"):
+        for name in ("Stale", "Doomed", "Ren", "Ren/Kid", "Mover", "Uni", "Gone/Deep", "Kept/Child",
+                     "Shell/Inner"):
             cls.d.create(cls.d.user, name)
         cls.ren_uid = cls.d.append(cls.d.user, "Ren", message("ren"))
         c = cls.d.client()
@@ -91,6 +97,17 @@ class TestMailboxWrites(unittest.TestCase):
         os.mkdir(self.path("Thư mục", "Con số"))
         self.assertIn("Con số", os.listdir(self.path("Thư mục")))
         self.assertServerHas(dovecot.mutf7_encode("Thư mục/Con số"))
+
+    def test_mkdir_and_rename_in_level_without_mailbox(self):
+        """Shell is a \\Noselect level (Dovecot made it for Shell/Inner): its
+        server name comes from its shown one."""
+        self.assertNotIn("Shell", selectable_names(self.c))
+        os.mkdir(self.path("Shell", "Other"))
+        self.assertIn("Other", os.listdir(self.path("Shell")))
+        os.rename(self.path("Uni"), self.path("Shell", "Uni2"))
+        self.assertServerHas("Shell/Other", "Shell/Uni2")
+        os.rename(self.path("Shell", "Uni2"), self.path("Uni"))
+        self.assertServerHas("Uni")
 
     def test_mkdir_escaped_names(self):
         """%XX escapes are undone: the server gets the name the mount will show so."""
