@@ -106,33 +106,39 @@ static void trace_items(struct buf *b, const struct imap_arg *list)
 	}
 }
 
+/* r as text, control characters replaced, at most about TRACE_MAX bytes. */
+static void resp_text(struct buf *b, const struct imap_resp *r)
+{
+	if (r->kind == IMAP_RESP_TAGGED)
+		trace_clean(b, r->tag, strlen(r->tag));
+	else
+		buf_str(b, r->kind == IMAP_RESP_CONTINUE ? "+" : "*");
+	if (r->has_number)
+		buf_addf(b, " %u", (unsigned)r->number);
+	if (r->name && *r->name) {
+		buf_str(b, " ");
+		trace_clean(b, r->name, strlen(r->name));
+	}
+	if (r->code) {
+		buf_str(b, " [");
+		trace_clean(b, r->code, strlen(r->code));
+		trace_items(b, &r->code_args);
+		buf_str(b, "]");
+	}
+	trace_items(b, &r->args);
+	if (r->text && *r->text) {
+		buf_str(b, " ");
+		trace_clean(b, r->text, strlen(r->text));
+	}
+	if (b->len >= TRACE_MAX)
+		buf_str(b, " ...");
+}
+
 static void trace_resp(const struct imap_resp *r)
 {
 	struct buf b = { 0 };
 
-	if (r->kind == IMAP_RESP_TAGGED)
-		trace_clean(&b, r->tag, strlen(r->tag));
-	else
-		buf_str(&b, r->kind == IMAP_RESP_CONTINUE ? "+" : "*");
-	if (r->has_number)
-		buf_addf(&b, " %u", (unsigned)r->number);
-	if (r->name && *r->name) {
-		buf_str(&b, " ");
-		trace_clean(&b, r->name, strlen(r->name));
-	}
-	if (r->code) {
-		buf_str(&b, " [");
-		trace_clean(&b, r->code, strlen(r->code));
-		trace_items(&b, &r->code_args);
-		buf_str(&b, "]");
-	}
-	trace_items(&b, &r->args);
-	if (r->text && *r->text) {
-		buf_str(&b, " ");
-		trace_clean(&b, r->text, strlen(r->text));
-	}
-	if (b.len >= TRACE_MAX)
-		buf_str(&b, " ...");
+	resp_text(&b, r);
 	if (!b.oom)
 		log_msg(LOG_DEBUG, "S: %s", b.data);
 	buf_free(&b);
@@ -310,19 +316,31 @@ static int transport_failed(struct imap_conn *c, const char *doing)
 
 /* ---- reading ---- */
 
+#define EXCERPT_MAX 160   /* bytes of what the server sent, quoted in an error */
+
+/* The parser refused what came: why, and the line it came in (escaped),
+ * so that a server that writes an error of its own is understood. */
+static int parse_failed(struct imap_conn *c)
+{
+	const char *why = imap_parser_error(c->parser);
+	char seen[EXCERPT_MAX];
+
+	imap_parser_excerpt(c->parser, seen, sizeof seen);
+	return conn_fail(c, IMAP_EPROTO, "protocol error: %s in \"%s\"", why ? why : "?", seen);
+}
+
 static int feed_failed(struct imap_conn *c)
 {
 	const char *why = imap_parser_error(c->parser);
 
-	if (why && *why)
-		return conn_fail(c, IMAP_EPROTO, "protocol error: %s", why);
+	if (why && *why && strcmp(why, "no error"))
+		return parse_failed(c);
 	return conn_fail(c, IMAP_ENOMEM, "out of memory");
 }
 
 static int read_resp(struct imap_conn *c, struct imap_resp **out)
 {
 	char buf[16384];
-	const char *why;
 	ssize_t n;
 	int ms, rc;
 
@@ -333,8 +351,7 @@ static int read_resp(struct imap_conn *c, struct imap_resp **out)
 				trace_resp(*out);
 			return IMAP_OK;
 		case IMAP_PARSE_ERROR:
-			why = imap_parser_error(c->parser);
-			return conn_fail(c, IMAP_EPROTO, "protocol error: %s", why ? why : "?");
+			return parse_failed(c);
 		case IMAP_PARSE_MORE:
 			break;
 		}
@@ -554,6 +571,24 @@ static int await_continuation(struct imap_conn *c, const char *tag, imap_untagge
 	return rc;
 }
 
+/*
+ * The stream broke in the middle of the literal. A server that will not
+ * take it may say so and hang up (NO [TOOBIG] for a non-synchronising
+ * literal, or a BYE): what it said before is read, and a NO or BAD is the
+ * command's answer (not done, so not to be checked as a lost command); the
+ * connection stays broken either way.
+ */
+static int literal_cut(struct imap_conn *c, const char *tag, int rc)
+{
+	int got;
+
+	if (rc != IMAP_ENET || atomic_load(&c->aborted))
+		return rc;
+	got = await_reply(c, tag, NULL, NULL, NULL);
+	c->broken = true;
+	return got == IMAP_ENO || got == IMAP_EBAD ? got : rc;
+}
+
 int imap_conn_cmd_literal(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *head,
 			  uint64_t size, imap_literal_fn *rd, void *rd_ud)
 {
@@ -577,7 +612,7 @@ int imap_conn_cmd_literal(struct imap_conn *c, imap_untagged_fn *fn, void *ud, c
 	if (rc == IMAP_OK && !nonsync)
 		rc = await_continuation(c, tag, fn, ud);
 	if (rc == IMAP_OK)
-		rc = send_literal(c, size, rd, rd_ud);
+		rc = literal_cut(c, tag, send_literal(c, size, rd, rd_ud));
 	if (rc == IMAP_OK)
 		rc = send_raw(c, "\r\n", 2, NULL);
 	return rc ? rc : await_reply(c, tag, fn, ud, NULL);
@@ -1151,8 +1186,14 @@ static int read_greeting(struct imap_conn *c, bool *preauth)
 		return rc;
 	if (r->kind != IMAP_RESP_UNTAGGED || (r->status != IMAP_STATUS_OK &&
 	    r->status != IMAP_STATUS_PREAUTH && r->status != IMAP_STATUS_BYE)) {
+		struct buf b = { 0 };
+
+		resp_text(&b, r);
 		imap_resp_free(r);
-		return conn_fail(c, IMAP_EPROTO, "protocol error: not an IMAP greeting");
+		rc = conn_fail(c, IMAP_EPROTO, "protocol error: not an IMAP greeting: %s",
+			       b.oom ? "?" : b.data);
+		buf_free(&b);
+		return rc;
 	}
 	*preauth = r->status == IMAP_STATUS_PREAUTH;
 	if (r->status == IMAP_STATUS_BYE)

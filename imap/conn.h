@@ -116,7 +116,10 @@ typedef int imap_literal_fn(void *ud, char *buf, size_t len, uint64_t off);
  * and a tagged reply in its place (NO [TOOBIG], [OVERQUOTA]...) is returned
  * as any reply is, the literal unsent and the connection usable. The whole
  * exchange, upload included, is one command for the time limits. A failing
- * rd breaks the connection (a literal cannot be cut short): IMAP_ESTOP.
+ * rd breaks the connection (a literal cannot be cut short): IMAP_ESTOP. A
+ * server that hangs up in the middle of the literal after a tagged NO/BAD
+ * (as for a literal too large to take) gives that NO/BAD, its code
+ * readable, the connection broken; without one, IMAP_ENET.
  */
 int imap_conn_cmd_literal(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *head,
 			  uint64_t size, imap_literal_fn *rd, void *rd_ud);
@@ -144,8 +147,9 @@ bool imap_conn_broken(const struct imap_conn *c);
 void imap_conn_set_deadline(struct imap_conn *c, const struct timespec *until);
 /*
  * Makes any wait on c end now (from another thread, e.g. at unmount):
- * shutdown(2) of its socket (a tunnel's too: it is a socketpair), so the
- * command running on c, or the next one, gets IMAP_ENET and c is broken.
+ * transport_abort (a socket is shut down, a tunnel's pipes woken through
+ * a wake pipe), so the command running on c, or the next one, gets
+ * IMAP_ENET and c is broken.
  * The only function that may be called while another thread uses c: it
  * frees nothing and changes nothing but a flag; c must not be closed
  * before it returns.

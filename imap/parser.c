@@ -66,6 +66,7 @@ struct imap_parser {
 
 	bool failed;
 	char err[160];
+	size_t err_line;     /* where the line that failed began, from start */
 };
 
 /* A response and the arena that holds everything it points to, the box too. */
@@ -155,6 +156,34 @@ void imap_parser_free(struct imap_parser *p)
 const char *imap_parser_error(const struct imap_parser *p)
 {
 	return p->failed ? p->err : "no error";
+}
+
+size_t imap_parser_excerpt(const struct imap_parser *p, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t from = p->start + (p->failed ? p->err_line : 0), o = 0;
+
+	if (outlen == 0)
+		return 0;
+	for (size_t i = from; i < p->len; i++) {
+		unsigned char ch = (unsigned char)p->buf[i];
+		char e[5] = { (char)ch, 0 };
+
+		if (ch == '\r' || ch == '\n' || ch == '\t' || ch == '\\' || ch == '"')
+			snprintf(e, sizeof e, "\\%c", ch == '\r' ? 'r' : ch == '\n' ? 'n' :
+				 ch == '\t' ? 't' : (char)ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			snprintf(e, sizeof e, "\\x%c%c", hex[ch >> 4], hex[ch & 15]);
+		/* Room for this and "..." after it, or stop with "...". */
+		if (o + strlen(e) + 4 > outlen) {
+			snprintf(out + o, outlen - o, "%s", outlen - o > 3 ? "..." : "");
+			return strlen(out);
+		}
+		memcpy(out + o, e, strlen(e));
+		o += strlen(e);
+	}
+	out[o] = '\0';
+	return o;
 }
 
 size_t imap_parser_buffered(const struct imap_parser *p)
@@ -887,12 +916,16 @@ enum imap_parse_result imap_parser_next(struct imap_parser *p, struct imap_resp 
 	if (p->start == p->len)
 		return IMAP_PARSE_MORE; /* p->buf may be NULL */
 	rc = scan_response(p, &end);
-	if (rc < 0)
+	if (rc < 0) {
+		p->err_line = p->line;
 		return IMAP_PARSE_ERROR;
+	}
 	if (rc == 0)
 		return IMAP_PARSE_MORE;
-	if (parse_one(p, end, out) < 0)
+	if (parse_one(p, end, out) < 0) {
+		p->err_line = 0;   /* the parse sees the response whole */
 		return IMAP_PARSE_ERROR;
+	}
 	consume(p, end);
 	return IMAP_PARSE_OK;
 }

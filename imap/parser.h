@@ -95,6 +95,11 @@ int imap_parser_feed(struct imap_parser *p, const void *data, size_t len);
 enum imap_parse_result imap_parser_next(struct imap_parser *p, struct imap_resp **out);
 /* Why the parser failed, e.g. "literal of 1099511627776 bytes exceeds limit". */
 const char *imap_parser_error(const struct imap_parser *p);
+/* What the server sent, for an error message: after a failure the line
+ * that failed from its start (else the response being received), with
+ * CR, LF, TAB, \ and " written \r \n \t \\ \" and other bytes outside
+ * printable ASCII \xNN, cut to fit outlen with "...". Returns its length. */
+size_t imap_parser_excerpt(const struct imap_parser *p, char *out, size_t outlen);
 /* Bytes of the response being received that are buffered (for progress/limits). */
 size_t imap_parser_buffered(const struct imap_parser *p);
 

@@ -167,10 +167,12 @@ static struct pool_slot *slot_of(struct imap_pool *p, const struct imap_conn *c)
 	return NULL;
 }
 
-/* Idle with mailbox selected, else idle, else empty, else NULL. Called locked. */
-static struct pool_slot *pick(struct imap_pool *p, const char *mailbox)
+/* Idle with mailbox selected (read-write first for a writer: no SELECT
+ * again), else idle, else empty, else NULL. Called locked; an idle
+ * connection's selection changes only while it is lent, so it may be read. */
+static struct pool_slot *pick(struct imap_pool *p, const char *mailbox, bool write)
 {
-	struct pool_slot *idle = NULL, *empty = NULL;
+	struct pool_slot *same = NULL, *idle = NULL, *empty = NULL;
 
 	for (unsigned i = 0; i < p->size; i++) {
 		struct pool_slot *s = &p->slots[i];
@@ -184,12 +186,16 @@ static struct pool_slot *pick(struct imap_pool *p, const char *mailbox)
 			continue;
 		}
 		sel = imap_conn_selected(s->conn);
-		if (mailbox && sel && strcmp(sel, mailbox) == 0)
-			return s;
-		if (!idle)
+		if (mailbox && sel && strcmp(sel, mailbox) == 0) {
+			if (!write || imap_selected_rw(s->conn))
+				return s;
+			if (!same)
+				same = s;
+		} else if (!idle) {
 			idle = s;
+		}
 	}
-	return idle ? idle : empty;
+	return same ? same : idle ? idle : empty;
 }
 
 /* Milliseconds left until *until (at least 1, so a limit is never "none"),
@@ -253,7 +259,7 @@ static struct imap_conn *open_slot(struct imap_pool *p, struct pool_slot *s,
 	return c;
 }
 
-static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox,
+static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox, bool write,
 				const struct timespec *until, char *err, size_t errlen, int *why,
 				bool *all_busy)
 {
@@ -268,7 +274,7 @@ static struct imap_conn *borrow(struct imap_pool *p, const char *mailbox,
 		clock_deadline(&deadline, p->wait_ms > 0 ? p->wait_ms : 0);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		struct pool_slot *s = p->stopping ? NULL : pick(p, mailbox);
+		struct pool_slot *s = p->stopping ? NULL : pick(p, mailbox, write);
 
 		if (p->stopping) {
 			*why = IMAP_ENET;
@@ -299,7 +305,7 @@ struct imap_conn *pool_borrow(struct imap_pool *p, const char *mailbox, int *err
 	char why[256] = "";
 	int rc;
 
-	c = borrow(p, mailbox, NULL, why, sizeof why, &rc, NULL);
+	c = borrow(p, mailbox, false, NULL, why, sizeof why, &rc, NULL);
 	if (!c && rc != IMAP_ETIMEOUT)
 		log_msg(LOG_WARNING, "cannot open an IMAP connection: %s", why);
 	if (err)
@@ -409,15 +415,15 @@ static struct imap_conn *job_conn(struct imap_pool *p, struct pool_job *job, int
 	char why[256] = "";
 
 	if (!(job->flags & POOL_IDLE)) {
-		struct imap_conn *c = borrow(p, job->mailbox, job->until, why, sizeof why, rc,
-					     &job->all_busy);
+		struct imap_conn *c = borrow(p, job->mailbox, job->flags & POOL_WRITE, job->until,
+					     why, sizeof why, rc, &job->all_busy);
 
 		if (!c && *rc != IMAP_ETIMEOUT && !is_stopping(p))
 			log_msg(LOG_WARNING, "cannot open an IMAP connection: %s", why);
 		return c;
 	}
 	pthread_mutex_lock(&p->lock);
-	s = p->stopping ? NULL : pick(p, job->mailbox);
+	s = p->stopping ? NULL : pick(p, job->mailbox, job->flags & POOL_WRITE);
 	if (s && s->conn)
 		s->busy = true;
 	else
@@ -474,7 +480,7 @@ static void *prime_second(void *arg)
 	char err[256];
 	int rc;
 
-	pool_return(p, borrow(p, NULL, NULL, err, sizeof err, &rc, NULL));
+	pool_return(p, borrow(p, NULL, false, NULL, err, sizeof err, &rc, NULL));
 	return NULL;
 }
 
@@ -494,7 +500,7 @@ int pool_prime(struct imap_pool *p, char *err, size_t errlen)
 	/* Two at once cost the time of one, and the first listing can then be
 	 * split between them (see pool_run_idle). */
 	parallel = p->size > 1 && pthread_create(&second, NULL, prime_second, p) == 0;
-	c = borrow(p, NULL, NULL, err, errlen, &rc, NULL);
+	c = borrow(p, NULL, false, NULL, err, errlen, &rc, NULL);
 	if (parallel)
 		pthread_join(second, NULL);
 	if (!c)

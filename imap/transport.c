@@ -7,8 +7,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,14 @@
 #include <openssl/x509v3.h>
 
 struct imap_transport {
-	int fd;              /* non-blocking socket */
+	int fd;              /* non-blocking: the socket, or the tunnel's output pipe */
+	int wfd;             /* where to write: fd, or the tunnel's input pipe */
+	bool pipes;          /* a tunnel: read(2)/write(2), not recv/send */
+	/* A tunnel's pipes cannot be shut down: transport_abort sets aborted
+	 * and writes to wake[1], which every wait polls beside the stream and
+	 * nobody reads, so it stays readable. -1 for sockets. */
+	int wake[2];
+	atomic_bool aborted;
 	pid_t child;         /* tunnel command, or 0 */
 	SSL_CTX *ctx;
 	SSL *ssl;
@@ -61,12 +70,14 @@ static int64_t deadline_after(int timeout_ms)
 }
 
 /* Waits until fd is ready for events or the deadline passes (errno
- * ETIMEDOUT), or cancel_fd (-1: none) is readable (errno ECANCELED). */
-static int wait_fd(int fd, short events, int64_t deadline, int cancel_fd)
+ * ETIMEDOUT), or cancel_fd or wake_fd (-1: none) is readable (errno
+ * ECANCELED). */
+static int wait_fd2(int fd, short events, int64_t deadline, int cancel_fd, int wake_fd)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = fd, .events = events },
 		{ .fd = cancel_fd, .events = POLLIN },
+		{ .fd = wake_fd, .events = POLLIN },
 	};
 	int left, n;
 
@@ -76,8 +87,8 @@ static int wait_fd(int fd, short events, int64_t deadline, int cancel_fd)
 			int64_t d = deadline - now_ms();
 			left = d < 0 ? 0 : d > INT32_MAX ? INT32_MAX : (int)d;
 		}
-		n = poll(pfd, 2, left);
-		if (n > 0 && pfd[1].revents) {
+		n = poll(pfd, 3, left);
+		if (n > 0 && (pfd[1].revents || pfd[2].revents)) {
 			errno = ECANCELED;
 			return -1;
 		}
@@ -92,13 +103,25 @@ static int wait_fd(int fd, short events, int64_t deadline, int cancel_fd)
 	}
 }
 
+static int wait_fd(int fd, short events, int64_t deadline, int cancel_fd)
+{
+	return wait_fd2(fd, events, deadline, cancel_fd, -1);
+}
+
+/* A wait on the stream of t: also ends at transport_abort. */
+static int t_wait(struct imap_transport *t, int fd, short events, int64_t deadline)
+{
+	return wait_fd2(fd, events, deadline, t->cancel_fd, t->wake[0]);
+}
+
 static struct imap_transport *transport_new(int fd, int cancel_fd)
 {
 	struct imap_transport *t = calloc(1, sizeof(*t));
 
 	if (t) {
-		t->fd = fd;
+		t->fd = t->wfd = fd;
 		t->cancel_fd = cancel_fd;
+		t->wake[0] = t->wake[1] = -1;
 	}
 	return t;
 }
@@ -302,9 +325,9 @@ static int ssl_wait(struct imap_transport *t, int rc, int64_t deadline)
 {
 	switch (SSL_get_error(t->ssl, rc)) {
 	case SSL_ERROR_WANT_READ:
-		return wait_fd(t->fd, POLLIN, deadline, t->cancel_fd);
+		return t_wait(t, t->fd, POLLIN, deadline);
 	case SSL_ERROR_WANT_WRITE:
-		return wait_fd(t->fd, POLLOUT, deadline, t->cancel_fd);
+		return t_wait(t, t->fd, POLLOUT, deadline);
 	case SSL_ERROR_ZERO_RETURN:
 		errno = ECONNRESET;
 		return -1;
@@ -374,17 +397,21 @@ fail:
 	return -1;
 }
 
+/* fd moved above the standard descriptors, so that dup2 onto 0 and 1
+ * cannot overwrite the other pipe; -1 on failure. Async-signal-safe. */
+static int above_stdio(int fd)
+{
+	return fd > STDERR_FILENO ? fd : fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+}
+
 /* In the child, between fork and exec: async-signal-safe calls only. */
-static void tunnel_child(int fd, const char *cmd)
+static void tunnel_child(int in, int out, const char *cmd)
 {
 	sigset_t none;
 
-	if (fd <= STDOUT_FILENO) {
-		fd = fcntl(fd, F_DUPFD, STDERR_FILENO + 1);
-		if (fd < 0)
-			_exit(127);
-	}
-	if (dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0)
+	in = above_stdio(in);
+	out = above_stdio(out);
+	if (in < 0 || out < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0)
 		_exit(127);
 	/* Worker threads block signals and the daemon ignores SIGPIPE: the
 	 * command should start with the usual dispositions. */
@@ -395,41 +422,62 @@ static void tunnel_child(int fd, const char *cmd)
 	_exit(127);
 }
 
+static void close_pair(int p[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+	p[0] = p[1] = -1;
+}
+
+/* Our ends of the pipes (and the wake pipe) must not block. */
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/*
+ * Pipes, as a shell gives a command, not a socketpair: some commands refuse
+ * a socket on stdin (Dovecot's imap: "must not be started from inetd").
+ * in: the command's stdin (we write in[1]); out: its stdout (we read out[0]).
+ */
 struct imap_transport *transport_tunnel(const char *cmd, int cancel_fd, char *err,
 					size_t errlen)
 {
-	struct imap_transport *t;
-	int sv[2];
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	struct imap_transport *t = NULL;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		set_err(err, errlen, "cannot start tunnel: %s", strerror(errno));
-		return NULL;
-	}
-	t = transport_new(sv[0], cancel_fd);
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		goto fail;
+	t = transport_new(out[0], cancel_fd);
 	if (!t) {
-		set_err(err, errlen, "out of memory");
+		errno = ENOMEM;
 		goto fail;
 	}
+	t->wfd = in[1];
+	t->pipes = true;
+	if (pipe2(t->wake, O_CLOEXEC | O_NONBLOCK) < 0 || set_nonblock(in[1]) < 0 ||
+	    set_nonblock(out[0]) < 0)
+		goto fail;
 	pid = fork();
-	if (pid < 0) {
-		set_err(err, errlen, "cannot start tunnel: %s", strerror(errno));
+	if (pid < 0)
 		goto fail;
-	}
 	if (pid == 0)
-		tunnel_child(sv[1], cmd);
-	close(sv[1]);
+		tunnel_child(in[0], out[1], cmd);
+	close(in[0]);
+	close(out[1]);
 	t->child = pid;
-	if (fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) < 0) {
-		set_err(err, errlen, "cannot start tunnel: %s", strerror(errno));
-		transport_free(t);
-		return NULL;
-	}
 	return t;
 fail:
+	set_err(err, errlen, "cannot start tunnel: %s", strerror(errno));
+	if (t)
+		close_pair(t->wake);
 	free(t);
-	close(sv[0]);
-	close(sv[1]);
+	close_pair(in);
+	close_pair(out);
 	return NULL;
 }
 
@@ -456,17 +504,50 @@ ssize_t transport_read(struct imap_transport *t, void *buf, size_t len, int time
 	int64_t deadline = deadline_after(timeout_ms);
 	ssize_t n;
 
+	if (atomic_load(&t->aborted)) {
+		errno = ECANCELED;
+		return -1;
+	}
 	if (t->ssl)
 		return tls_read(t, buf, len, deadline);
 	for (;;) {
-		n = recv(t->fd, buf, len, 0);
+		n = t->pipes ? read(t->fd, buf, len) : recv(t->fd, buf, len, 0);
 		if (n >= 0)
 			return n;
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
-		if (wait_fd(t->fd, POLLIN, deadline, t->cancel_fd) < 0)
+		if (t_wait(t, t->fd, POLLIN, deadline) < 0)
 			return -1;
 	}
+}
+
+/*
+ * write(2) to a pipe whose reader is gone raises SIGPIPE, which kills a
+ * process that does not ignore it (send's MSG_NOSIGNAL has no pipe
+ * equivalent): it is blocked in this thread for the call, and one the call
+ * raised is taken back before the mask is restored, so only EPIPE remains.
+ */
+static ssize_t pipe_write(int fd, const void *buf, size_t len)
+{
+	sigset_t pipe_set, old, pending;
+	struct timespec zero = { 0, 0 };
+	bool was_pending;
+	ssize_t n;
+	int saved;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	n = write(fd, buf, len);
+	saved = errno;
+	if (n < 0 && saved == EPIPE && !was_pending)
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return n;
 }
 
 /* Sends some of buf: bytes written (>0), or -1 with errno (EAGAIN: wait). */
@@ -475,6 +556,8 @@ static ssize_t write_some(struct imap_transport *t, const void *buf, size_t len,
 	size_t done;
 	int rc;
 
+	if (t->pipes)
+		return pipe_write(t->wfd, buf, len);
 	if (!t->ssl)
 		return send(t->fd, buf, len, MSG_NOSIGNAL);
 	for (;;) {
@@ -495,6 +578,10 @@ int transport_write(struct imap_transport *t, const void *buf, size_t len, int t
 	ssize_t n;
 
 	while (len > 0) {
+		if (atomic_load(&t->aborted)) {
+			errno = ECANCELED;
+			return -1;
+		}
 		n = write_some(t, p, len, deadline);
 		if (n > 0) {
 			p += n;
@@ -503,18 +590,30 @@ int transport_write(struct imap_transport *t, const void *buf, size_t len, int t
 		}
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
-		if (wait_fd(t->fd, POLLOUT, deadline, t->cancel_fd) < 0)
+		if (t_wait(t, t->wfd, POLLOUT, deadline) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* A tunnel's stream is a socketpair, so shutdown ends its waits too; the
- * child sees EOF and is reaped by transport_free. */
+/* Nothing is closed here (another thread may be polling the fds): a
+ * socket is shut down, a tunnel woken through its wake pipe; the child
+ * sees EOF when transport_free closes the pipes, and is reaped there. */
 void transport_abort(struct imap_transport *t)
 {
-	if (t && t->fd >= 0)
-		shutdown(t->fd, SHUT_RDWR);
+	ssize_t n;
+
+	if (!t)
+		return;
+	atomic_store(&t->aborted, true);
+	if (!t->pipes) {
+		if (t->fd >= 0)
+			shutdown(t->fd, SHUT_RDWR);
+		return;
+	}
+	do
+		n = write(t->wake[1], "x", 1);
+	while (n < 0 && errno == EINTR);
 }
 
 bool transport_is_tls(const struct imap_transport *t)
@@ -583,6 +682,9 @@ void transport_free(struct imap_transport *t)
 	BIO_meth_free(t->bio_meth);
 	if (t->fd >= 0)
 		close(t->fd);
+	if (t->wfd >= 0 && t->wfd != t->fd)
+		close(t->wfd);
+	close_pair(t->wake);
 	if (t->child > 0)
 		reap_child(t->child);
 	free(t);

@@ -37,7 +37,10 @@ struct imap_transport *transport_tcp(const char *host, const char *port, int tim
 /* Starts TLS on a connected TCP transport (implicit TLS, or after STARTTLS's OK). */
 int transport_tls(struct imap_transport *t, const char *host, const struct tls_params *tls,
 		  int timeout_ms, char *err, size_t errlen);
-/* Runs cmd with /bin/sh -c, its stdin/stdout become the stream; stderr is inherited. */
+/* Runs cmd with /bin/sh -c, its stdin and stdout become the stream: two
+ * pipes, as a shell would give them (a socket on stdin makes some servers
+ * refuse to run); stderr is inherited. Writing to a command that has
+ * exited gives EPIPE, never SIGPIPE. */
 struct imap_transport *transport_tunnel(const char *cmd, int cancel_fd, char *err,
 					size_t errlen);
 
@@ -45,9 +48,11 @@ struct imap_transport *transport_tunnel(const char *cmd, int cancel_fd, char *er
 ssize_t transport_read(struct imap_transport *t, void *buf, size_t len, int timeout_ms);
 /* Writes all len bytes within timeout_ms: 0, or -1 with errno. */
 int transport_write(struct imap_transport *t, const void *buf, size_t len, int timeout_ms);
-/* shutdown(2) of the stream, so that a read or write waiting on it (in any
- * thread) ends now and all later ones fail; frees nothing (transport_free
- * does). Safe beside a running call. */
+/* Makes a read or write waiting on the stream (in any thread) end now and
+ * all later ones fail (ECANCELED, or as a shut-down socket fails): a
+ * socket is shut down (shutdown(2)); a tunnel's pipes cannot be, so every
+ * wait also polls a wake pipe that this makes readable. Frees and closes
+ * nothing (transport_free does). Safe beside a running call. */
 void transport_abort(struct imap_transport *t);
 bool transport_is_tls(const struct imap_transport *t);
 /* host is "localhost" or a loopback address (127.0.0.0/8, ::1): where tls=none is allowed. */

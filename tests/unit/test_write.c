@@ -429,6 +429,38 @@ static void test_append_cut(void **state)
 	assert_int_equal(count_fds(), before);
 }
 
+/* A NO said before hanging up mid-literal is the answer: not done. */
+static void test_append_cut_toobig(void **state)
+{
+	struct imap_conn *c = open_script("append_toobig.txt");
+	int fd = message_file(NULL, 0, 1048576);
+	struct imap_landed to = { 7, 7 };
+
+	(void)state;
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 1048576, &to), IMAP_ENO);
+	assert_string_equal(imap_conn_last_code(c), "TOOBIG");
+	assert_string_equal(imap_conn_last_text(c), "Too long literal");
+	assert_int_equal(to.uid, 0);
+	assert_true(imap_conn_broken(c));
+	imap_conn_close(c);
+	close(fd);
+}
+
+static void test_append_cut_bye(void **state)
+{
+	struct imap_conn *c = open_script("append_bye.txt");
+	int fd = message_file(NULL, 0, 1048576);
+	struct imap_landed to;
+
+	(void)state;
+	assert_int_equal(imap_append(c, "INBOX", "", fd, 1048576, &to), IMAP_ENET);
+	assert_string_equal(imap_conn_last_text(c),
+			    "server closed the connection: Disconnected for inactivity");
+	assert_true(imap_conn_broken(c));
+	imap_conn_close(c);
+	close(fd);
+}
+
 /* The file shrinks under the upload: the literal cannot be made whole. */
 static void test_append_short_file(void **state)
 {
@@ -560,6 +592,43 @@ static void test_pool_write(void **state)
 	fake_servers_teardown(&f);
 }
 
+struct outer {
+	struct imap_pool *p;
+	int inner_rc;
+	bool inner_rw;
+};
+
+/* Holds connection 1 (INBOX EXAMINEd) while a writer needs INBOX. */
+static int outer_fn(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct outer *o = ud;
+	struct noop n = { .expect = "outer" };
+
+	o->inner_rc = run(o->p, "INBOX", POOL_WRITE, "inner", &o->inner_rw);
+	return noop_fn(c, st, &n);
+}
+
+static void test_pool_write_prefers_selected(void **state)
+{
+	struct fake_servers f;
+	struct outer o = { 0 };
+	struct pool_job job = { .mailbox = "INBOX", .fn = outer_fn, .ud = &o };
+	bool rw;
+
+	(void)state;
+	fake_servers_setup(&f, "../../unit/write/pool_pick");
+	o.p = pool_new(&f.cfg, 2, 5000);
+	assert_non_null(o.p);
+	assert_int_equal(pool_run(o.p, &job), IMAP_OK);
+	assert_int_equal(o.inner_rc, IMAP_OK);
+	assert_true(o.inner_rw);
+	assert_int_equal(run(o.p, "INBOX", POOL_WRITE, "write again", &rw), IMAP_OK);
+	assert_true(rw);
+	assert_int_equal(opened(&f), 2);
+	pool_free(o.p);
+	fake_servers_teardown(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,11 +642,14 @@ int main(void)
 		cmocka_unit_test(test_append_literal_minus),
 		cmocka_unit_test(test_append_sync),
 		cmocka_unit_test(test_append_cut),
+		cmocka_unit_test(test_append_cut_toobig),
+		cmocka_unit_test(test_append_cut_bye),
 		cmocka_unit_test(test_append_short_file),
 		cmocka_unit_test(test_append_deadline),
 		cmocka_unit_test(test_append_50mb),
 		cmocka_unit_test(test_search_literal),
 		cmocka_unit_test(test_pool_write),
+		cmocka_unit_test(test_pool_write_prefers_selected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
