@@ -176,7 +176,7 @@ struct change {
 	char **below;             /* RENAME: the server names of the mailboxes below
 				   * wire (NULL-terminated), renamed with it */
 	char delim;               /* DELETE: the hierarchy delimiter, 0: none */
-	bool selectable;          /* DELETE: a mailbox that may hold messages */
+	bool selectable;          /* DELETE, RENAME: a mailbox, not a \Noselect level */
 	bool not_empty;           /* out: DELETE found messages, and sent nothing */
 };
 
@@ -235,6 +235,22 @@ static int leave_selected(struct imap_conn *c, const char *wire)
 	return rc;
 }
 
+/* Whether mailbox wire is on the server now. LIST alone is not enough:
+ * Dovecot's LIST in one session may miss for seconds a mailbox another
+ * session just created (its list index), while STATUS opens the mailbox
+ * itself (NO: not there). A \Noselect level has no STATUS: LIST says. */
+static int mailbox_there(struct imap_conn *c, const char *wire, bool selectable, bool *there)
+{
+	struct imap_mailbox_status now;
+	int rc;
+
+	if (!selectable)
+		return imap_mailbox_exists(c, wire, there);
+	rc = imap_status(c, wire, &now);
+	*there = rc == IMAP_OK;
+	return rc == IMAP_ENO ? IMAP_OK : rc;
+}
+
 static int run_create(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
 {
 	struct change *ch = ud;
@@ -251,7 +267,7 @@ static int check_create(struct imap_conn *c, const struct imap_mailbox_status *s
 {
 	struct change *ch = ud;
 	bool exists = false;
-	int rc = imap_mailbox_exists(c, ch->wire, &exists);
+	int rc = mailbox_there(c, ch->wire, true, &exists);
 
 	(void)st;
 	if (rc == IMAP_OK && exists)
@@ -323,7 +339,7 @@ static int check_delete(struct imap_conn *c, const struct imap_mailbox_status *s
 {
 	struct change *ch = ud;
 	bool exists = true;
-	int rc = imap_mailbox_exists(c, ch->wire, &exists);
+	int rc = mailbox_there(c, ch->wire, ch->selectable, &exists);
 
 	(void)st;
 	if (rc == IMAP_OK && !exists)
@@ -350,11 +366,11 @@ static int check_rename(struct imap_conn *c, const struct imap_mailbox_status *s
 {
 	struct change *ch = ud;
 	bool to = false, from = true;
-	int rc = imap_mailbox_exists(c, ch->to, &to);
+	int rc = mailbox_there(c, ch->to, ch->selectable, &to);
 
 	(void)st;
 	if (rc == IMAP_OK)
-		rc = imap_mailbox_exists(c, ch->wire, &from);
+		rc = mailbox_there(c, ch->wire, ch->selectable, &from);
 	if (rc != IMAP_OK)
 		return rc;
 	if (to && !from)
@@ -546,7 +562,7 @@ int mailbox_rename(struct model *m, uint32_t id, uint64_t newparent, const char 
 		return -EINVAL; /* IMAP has no exchange */
 	pthread_mutex_lock(&m->lock);
 	rc = renamable(m, id, newparent, newname, &wire, &t);
-	ch = (struct change){ .wire = wire, .to = t.wire };
+	ch = (struct change){ .wire = wire, .to = t.wire, .selectable = rc == 0 && m->mbox[id].wire };
 	if (rc == 0)
 		ch.below = names_below(m, id, wire, m->mbox[id].delim ? m->mbox[id].delim : t.delim);
 	pthread_mutex_unlock(&m->lock);

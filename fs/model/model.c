@@ -233,8 +233,10 @@ static void on_list(void *ud, const char *wire, char delim, unsigned attrs)
 		return;
 	}
 	pthread_mutex_lock(&m->lock);
-	rc = mbox_node(m, path, &id);
-	if (rc == -ENOSPC) {
+	rc = tree_recently_gone(m, path) ? 1 : mbox_node(m, path, &id);
+	if (rc == 1) {
+		/* removed here; the server's list may lag behind */
+	} else if (rc == -ENOSPC) {
 		ctx->unshown++;
 	} else if (rc) {
 		ctx->err = rc;

@@ -58,6 +58,10 @@ struct raw_cache {
 	size_t next;                    /* protected by lock: the slot to reuse */
 };
 
+/* Mailbox paths this mount removed or renamed away, kept out of LISTs for
+ * a while (tree.c). */
+#define GONE_NAMES 16
+
 /* Directory snapshots kept for readdir calls that continue a pass. */
 #define DIR_CACHE 8
 
@@ -104,6 +108,9 @@ struct mbox {
 	uint32_t last_child;      /* too (0: none); views are in no list */
 	uint32_t next_sibling;
 	struct timespec changed;  /* the directory's mtime: when its entries last changed */
+	/* CLOCK_MONOTONIC: made or renamed by this mount; a LIST without it
+	 * does not take it away before then (tree.c, PIN_MS). */
+	struct timespec pinned_until;
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint64_t highestmodseq;   /* 0: no CONDSTORE */
@@ -168,6 +175,11 @@ struct model {
 	bool listed;              /* protected by lock: a LIST succeeded once */
 	bool listing;             /* protected by lock: a thread runs LIST */
 	uint64_t tree_gen;        /* protected by lock: changes made by this mount (tree_add...) */
+	struct gone_name {
+		char *path;
+		struct timespec until;
+	} gone[GONE_NAMES];       /* protected by lock: paths this mount removed (tree.c), a ring */
+	size_t gone_next;         /* protected by lock */
 	struct timespec listed_at;     /* protected by lock */
 	struct timespec root_changed;  /* protected by lock: the root's mtime */
 	size_t header_bytes;      /* protected by lock: of all msg.header */
@@ -204,6 +216,9 @@ void tree_apply(struct model *m);
 int tree_add(struct model *m, const char *path, const char *wire, char delim, uint32_t *id);
 void tree_remove(struct model *m, uint32_t id);
 int tree_move(struct model *m, uint32_t id, uint32_t to, const char *path, const char *wire);
+/* Whether a LIST's path is one this mount removed or renamed away lately
+ * (or below one): not shown again yet. */
+bool tree_recently_gone(const struct model *m, const char *path);
 
 /* The mailbox of a message-level inode (a message directory or one of its
  * files), or 0 when it belongs to a past generation (see mbox.view): those

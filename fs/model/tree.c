@@ -42,6 +42,8 @@ void tree_free(struct model *m)
 	}
 	free(m->mbox);
 	mbox_index_free(m->names);
+	for (size_t i = 0; i < GONE_NAMES; i++)
+		free(m->gone[i].path);
 }
 
 /* A new, zeroed entry; the table doubles when full (it may move). */
@@ -208,6 +210,8 @@ void tree_apply(struct model *m)
 	for (size_t i = 1; i < m->nmbox; i++) {
 		struct mbox *b = &m->mbox[i];
 
+		if (is_level(b) && b->present && !b->seen && clock_ms_since(&b->pinned_until) < 0)
+			b->seen = true; /* made here lately: the server's list lags */
 		if (!is_level(b) || b->present == b->seen)
 			continue;
 		b->present = b->seen;
@@ -218,8 +222,52 @@ void tree_apply(struct model *m)
 
 /* ---- the writer's own changes (mailbox_write.c), shown at once ------------ */
 
-/* A LIST sent before such a change may answer without it: tree_gen tells
- * ensure_listed not to apply that answer. */
+/*
+ * A LIST sent before such a change may answer without it: tree_gen tells
+ * ensure_listed not to apply that answer. And a LIST sent after it may
+ * still not show it: Dovecot's LIST in one session misses for seconds a
+ * mailbox another session made (its list index; one time in 40 here). So
+ * for PIN_MS a mailbox made or renamed here stays though a LIST lacks it
+ * (mbox.pinned_until), and a path removed or renamed away stays away
+ * though a LIST has it (model.gone); after that the server's list rules.
+ */
+#define PIN_MS 30000
+
+static void gone_drop(struct model *m, const char *path)
+{
+	for (size_t i = 0; i < GONE_NAMES; i++) {
+		if (m->gone[i].path && strcmp(m->gone[i].path, path) == 0) {
+			free(m->gone[i].path);
+			m->gone[i].path = NULL;
+		}
+	}
+}
+
+/* Notes path as removed here (nothing when out of memory: the next LIST
+ * may show it again a while). */
+static void gone_note(struct model *m, const char *path)
+{
+	struct gone_name *g = &m->gone[m->gone_next];
+
+	free(g->path);
+	g->path = strdup(path);
+	clock_deadline(&g->until, PIN_MS);
+	m->gone_next = (m->gone_next + 1) % GONE_NAMES;
+}
+
+bool tree_recently_gone(const struct model *m, const char *path)
+{
+	for (size_t i = 0; i < GONE_NAMES; i++) {
+		const struct gone_name *g = &m->gone[i];
+		size_t n = g->path ? strlen(g->path) : 0;
+
+		if (g->path && clock_ms_since(&g->until) < 0 && strncmp(path, g->path, n) == 0 &&
+		    (path[n] == 0 || path[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 static void writer_changed(struct model *m, uint32_t id, bool present)
 {
 	m->mbox[id].present = m->mbox[id].seen = present;
@@ -247,12 +295,21 @@ int tree_add(struct model *m, const char *path, const char *wire, char delim, ui
 	b->delim = delim;
 	b->attrs = 0;
 	b->loaded = false;
+	clock_deadline(&b->pinned_until, PIN_MS);
+	gone_drop(m, path);
 	writer_changed(m, *id, true);
 	return 0;
 }
 
 void tree_remove(struct model *m, uint32_t id)
 {
+	bool below = false;
+
+	for (uint32_t c = m->mbox[id].first_child; c; c = m->mbox[c].next_sibling)
+		below = below || m->mbox[c].visible;
+	if (!below)
+		gone_note(m, m->mbox[id].path); /* not its children's names */
+	m->mbox[id].pinned_until = (struct timespec){ 0 };
 	writer_changed(m, id, false);
 	if (!m->mbox[id].gone) {
 		/* Still a level of its children's names, no longer a mailbox. */
@@ -390,6 +447,8 @@ int tree_move(struct model *m, uint32_t id, uint32_t to, const char *path, const
 	there = mbox_index_get(m->names, to, leaf, strlen(leaf));
 	if (there && there != id)
 		vanish(m, there);
+	gone_note(m, m->mbox[id].path);
+	gone_drop(m, path);
 	for (size_t i = 0; i < n; i++) {
 		struct mbox *b = &m->mbox[ids[i]];
 		size_t keep = strlen(b->leaf);
@@ -402,6 +461,7 @@ int tree_move(struct model *m, uint32_t id, uint32_t to, const char *path, const
 		b->wire = wires[i];
 		b->leaf = i == 0 ? b->path + (leaf - path) : b->path + strlen(b->path) - keep;
 		b->dirty = b->dirty || b->loaded; /* its metadata go under the new name */
+		clock_deadline(&b->pinned_until, PIN_MS);
 	}
 	unlink_child(m, id);
 	link_child(m, to, id);

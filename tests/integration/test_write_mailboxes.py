@@ -319,8 +319,8 @@ class TestWithoutUnselect(unittest.TestCase):
 
 
 class TestMailboxLostAnswers(unittest.TestCase):
-    """A change whose answer was lost is looked for on the server (LIST) before
-    it is sent again: done once, never twice (tests/fake/faultproxy.py)."""
+    """A change whose answer was lost is looked for on the server (STATUS)
+    before it is sent again: done once, never twice (tests/fake/faultproxy.py)."""
 
     @classmethod
     def setUpClass(cls):
@@ -339,9 +339,9 @@ class TestMailboxLostAnswers(unittest.TestCase):
         self.addCleanup(self.proxy.set, [])
 
     def sent(self, verb, name):
-        """(action, line) of each VERB command for NAME, and of the checks (LIST of it)."""
+        """(action, command) of each VERB for NAME, and of the checks (STATUS of it)."""
         return [(c.action, c.line.split(" ")[0]) for c in self.proxy.commands(
-            rf'^({verb}|LIST "") "{name}"')]
+            rf'^({verb}|STATUS) "{name}"')]
 
     def test_create_done_answer_lost(self):
         self.proxy.set(['lose/once ^CREATE "Lost1"'])
@@ -349,14 +349,14 @@ class TestMailboxLostAnswers(unittest.TestCase):
         self.assertIn("Lost1", os.listdir(self.mnt))
         self.assertIn("Lost1", list_names(self.c))
         self.assertIn("Lost1", lsub_names(self.c))
-        self.assertEqual(self.sent("CREATE", "Lost1"), [("lose", "CREATE"), ("forward", "LIST")])
+        self.assertEqual(self.sent("CREATE", "Lost1"), [("lose", "CREATE"), ("forward", "STATUS")])
 
     def test_create_not_done_sent_again(self):
         self.proxy.set(['close/once ^CREATE "Lost2"'])
         os.mkdir(os.path.join(self.mnt, "Lost2"))
         self.assertIn("Lost2", list_names(self.c))
         self.assertEqual(self.sent("CREATE", "Lost2"),
-                         [("close", "CREATE"), ("forward", "LIST"), ("forward", "CREATE")])
+                         [("close", "CREATE"), ("forward", "STATUS"), ("forward", "CREATE")])
 
     def test_delete_done_answer_lost(self):
         self.proxy.set(['lose/once ^DELETE "Lost3"'])
@@ -364,7 +364,7 @@ class TestMailboxLostAnswers(unittest.TestCase):
         self.assertNotIn("Lost3", os.listdir(self.mnt))
         self.assertNotIn("Lost3", list_names(self.c))
         self.assertEqual([a for a in self.sent("DELETE", "Lost3")],
-                         [("lose", "DELETE"), ("forward", "LIST")])
+                         [("forward", "STATUS"), ("lose", "DELETE"), ("forward", "STATUS")])
 
     def test_rename_done_answer_lost(self):
         self.proxy.set(['lose/once ^RENAME "Lost4"'])
@@ -374,6 +374,25 @@ class TestMailboxLostAnswers(unittest.TestCase):
         self.assertIn("Found4", names)
         self.assertNotIn("Lost4", names)
         self.assertEqual([c.action for c in self.proxy.commands(r'^RENAME "Lost4"')], ["lose"])
+
+    def test_stale_list_after_mkdir(self):
+        """A LIST that lacks a mailbox made here a moment ago (Dovecot's list
+        may lag behind another session's CREATE) does not take it away."""
+        os.mkdir(os.path.join(self.mnt, "Fresh"))
+        self.proxy.set([r'empty ^LIST "" "\*"'])  # LIST answers nothing at all
+        deadline = time.monotonic() + TIMEOUT
+        while "INBOX" in os.listdir(self.mnt):  # relisted after MODEL_FRESH_MS
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.2)
+            os.stat(self.mnt)
+        self.assertIn("Fresh", os.listdir(self.mnt))
+        self.assertTrue(self.proxy.commands(r'^LIST "" "\*"'))
+        self.proxy.set([])
+        while "INBOX" not in os.listdir(self.mnt):
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.2)
+            os.stat(self.mnt)
+        self.assertIn("Fresh", os.listdir(self.mnt))
 
     def test_rename_not_done_sent_again(self):
         self.proxy.set(['close/once ^RENAME "Lost5"'])
