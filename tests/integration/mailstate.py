@@ -2,6 +2,7 @@
 (LIST), subscriptions (LSUB), and every message's UID and flags.
 
     names = list_names(client)            # {wire name: delimiter}, e.g. {"B&AOE-o c&AOE-o": "/"}
+    names, subs = server_names(fixture)   # the same from a new session (see there)
     state = server_state(fixture)         # everything above, to compare before/after
     store_lines(fixture, uid)             # the UID STORE commands for uid in the rawlog
 """
@@ -46,6 +47,17 @@ def lsub_names(client):
     typ, data = client.lsub('""', "*")
     assert typ == "OK", data
     return set(_parse(data))
+
+
+def server_names(fixture):
+    """(LIST as list_names, LSUB as lsub_names) seen by a new session. A session
+    that listed before may miss for seconds a mailbox another session just
+    made (Dovecot's list index): each look here is a session of its own."""
+    c = fixture.client()
+    try:
+        return list_names(c), lsub_names(c)
+    finally:
+        c.logout()
 
 
 def mailbox_messages(client, wire):

@@ -13,7 +13,8 @@ import time
 import unittest
 
 from helpers import TIMEOUT, FaultProxy, mount_for_class, require_binary, start_fixture, tls_opts
-from mailstate import command_lines, list_names, lsub_names, mailbox_messages, server_state
+from mailstate import (command_lines, list_names, mailbox_messages, server_names,
+                       server_state)
 
 import dovecot
 
@@ -25,9 +26,13 @@ def message(tag):
     return MSG % (tag.encode(), tag.encode())
 
 
-def selectable_names(client):
+def selectable_names(fixture):
     """The selectable mailboxes among LIST's."""
-    return {n for n in list_names(client) if mailbox_messages(client, n) is not None}
+    c = fixture.client()
+    try:
+        return {n for n in list_names(c) if mailbox_messages(c, n) is not None}
+    finally:
+        c.logout()
 
 
 class TestMailboxWrites(unittest.TestCase):
@@ -63,15 +68,13 @@ class TestMailboxWrites(unittest.TestCase):
                          f"{fn.__name__}{args}: {cm.exception} (wanted {errno.errorcode[err]})")
 
     def assertServerHas(self, *wires):
-        names = list_names(self.c)
-        subs = lsub_names(self.c)
+        names, subs = server_names(self.d)
         for w in wires:
             self.assertIn(w, names)
             self.assertIn(w, subs, f"{w} is not subscribed")
 
     def assertServerLacks(self, *wires):
-        names = list_names(self.c)
-        subs = lsub_names(self.c)
+        names, subs = server_names(self.d)
         for w in wires:
             self.assertNotIn(w, names)
             self.assertNotIn(w, subs, f"{w} is still subscribed")
@@ -101,7 +104,7 @@ class TestMailboxWrites(unittest.TestCase):
     def test_mkdir_and_rename_in_level_without_mailbox(self):
         """Shell is a \\Noselect level (Dovecot made it for Shell/Inner): its
         server name comes from its shown one."""
-        self.assertNotIn("Shell", selectable_names(self.c))
+        self.assertNotIn("Shell", selectable_names(self.d))
         os.mkdir(self.path("Shell", "Other"))
         self.assertIn("Other", os.listdir(self.path("Shell")))
         os.rename(self.path("Uni"), self.path("Shell", "Uni2"))
@@ -118,13 +121,13 @@ class TestMailboxWrites(unittest.TestCase):
             self.assertServerHas(wire)
 
     def test_mkdir_names_that_would_not_show_as_typed(self):
-        before = list_names(self.c)
+        before = server_names(self.d)[0]
         bad = ("2028", ".hidden2", ".search", "a%2Fb", "%41bc", "60% off", "x%2")
         for name in bad:
             self.assertErrno(errno.EINVAL, os.mkdir, self.path(name))
             self.assertErrno(errno.EINVAL, os.mkdir, self.path("Uni", name))
         os.mkdir(self.path("Marker1"))  # the rawlog holds what came before it
-        self.assertEqual(set(list_names(self.c)) - set(before), {"Marker1"})
+        self.assertEqual(set(server_names(self.d)[0]) - set(before), {"Marker1"})
         creates = command_lines(self.d, r"^\S+ \S+ CREATE ")
         self.assertTrue(any("Marker1" in l for l in creates), creates)
         wires = ("2028", ".hidden2", ".search", "a/b", "a%2Fb", "Abc", "%41bc", "60% off", "x%2")
@@ -223,10 +226,10 @@ class TestMailboxWrites(unittest.TestCase):
         self.assertServerLacks("Gone/Deep")
         # "Gone" is a \Noselect level Dovecot made for it, listed on its own:
         # it stays until removed (DELETE, no STATUS: it holds no mail)
-        self.assertIn("Gone", list_names(self.c))
+        self.assertIn("Gone", server_names(self.d)[0])
         self.assertIn("Gone", os.listdir(self.mnt))
         os.rmdir(self.path("Gone"))
-        self.assertNotIn("Gone", list_names(self.c))
+        self.assertNotIn("Gone", server_names(self.d)[0])
         self.assertNotIn("Gone", os.listdir(self.mnt))
 
     # ---- INBOX --------------------------------------------------------------------
@@ -305,7 +308,7 @@ class TestWithoutUnselect(unittest.TestCase):
         os.rmdir(os.path.join(self.mnt, "Empty"))
         self.assertEqual(os.listdir(os.path.join(self.mnt, "Named")), [])
         os.rename(os.path.join(self.mnt, "Named"), os.path.join(self.mnt, "Renamed"))
-        names = list_names(c)
+        names = server_names(self.d)[0]
         self.assertNotIn("Empty", names)
         self.assertIn("Renamed", names)
         self.assertFalse(command_lines(self.d, r"^\S+ \S+ (UNSELECT|CLOSE)\b"))
@@ -347,14 +350,14 @@ class TestMailboxLostAnswers(unittest.TestCase):
         self.proxy.set(['lose/once ^CREATE "Lost1"'])
         os.mkdir(os.path.join(self.mnt, "Lost1"))
         self.assertIn("Lost1", os.listdir(self.mnt))
-        self.assertIn("Lost1", list_names(self.c))
-        self.assertIn("Lost1", lsub_names(self.c))
+        self.assertIn("Lost1", server_names(self.d)[0])
+        self.assertIn("Lost1", server_names(self.d)[1])
         self.assertEqual(self.sent("CREATE", "Lost1"), [("lose", "CREATE"), ("forward", "STATUS")])
 
     def test_create_not_done_sent_again(self):
         self.proxy.set(['close/once ^CREATE "Lost2"'])
         os.mkdir(os.path.join(self.mnt, "Lost2"))
-        self.assertIn("Lost2", list_names(self.c))
+        self.assertIn("Lost2", server_names(self.d)[0])
         self.assertEqual(self.sent("CREATE", "Lost2"),
                          [("close", "CREATE"), ("forward", "STATUS"), ("forward", "CREATE")])
 
@@ -362,7 +365,7 @@ class TestMailboxLostAnswers(unittest.TestCase):
         self.proxy.set(['lose/once ^DELETE "Lost3"'])
         os.rmdir(os.path.join(self.mnt, "Lost3"))
         self.assertNotIn("Lost3", os.listdir(self.mnt))
-        self.assertNotIn("Lost3", list_names(self.c))
+        self.assertNotIn("Lost3", server_names(self.d)[0])
         self.assertEqual([a for a in self.sent("DELETE", "Lost3")],
                          [("forward", "STATUS"), ("lose", "DELETE"), ("forward", "STATUS")])
 
@@ -370,7 +373,7 @@ class TestMailboxLostAnswers(unittest.TestCase):
         self.proxy.set(['lose/once ^RENAME "Lost4"'])
         os.rename(os.path.join(self.mnt, "Lost4"), os.path.join(self.mnt, "Found4"))
         self.assertIn("Found4", os.listdir(self.mnt))
-        names = list_names(self.c)
+        names = server_names(self.d)[0]
         self.assertIn("Found4", names)
         self.assertNotIn("Lost4", names)
         self.assertEqual([c.action for c in self.proxy.commands(r'^RENAME "Lost4"')], ["lose"])
@@ -397,7 +400,7 @@ class TestMailboxLostAnswers(unittest.TestCase):
     def test_rename_not_done_sent_again(self):
         self.proxy.set(['close/once ^RENAME "Lost5"'])
         os.rename(os.path.join(self.mnt, "Lost5"), os.path.join(self.mnt, "Found5"))
-        names = list_names(self.c)
+        names = server_names(self.d)[0]
         self.assertIn("Found5", names)
         self.assertNotIn("Lost5", names)
         self.assertEqual([c.action for c in self.proxy.commands(r'^RENAME "Lost5"')],
@@ -470,7 +473,7 @@ class TestChangesWhileListing(unittest.TestCase):
         self.assertGreaterEqual(len([c for c in lists if c.action == "trickle"]), 3)
         c = self.d.client()
         self.addCleanup(c.logout)
-        self.assertEqual(set(list_names(c)), shown)
+        self.assertEqual(set(server_names(self.d)[0]), shown)
         self.assertEqual(set(os.listdir(self.mnt)), shown)
 
 if __name__ == "__main__":
