@@ -232,8 +232,10 @@ static void on_list(void *ud, const char *wire, char delim, unsigned attrs)
 		return;
 	}
 	pthread_mutex_lock(&m->lock);
-	rc = mbox_node(m, path, &id);
-	if (rc == -ENOSPC) {
+	rc = tree_recently_gone(m, path) ? 1 : mbox_node(m, path, &id);
+	if (rc == 1) {
+		/* removed here; the server's list may lag behind */
+	} else if (rc == -ENOSPC) {
 		ctx->unshown++;
 	} else if (rc) {
 		ctx->err = rc;
@@ -270,6 +272,7 @@ static int ensure_listed(struct model *m, bool force)
 	struct list_ctx ctx = { .m = m, .err = 0 };
 	struct source_cmd cmd = { .fn = run_list, .ud = &ctx };
 	bool listed, waited, tell;
+	uint64_t gen;
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
@@ -287,13 +290,16 @@ static int ensure_listed(struct model *m, bool force)
 	m->listing = true;
 	for (size_t i = 1; i < m->nmbox; i++)
 		m->mbox[i].seen = false;
+	gen = m->tree_gen;
 	pthread_mutex_unlock(&m->lock);
 
 	rc = source_run(m->source, &cmd);
 
 	pthread_mutex_lock(&m->lock);
 	m->listing = false;
-	if (rc == 0 && ctx.err == 0) {
+	/* A mailbox this mount created, deleted or renamed meanwhile may be
+	 * missing from (or still in) the answer: the next LIST shows it. */
+	if (rc == 0 && ctx.err == 0 && (gen == m->tree_gen || !m->listed)) {
 		m->listed = true;
 		clock_gettime(CLOCK_MONOTONIC, &m->listed_at);
 		tree_apply(m);

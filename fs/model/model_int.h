@@ -58,6 +58,10 @@ struct raw_cache {
 	size_t next;                    /* protected by lock: the slot to reuse */
 };
 
+/* Mailbox paths this mount removed or renamed away, kept out of LISTs for
+ * a while (tree.c). */
+#define GONE_NAMES 16
+
 /* Directory snapshots kept for readdir calls that continue a pass. */
 #define DIR_CACHE 8
 
@@ -104,6 +108,9 @@ struct mbox {
 	uint32_t last_child;      /* too (0: none); views are in no list */
 	uint32_t next_sibling;
 	struct timespec changed;  /* the directory's mtime: when its entries last changed */
+	/* CLOCK_MONOTONIC: made or renamed by this mount; a LIST without it
+	 * does not take it away before then (tree.c, PIN_MS). */
+	struct timespec pinned_until;
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint64_t highestmodseq;   /* 0: no CONDSTORE */
@@ -167,6 +174,12 @@ struct model {
 	bool ids_out_told;        /* protected by lock: "no mailbox id left" was logged */
 	bool listed;              /* protected by lock: a LIST succeeded once */
 	bool listing;             /* protected by lock: a thread runs LIST */
+	uint64_t tree_gen;        /* protected by lock: changes made by this mount (tree_add...) */
+	struct gone_name {
+		char *path;
+		struct timespec until;
+	} gone[GONE_NAMES];       /* protected by lock: paths this mount removed (tree.c), a ring */
+	size_t gone_next;         /* protected by lock */
 	struct timespec listed_at;     /* protected by lock */
 	struct timespec root_changed;  /* protected by lock: the root's mtime */
 	size_t header_bytes;      /* protected by lock: of all msg.header */
@@ -192,6 +205,20 @@ bool mbox_visible(const struct model *m, uint32_t id);
  * changed gets a new mtime, which tells the kernel to drop its cached
  * listing; a level that no longer shows becomes a tombstone (tree.c). */
 void tree_apply(struct model *m);
+/* What this mount changed itself (mailbox_write.c), shown at once: each
+ * bumps model.tree_gen, so that a LIST sent before it is not applied.
+ * tree_add: a new mailbox wire at shown path (its levels made as
+ * mbox_node's), 0 or -ENOSPC, -ENOMEM. tree_remove: mailbox id deleted.
+ * tree_move: level id with the levels below it renamed to path below to
+ * (wire its new server name; the levels below are renamed with it, as
+ * RENAME does), 0 or -ENOMEM with nothing changed; ids stay, so the
+ * kernel's inodes stay right. */
+int tree_add(struct model *m, const char *path, const char *wire, char delim, uint32_t *id);
+void tree_remove(struct model *m, uint32_t id);
+int tree_move(struct model *m, uint32_t id, uint32_t to, const char *path, const char *wire);
+/* Whether a LIST's path is one this mount removed or renamed away lately
+ * (or below one): not shown again yet. */
+bool tree_recently_gone(const struct model *m, const char *path);
 
 /* The mailbox of a message-level inode (a message directory or one of its
  * files), or 0 when it belongs to a past generation (see mbox.view): those

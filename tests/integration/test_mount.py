@@ -14,7 +14,9 @@ import unittest
 
 from helpers import (IMAPFS_BIN, TIMEOUT, Imapfs, all_flags, client_fetch_commands, examine,
                      fetch_item, fetch_meta, is_mounted, is_uid_name, mount_for_class,
-                     parse_internaldate, require_binary, seed, start_fixture, tls_opts, uids)
+                     parse_internaldate, rawlog_command_lines, rawlog_files,
+                     rawlog_sessions_since, require_binary, seed, start_fixture, tls_opts, uids)
+from mailstate import server_state
 
 
 def read(path):
@@ -254,6 +256,8 @@ class TestReadOnly(unittest.TestCase):
     def setUpClass(cls):
         require_binary()
         cls.d = start_fixture(cls)
+        cls.d.create(cls.d.user, "Empty")
+        cls.before_mount = rawlog_files(cls.d)
         cls.m = mount_for_class(cls, cls.d, tls_opts(cls.d, "ro"))
         cls.mnt = cls.m.mnt
 
@@ -263,26 +267,49 @@ class TestReadOnly(unittest.TestCase):
         self.assertEqual(cm.exception.errno, errno.EROFS, f"{fn.__name__}{args}: {cm.exception}")
 
     def test_writes_fail(self):
-        before = all_flags(self.d)
         inbox = os.path.join(self.mnt, "INBOX")
         uid = sorted(int(n) for n in os.listdir(inbox) if is_uid_name(n))[0]
         msg = os.path.join(inbox, str(uid))
-        self.assertErofs(os.mkdir, os.path.join(self.mnt, "NewBox"))
-        self.assertErofs(os.mkdir, os.path.join(inbox, "Sub"))
-        self.assertErofs(open, os.path.join(inbox, "new.eml"), "wb")
-        self.assertErofs(open, os.path.join(msg, "message.eml"), "r+b")
-        self.assertErofs(os.utime, os.path.join(msg, "message.eml"))
-        self.assertErofs(os.rmdir, msg)
-        self.assertErofs(os.rename, msg, os.path.join(self.mnt, "Trash", str(uid)))
-        self.assertErofs(os.rename, os.path.join(self.mnt, "Archive"),
-                         os.path.join(self.mnt, "Archive2"))
-        self.assertErofs(os.rmdir, os.path.join(self.mnt, "%32026"))
-        self.assertErofs(os.setxattr, msg, "user.imap.flags", b"\\Seen")
+        path = lambda *names: os.path.join(self.mnt, *names)  # noqa: E731
+        flags = os.getxattr(msg, "user.imap.flags")
+        before = server_state(self.d)
+        refused = [
+            (os.mkdir, path("NewBox")),
+            (os.mkdir, path("Báo cáo")),
+            (os.mkdir, path("INBOX", "Sub")),
+            (open, path("INBOX", "new.eml"), "wb"),
+            (open, path("INBOX", str(uid), "message.eml"), "r+b"),
+            (os.utime, path("INBOX", str(uid), "message.eml")),
+            (os.unlink, path("INBOX", str(uid), "message.eml")),
+            (os.rmdir, msg),
+            (os.rename, msg, path("Trash", str(uid))),
+            (os.rmdir, path("Empty")),
+            (os.rmdir, path("%32026")),
+            (os.rmdir, path("INBOX")),
+            (os.rename, path("Archive"), path("Archive2")),
+            (os.rename, path("Empty"), path("Archive", "Empty")),
+            (os.rename, path("Thư mục"), path("Báo cáo")),
+            (os.setxattr, msg, "user.imap.flags", b"\\Seen"),
+            (os.setxattr, msg, "user.imap.flags", b""),
+            (os.removexattr, msg, "user.imap.flags"),
+        ]
+        for fn, *args in refused:
+            self.assertErofs(fn, *args)
+            self.assertEqual(server_state(self.d), before, f"{fn.__name__}{tuple(args)}")
         r = subprocess.run(["touch", os.path.join(inbox, "x")], stderr=subprocess.PIPE,
                            timeout=TIMEOUT)
         self.assertNotEqual(r.returncode, 0)
-        self.assertEqual(all_flags(self.d), before)
+        self.assertEqual(server_state(self.d), before)
+        self.assertEqual(os.getxattr(msg, "user.imap.flags"), flags)
         self.assertIn("Archive", os.listdir(self.mnt))
+        self.assertIn("Empty", os.listdir(self.mnt))
+        # Nor did the mount send a change (its EXAMINEs, which imaplib's lack
+        # CONDSTORE, show its sessions are there).
+        lines = rawlog_command_lines(rawlog_sessions_since(self.d, self.before_mount))
+        self.assertTrue([l for l in lines if re.search(r" EXAMINE .*\(CONDSTORE\)$", l)], lines)
+        changes = r"^\S+ \S+ (UID )?(SELECT|CREATE|DELETE|RENAME|SUBSCRIBE|UNSUBSCRIBE|STORE|" \
+                  r"APPEND|EXPUNGE|MOVE|COPY|CLOSE)\b"
+        self.assertEqual([l for l in lines if re.search(changes, l, re.I)], [])
 
 
 class TestTransports(unittest.TestCase):
