@@ -302,6 +302,51 @@ int imap_mailbox_exists(struct imap_conn *c, const char *mailbox, bool *exists)
 	return rc;
 }
 
+int imap_unselect(struct imap_conn *c)
+{
+	struct imap_mailbox_status st;
+	int rc;
+
+	if (imap_conn_has_cap(c, "UNSELECT"))
+		rc = imap_conn_cmd(c, NULL, NULL, "UNSELECT");
+	else
+		rc = imap_examine(c, "INBOX", &st);
+	/* Either way no selection is recorded: whoever next wants a mailbox
+	 * here selects it again, and no status is kept for INBOX. */
+	if (rc == IMAP_OK)
+		rc = imap_conn_set_selected(c, NULL);
+	return rc;
+}
+
+static void on_any_list(void *ud, const struct imap_resp *r)
+{
+	bool *found = ud;
+
+	if (is_data(r, "LIST"))
+		*found = true;
+}
+
+int imap_has_children(struct imap_conn *c, const char *mailbox, char delim, bool *found)
+{
+	char *pattern, *q;
+	int rc;
+
+	*found = false;
+	if (!delim || strpbrk(mailbox, "%*"))
+		return IMAP_OK;
+	pattern = malloc(strlen(mailbox) + 3);
+	if (!pattern)
+		return IMAP_ENOMEM;
+	sprintf(pattern, "%s%c%%", mailbox, delim);
+	rc = quote_name(c, pattern, &q);
+	free(pattern);
+	if (rc)
+		return rc;
+	rc = imap_conn_cmd(c, on_any_list, found, "LIST \"\" %s", q);
+	free(q);
+	return rc;
+}
+
 /* ---- flags and expunge on the selected mailbox ---- */
 
 /* What a change on the selected mailbox needs before it is sent. */

@@ -46,6 +46,14 @@ int imap_create(struct imap_conn *c, const char *mailbox);
 int imap_delete(struct imap_conn *c, const char *mailbox);
 int imap_rename(struct imap_conn *c, const char *from, const char *to);
 int imap_subscribe(struct imap_conn *c, const char *mailbox, bool on);
+/* Leaves the selected mailbox without expunging: UNSELECT (RFC 3691), or
+ * without it EXAMINE INBOX (CLOSE would expunge). Afterwards the
+ * connection has no recorded selection. */
+int imap_unselect(struct imap_conn *c);
+/* LIST "" "mailbox<delim>%": *found says whether any mailbox is listed
+ * below mailbox. A name holding a wildcard (% or *) would widen the
+ * pattern: nothing is sent and *found is false. */
+int imap_has_children(struct imap_conn *c, const char *mailbox, char delim, bool *found);
 /* LIST "" mailbox (no wildcard): *exists says whether it is there. */
 int imap_mailbox_exists(struct imap_conn *c, const char *mailbox, bool *exists);
 

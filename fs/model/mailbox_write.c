@@ -219,20 +219,8 @@ static void subscriptions_follow(struct imap_conn *c, const struct change *ch)
 static int leave_selected(struct imap_conn *c, const char *wire)
 {
 	const char *sel = imap_conn_selected(c);
-	struct imap_mailbox_status st;
-	int rc;
 
-	if (!sel || strcmp(sel, wire) != 0)
-		return IMAP_OK;
-	if (imap_conn_has_cap(c, "UNSELECT"))
-		rc = imap_conn_cmd(c, NULL, NULL, "UNSELECT");
-	else
-		rc = imap_examine(c, "INBOX", &st);
-	/* Either way the pool EXAMINEs again what it next wants here: the
-	 * status it keeps is not INBOX's. */
-	if (rc == IMAP_OK)
-		rc = imap_conn_set_selected(c, NULL);
-	return rc;
+	return sel && strcmp(sel, wire) == 0 ? imap_unselect(c) : IMAP_OK;
 }
 
 /* Whether mailbox wire is on the server now. LIST alone is not enough:
@@ -275,39 +263,6 @@ static int check_create(struct imap_conn *c, const struct imap_mailbox_status *s
 	return rc == IMAP_OK ? exists : rc;
 }
 
-static void on_child(void *ud, const struct imap_resp *r)
-{
-	bool *found = ud;
-
-	if (r->kind == IMAP_RESP_UNTAGGED && r->name && strcmp(r->name, "LIST") == 0)
-		*found = true;
-}
-
-/* Whether the server lists a mailbox below wire (made by another client
- * since the last LIST): Dovecot's DELETE would then keep the name as a
- * \Noselect level. A name holding a wildcard would widen the pattern: the
- * listing's answer (none below) stands for it. */
-static int has_children(struct imap_conn *c, const struct change *ch, bool *found)
-{
-	char *pattern, *q;
-	int rc;
-
-	*found = false;
-	if (!ch->delim || strpbrk(ch->wire, "%*"))
-		return IMAP_OK;
-	pattern = malloc(strlen(ch->wire) + 3);
-	if (!pattern)
-		return IMAP_ENOMEM;
-	sprintf(pattern, "%s%c%%", ch->wire, ch->delim);
-	q = imap_quote(pattern);
-	free(pattern);
-	if (!q)
-		return IMAP_ENOMEM;
-	rc = imap_conn_cmd(c, on_child, found, "LIST \"\" %s", q);
-	free(q);
-	return rc;
-}
-
 static int run_delete(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
 {
 	struct change *ch = ud;
@@ -317,12 +272,13 @@ static int run_delete(struct imap_conn *c, const struct imap_mailbox_status *st,
 
 	(void)st;
 	/* The listing may be old: the server says whether mail or mailboxes
-	 * are there. */
+	 * are there (one made by another client since: Dovecot's DELETE would
+	 * keep the name as a \Noselect level). */
 	rc = leave_selected(c, ch->wire);
 	if (rc == IMAP_OK && ch->selectable)
 		rc = imap_status(c, ch->wire, &now);
 	if (rc == IMAP_OK)
-		rc = has_children(c, ch, &below);
+		rc = imap_has_children(c, ch->wire, ch->delim, &below);
 	if (rc != IMAP_OK)
 		return rc;
 	if ((ch->selectable && now.exists) || below) {

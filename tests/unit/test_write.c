@@ -200,6 +200,42 @@ static void test_mailboxes(void **state)
 	close_clean(c);
 }
 
+static void test_unselect(void **state)
+{
+	struct imap_conn *c = open_script("unselect.txt");
+	bool found = false;
+
+	(void)state;
+	assert_int_equal(imap_examine(c, "Box", NULL), IMAP_OK);
+	assert_int_equal(imap_unselect(c), IMAP_OK);
+	assert_null(imap_conn_selected(c));
+	assert_int_equal(imap_has_children(c, "A", '/', &found), IMAP_OK);
+	assert_true(found);
+	found = true;
+	assert_int_equal(imap_has_children(c, "B", '.', &found), IMAP_OK);
+	assert_false(found);
+	/* A wildcard in the name would widen the pattern; no delimiter, no
+	 * levels: nothing is sent (the script has no third LIST). */
+	found = true;
+	assert_int_equal(imap_has_children(c, "C%", '/', &found), IMAP_OK);
+	assert_false(found);
+	assert_int_equal(imap_has_children(c, "C", 0, &found), IMAP_OK);
+	assert_false(found);
+	close_clean(c);
+}
+
+static void test_unselect_without_extension(void **state)
+{
+	struct imap_conn *c = open_script("unselect_examine.txt");
+
+	(void)state;
+	assert_int_equal(imap_select(c, "Box", NULL), IMAP_OK);
+	assert_int_equal(imap_unselect(c), IMAP_OK);
+	assert_null(imap_conn_selected(c));
+	assert_false(imap_selected_rw(c));
+	close_clean(c);
+}
+
 /* ---- COPY, MOVE ---- */
 
 static struct imap_landed copy44(struct imap_conn *c)
@@ -636,6 +672,8 @@ int main(void)
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_no_uidplus),
 		cmocka_unit_test(test_mailboxes),
+		cmocka_unit_test(test_unselect),
+		cmocka_unit_test(test_unselect_without_extension),
 		cmocka_unit_test(test_copy_move),
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_append_literal_plus),
