@@ -289,6 +289,13 @@ static void test_search(void **state)
 	assert_int_equal(imap_uid_present(c, 45, &present), IMAP_EBAD);
 	assert_false(present);
 	assert_int_equal(imap_uid_present(c, 0, &present), IMAP_EBAD);
+	/* HEADER Message-ID "" (or " ") matches every message that has the
+	 * header: a lost APPEND or COPY would be "found". Refused, not sent. */
+	u = (struct imap_uids){ (uint32_t *)1, 9 };
+	assert_int_equal(imap_search_message_id(c, 1, "", &u), IMAP_EBAD);
+	assert_null(u.uids);
+	assert_int_equal(u.n, 0);
+	assert_int_equal(imap_search_message_id(c, 1, " \t ", &u), IMAP_EBAD);
 	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
 	close_clean(c);
 }
