@@ -165,6 +165,8 @@ int imap_open_mailbox(struct imap_conn *c, const char *verb, const char *mailbox
 	char *q;
 	int rc;
 
+	if (st)
+		*st = (struct imap_mailbox_status){ 0 };
 	if (!mailbox)
 		return imap_conn_refuse(c, IMAP_EBAD, "no mailbox to %s", verb);
 	/* Wire names are modified UTF-7, so quoting only fails on a caller bug
@@ -184,8 +186,8 @@ int imap_open_mailbox(struct imap_conn *c, const char *verb, const char *mailbox
 	/* A failed EXAMINE leaves no mailbox selected (RFC 3501 6.3.1). */
 	else
 		imap_conn_set_selected(c, NULL);
-	if (st)
-		*st = rc == IMAP_OK ? ctx.st : (struct imap_mailbox_status){ 0 };
+	if (st && rc == IMAP_OK)
+		*st = ctx.st;
 	return rc;
 }
 

@@ -258,10 +258,19 @@ static void test_copy_move(void **state)
 static void test_search(void **state)
 {
 	struct imap_conn *c = open_script("search.txt");
+	struct imap_mailbox_status st = { 1, 1, 1, 1 };
 	struct imap_uids u = { (uint32_t *)1, 9 };
 	bool present = false;
 
 	(void)state;
+	/* Refused before sending: *st is still defined (zeroed). */
+	assert_int_equal(imap_examine(c, NULL, &st), IMAP_EBAD);
+	assert_true(st.exists == 0 && st.uidnext == 0 && st.uidvalidity == 0 &&
+		    st.highestmodseq == 0);
+	st = (struct imap_mailbox_status){ 1, 1, 1, 1 };
+	assert_int_equal(imap_examine(c, "IN\xc3\x9fOX", &st), IMAP_EBAD);
+	assert_true(st.exists == 0 && st.uidnext == 0 && st.uidvalidity == 0 &&
+		    st.highestmodseq == 0);
 	assert_int_equal(imap_examine(c, "INBOX", NULL), IMAP_OK);
 	assert_int_equal(imap_search_uids_from(c, 100, &u), IMAP_OK);
 	assert_null(u.uids);
