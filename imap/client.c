@@ -183,8 +183,10 @@ int imap_open_mailbox(struct imap_conn *c, const char *verb, const char *mailbox
 	free(q);
 	if (rc == IMAP_OK)
 		rc = imap_conn_set_selected(c, mailbox);
-	/* A failed EXAMINE leaves no mailbox selected (RFC 3501 6.3.1). */
-	else
+	/* A failed EXAMINE leaves no mailbox selected (RFC 3501 6.3.1); one
+	 * that could not be noted must not leave the one before as if it
+	 * still were (set_selected(NULL) cannot fail). */
+	if (rc != IMAP_OK)
 		imap_conn_set_selected(c, NULL);
 	if (st && rc == IMAP_OK)
 		*st = ctx.st;

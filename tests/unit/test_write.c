@@ -5,6 +5,7 @@
  * makes the fake server hang up, and the next call fails.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,24 @@
 #include "fake_servers.h"
 #include "pool.h"
 #include "write.h"
+
+/* strdup of this string fails (ENOMEM): the library's strdup is this one. */
+static const char *fail_strdup_of;
+
+char *strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d;
+
+	if (fail_strdup_of && strcmp(s, fail_strdup_of) == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	d = malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
 
 static const char *root(void)
 {
@@ -107,6 +126,26 @@ static void test_select(void **state)
 	assert_string_equal(imap_conn_last_code(c), "NONEXISTENT");
 	assert_null(imap_conn_selected(c));
 	assert_false(imap_selected_rw(c));
+	close_clean(c);
+}
+
+/* The server selected "Other" but the client could not note it: no
+ * mailbox may be taken as selected, least of all the one before (a reader
+ * would fetch UIDs of INBOX from Other). */
+static void test_select_oom_forgets_selection(void **state)
+{
+	struct imap_conn *c = open_script("select_oom.txt");
+	struct imap_mailbox_status st;
+
+	(void)state;
+	assert_int_equal(imap_examine(c, "INBOX", NULL), IMAP_OK);
+	assert_string_equal(imap_conn_selected(c), "INBOX");
+	fail_strdup_of = "Other";
+	assert_int_equal(imap_select(c, "Other", &st), IMAP_ENOMEM);
+	fail_strdup_of = NULL;
+	assert_null(imap_conn_selected(c));
+	assert_false(imap_selected_rw(c));
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
 	close_clean(c);
 }
 
@@ -649,6 +688,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_select),
+		cmocka_unit_test(test_select_oom_forgets_selection),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_no_uidplus),
 		cmocka_unit_test(test_mailboxes),
