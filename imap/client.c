@@ -165,6 +165,8 @@ int imap_open_mailbox(struct imap_conn *c, const char *verb, const char *mailbox
 	char *q;
 	int rc;
 
+	if (st)
+		*st = (struct imap_mailbox_status){ 0 };
 	if (!mailbox)
 		return imap_conn_refuse(c, IMAP_EBAD, "no mailbox to %s", verb);
 	/* Wire names are modified UTF-7, so quoting only fails on a caller bug
@@ -181,11 +183,13 @@ int imap_open_mailbox(struct imap_conn *c, const char *verb, const char *mailbox
 	free(q);
 	if (rc == IMAP_OK)
 		rc = imap_conn_set_selected(c, mailbox);
-	/* A failed EXAMINE leaves no mailbox selected (RFC 3501 6.3.1). */
-	else
+	/* A failed EXAMINE leaves no mailbox selected (RFC 3501 6.3.1); one
+	 * that could not be noted must not leave the one before as if it
+	 * still were (set_selected(NULL) cannot fail). */
+	if (rc != IMAP_OK)
 		imap_conn_set_selected(c, NULL);
-	if (st)
-		*st = rc == IMAP_OK ? ctx.st : (struct imap_mailbox_status){ 0 };
+	if (st && rc == IMAP_OK)
+		*st = ctx.st;
 	return rc;
 }
 

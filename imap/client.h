@@ -49,7 +49,8 @@ struct imap_mailbox_status {
 };
 /* EXAMINE mailbox, and records it as the connection's selected mailbox.
  * With CONDSTORE or QRESYNC offered it asks EXAMINE "box" (CONDSTORE), so
- * highestmodseq is known (0 when the mailbox answers [NOMODSEQ]). */
+ * highestmodseq is known (0 when the mailbox answers [NOMODSEQ]). On any
+ * error *st is zeroed. */
 int imap_examine(struct imap_conn *c, const char *mailbox, struct imap_mailbox_status *st);
 /* EXAMINE or SELECT (verb) as imap_examine does, the selection recorded
  * read-only (imap_select makes it read-write); also, if not NULL, sees

@@ -1384,7 +1384,9 @@ bool imap_conn_has_cap(const struct imap_conn *c, const char *cap)
 
 bool imap_conn_broken(const struct imap_conn *c)
 {
-	return c->broken;
+	/* Aborted between two commands, c is no better than broken: the next
+	 * command would fail at once (and whoever holds c must not lend it). */
+	return c->broken || atomic_load(&c->aborted);
 }
 
 void imap_conn_set_deadline(struct imap_conn *c, const struct timespec *until)

@@ -139,6 +139,8 @@ int imap_conn_refuse(struct imap_conn *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Capability check, case-insensitive ("BINARY", "AUTH=PLAIN", "QRESYNC"). */
 bool imap_conn_has_cap(const struct imap_conn *c, const char *cap);
+/* c is unusable: a command broke it, or imap_conn_abort ran (even between
+ * two commands, so that a pool never lends it again). */
 bool imap_conn_broken(const struct imap_conn *c);
 
 /* Until cleared (NULL), every command must end by *until (CLOCK_MONOTONIC, as

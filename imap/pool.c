@@ -440,6 +440,7 @@ int pool_run(struct imap_pool *p, struct pool_job *job)
 	int rc;
 
 	job->connected = job->lost = job->all_busy = false;
+	job->code[0] = '\0';
 	c = job_conn(p, job, &rc);
 	if (!c)
 		return rc;
@@ -447,6 +448,9 @@ int pool_run(struct imap_pool *p, struct pool_job *job)
 	s = own_slot(p, c);
 	imap_conn_set_deadline(c, job->until);
 	rc = select_mailbox(c, s, job->mailbox, job->flags);
+	/* fn does not run: its caller still needs the refusal's code. */
+	if ((rc == IMAP_ENO || rc == IMAP_EBAD) && imap_conn_last_code(c))
+		snprintf(job->code, sizeof job->code, "%s", imap_conn_last_code(c));
 	/* The slot is this thread's until it is returned: st needs no lock. */
 	if (rc == IMAP_OK)
 		rc = job->fn(c, job->mailbox ? &s->st : NULL, job->ud);

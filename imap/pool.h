@@ -65,6 +65,9 @@ struct pool_job {
 	bool connected;  /* out: a connection was had, so a command may have been sent */
 	bool lost;       /* out: the connection broke under the job (it is closed) */
 	bool all_busy;   /* out: IMAP_ETIMEOUT because no connection came free in time */
+	/* out: the response code ("READ-ONLY", "NONEXISTENT") when the EXAMINE
+	 * or SELECT of mailbox was refused (fn did not run), else "" */
+	char code[32];
 };
 
 /* One attempt at job: returns fn's result, or the error that kept fn from

@@ -658,7 +658,9 @@ int imap_search_message_id(struct imap_conn *c, uint32_t first, const char *mess
 	int rc;
 
 	*out = (struct imap_uids){ 0 };
-	if (!message_id)
+	/* HEADER is a substring search: "" or blanks match every message
+	 * that has the header, and a lost change would be "found". */
+	if (!message_id || !message_id[strspn(message_id, " \t")])
 		return imap_conn_refuse(c, IMAP_EBAD, "no Message-ID: not sent");
 	q = imap_quote(message_id);
 	if (q) {

@@ -98,7 +98,8 @@ struct imap_uids {
 /* UID SEARCH UID first:* HEADER Message-ID <message_id> on the selected
  * mailbox, keeping only UIDs >= first (the server answers "first:*" with
  * its last message even below first). message_id goes as a quoted string
- * or a literal, never pasted. */
+ * or a literal, never pasted; an empty or blank one (which the server's
+ * substring search would match in every message) is IMAP_EBAD, not sent. */
 int imap_search_message_id(struct imap_conn *c, uint32_t first, const char *message_id,
 			   struct imap_uids *out);
 /* UID SEARCH UID first:* on the selected mailbox (only UIDs >= first). */

@@ -230,6 +230,13 @@ int source_run(struct source *s, struct source_cmd *cmd)
 			return -ESTALE;
 	} while (may_retry(s, cmd, &job, rc, &lost, &backoff, &until));
 	cmd->unknown = job.lost && (cmd->flags & SOURCE_WRITE);
+	/* The mailbox's EXAMINE/SELECT was refused, so guarded never ran. */
+	if (job.code[0]) {
+		snprintf(cmd->code, sizeof(cmd->code), "%s", job.code);
+		if (cmd->flags & CHANGE)
+			log_msg(LOG_WARNING, "the server refused to select %s: [%s]", cmd->mailbox,
+				job.code);
+	}
 	/* Connections all busy with other work say nothing of the server. */
 	if (rc == IMAP_ETIMEOUT && !job.all_busy && !(cmd->flags & SOURCE_STREAM))
 		note_timeout(s);

@@ -62,6 +62,30 @@ static void test_lost_write_not_retried(void **state)
 	fake_source_teardown(&f);
 }
 
+/* A change whose SELECT is refused (fn never runs) still has the refusal's
+ * code and errno: READ-ONLY is EACCES, NONEXISTENT ENOENT, not EIO. */
+static void test_select_refusal_has_code(void **state)
+{
+	struct fake_source f;
+	int calls = 0;
+	struct source_cmd cmd = {
+		.mailbox = "Shared", .flags = SOURCE_SELECT | SOURCE_WRITE, .fn = noop_fn,
+		.ud = &calls,
+	};
+
+	(void)state;
+	fake_source_setup(&f, "source_readonly");
+	assert_int_equal(source_run(f.src, &cmd), -EACCES);
+	assert_string_equal(cmd.code, "READ-ONLY");
+	assert_false(cmd.unknown);
+	cmd.mailbox = "Gone";
+	assert_int_equal(source_run(f.src, &cmd), -ENOENT);
+	assert_string_equal(cmd.code, "NONEXISTENT");
+	assert_int_equal(calls, 0);
+	assert_int_equal(opened(&f.servers), 1);
+	fake_source_teardown(&f);
+}
+
 /* A server that refuses connections for a while (a restart) costs no error. */
 static void test_outage_waited_out(void **state)
 {
@@ -224,6 +248,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lost_read_retried),
 		cmocka_unit_test(test_lost_write_not_retried),
+		cmocka_unit_test(test_select_refusal_has_code),
 		cmocka_unit_test(test_outage_waited_out),
 		cmocka_unit_test(test_outage_within_deadline),
 		cmocka_unit_test(test_silence_within_deadline),

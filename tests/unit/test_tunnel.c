@@ -154,6 +154,27 @@ static void test_abort_blocked_write(void **state)
 	close(fd);
 }
 
+/* An abort that lands between two commands (a reader's cancel racing the
+ * end of its fetch): c is broken at once (conn.h), so that pool_return
+ * closes it instead of lending it to the next job, which would fail. */
+static void test_abort_between_commands(void **state)
+{
+	char err[256] = "";
+	int why = 0;
+	struct imap_conn *c = try_open("", "abort_idle.txt", 10000, err, sizeof err, &why);
+
+	(void)state;
+	if (!c)
+		fail_msg("cannot open: %s (%d)", err, why);
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
+	assert_false(imap_conn_broken(c));
+	imap_conn_abort(c);
+	assert_true(imap_conn_broken(c));
+	assert_int_equal(imap_select(c, "INBOX", NULL), IMAP_ENET);
+	assert_true(imap_conn_broken(c));
+	imap_conn_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_line_quoted),
 		cmocka_unit_test(test_unparsable_line_quoted),
 		cmocka_unit_test(test_abort_blocked_write),
+		cmocka_unit_test(test_abort_between_commands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

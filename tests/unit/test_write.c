@@ -5,6 +5,7 @@
  * makes the fake server hang up, and the next call fails.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,24 @@
 #include "fake_servers.h"
 #include "pool.h"
 #include "write.h"
+
+/* strdup of this string fails (ENOMEM): the library's strdup is this one. */
+static const char *fail_strdup_of;
+
+char *strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d;
+
+	if (fail_strdup_of && strcmp(s, fail_strdup_of) == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	d = malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
 
 static const char *root(void)
 {
@@ -107,6 +126,26 @@ static void test_select(void **state)
 	assert_string_equal(imap_conn_last_code(c), "NONEXISTENT");
 	assert_null(imap_conn_selected(c));
 	assert_false(imap_selected_rw(c));
+	close_clean(c);
+}
+
+/* The server selected "Other" but the client could not note it: no
+ * mailbox may be taken as selected, least of all the one before (a reader
+ * would fetch UIDs of INBOX from Other). */
+static void test_select_oom_forgets_selection(void **state)
+{
+	struct imap_conn *c = open_script("select_oom.txt");
+	struct imap_mailbox_status st;
+
+	(void)state;
+	assert_int_equal(imap_examine(c, "INBOX", NULL), IMAP_OK);
+	assert_string_equal(imap_conn_selected(c), "INBOX");
+	fail_strdup_of = "Other";
+	assert_int_equal(imap_select(c, "Other", &st), IMAP_ENOMEM);
+	fail_strdup_of = NULL;
+	assert_null(imap_conn_selected(c));
+	assert_false(imap_selected_rw(c));
+	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
 	close_clean(c);
 }
 
@@ -294,10 +333,19 @@ static void test_copy_move(void **state)
 static void test_search(void **state)
 {
 	struct imap_conn *c = open_script("search.txt");
+	struct imap_mailbox_status st = { 1, 1, 1, 1 };
 	struct imap_uids u = { (uint32_t *)1, 9 };
 	bool present = false;
 
 	(void)state;
+	/* Refused before sending: *st is still defined (zeroed). */
+	assert_int_equal(imap_examine(c, NULL, &st), IMAP_EBAD);
+	assert_true(st.exists == 0 && st.uidnext == 0 && st.uidvalidity == 0 &&
+		    st.highestmodseq == 0);
+	st = (struct imap_mailbox_status){ 1, 1, 1, 1 };
+	assert_int_equal(imap_examine(c, "IN\xc3\x9fOX", &st), IMAP_EBAD);
+	assert_true(st.exists == 0 && st.uidnext == 0 && st.uidvalidity == 0 &&
+		    st.highestmodseq == 0);
 	assert_int_equal(imap_examine(c, "INBOX", NULL), IMAP_OK);
 	assert_int_equal(imap_search_uids_from(c, 100, &u), IMAP_OK);
 	assert_null(u.uids);
@@ -325,6 +373,13 @@ static void test_search(void **state)
 	assert_int_equal(imap_uid_present(c, 45, &present), IMAP_EBAD);
 	assert_false(present);
 	assert_int_equal(imap_uid_present(c, 0, &present), IMAP_EBAD);
+	/* HEADER Message-ID "" (or " ") matches every message that has the
+	 * header: a lost APPEND or COPY would be "found". Refused, not sent. */
+	u = (struct imap_uids){ (uint32_t *)1, 9 };
+	assert_int_equal(imap_search_message_id(c, 1, "", &u), IMAP_EBAD);
+	assert_null(u.uids);
+	assert_int_equal(u.n, 0);
+	assert_int_equal(imap_search_message_id(c, 1, " \t ", &u), IMAP_EBAD);
 	assert_int_equal(imap_conn_cmd(c, NULL, NULL, "NOOP"), IMAP_OK);
 	close_clean(c);
 }
@@ -669,6 +724,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_select),
+		cmocka_unit_test(test_select_oom_forgets_selection),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_no_uidplus),
 		cmocka_unit_test(test_mailboxes),
