@@ -83,7 +83,8 @@ static const char *message_id_of(const struct msg *msg)
 		id = msg_detail_message_id(msg->detail);
 	else if (msg->saved)
 		id = msg->saved->message_id;
-	return id && id[0] ? id : NULL;
+	/* A blank one would match every message that has the header. */
+	return id && id[strspn(id, " \t")] ? id : NULL;
 }
 
 /* The visible mailbox marked \Trash, or 0. Caller holds the lock. */
@@ -215,15 +216,25 @@ static int run_transfer(struct imap_conn *c, const struct imap_mailbox_status *s
 
 struct same_facts {
 	const struct moving *mv;
+	const struct imap_uids *among;  /* the Message-ID's UIDs; NULL: any */
 	uint32_t found;           /* the lowest UID with the message's facts, 0: none */
 };
+
+static bool among(const struct imap_uids *u, uint32_t uid)
+{
+	for (size_t i = 0; u && i < u->n; i++)
+		if (u->uids[i] == uid)
+			return true;
+	return !u;
+}
 
 static void on_facts(void *ud, const struct imap_msg_meta *meta)
 {
 	struct same_facts *f = ud;
 
 	if (meta->uid >= f->mv->to_uidnext && meta->internaldate == f->mv->date &&
-	    meta->size == f->mv->size && (f->found == 0 || meta->uid < f->found))
+	    meta->size == f->mv->size && among(f->among, meta->uid) &&
+	    (f->found == 0 || meta->uid < f->found))
 		f->found = meta->uid;
 }
 
@@ -237,16 +248,20 @@ static int find_copy(struct imap_conn *c, const struct moving *mv, uint32_t *uid
 	int rc;
 
 	*uid = 0;
+	/* A HEADER search matches substrings: a UID it finds must have the
+	 * message's size and INTERNALDATE too (a copy keeps both). */
 	if (mv->message_id) {
 		rc = imap_search_message_id(c, mv->to_uidnext, mv->message_id, &found);
-		if (rc == IMAP_OK && found.n)
-			*uid = found.uids[0];
-		free(found.uids);
-		return rc;
+		if (rc != IMAP_OK || found.n == 0) {
+			free(found.uids);
+			return rc;
+		}
+		f.among = &found;
 	}
 	snprintf(set, sizeof(set), "%u:*", mv->to_uidnext);
 	rc = imap_fetch_meta(c, set, IMAP_META_INTERNALDATE | IMAP_META_SIZE, on_facts, &f);
-	*uid = f.found;
+	*uid = rc == IMAP_OK ? f.found : 0;
+	free(found.uids);
 	return rc;
 }
 

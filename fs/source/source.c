@@ -249,7 +249,10 @@ int source_write(struct source *s, struct source_cmd *cmd, struct source_cmd *ch
 
 	cmd->flags |= SOURCE_WRITE;
 	check->flags &= ~(unsigned)SOURCE_WRITE;
-	for (;;) {
+	/* The deadline bounds the rounds too, but a caller outside a request
+	 * gets a fresh one per command: a server that drops every answer must
+	 * not be sent the change without end. */
+	for (int round = 0;; round++) {
 		rc = source_run(s, cmd);
 		if (!cmd->unknown)
 			return rc;
@@ -262,6 +265,11 @@ int source_write(struct source *s, struct source_cmd *cmd, struct source_cmd *ch
 		if (rc != 0) {
 			log_msg(LOG_ERR, "cannot tell whether a change was made: not sent again");
 			return rc < 0 ? rc : -EIO;
+		}
+		if (round == LOST_RETRIES) {
+			log_msg(LOG_ERR, "a change lost its answer %d times: not sent again",
+				LOST_RETRIES + 1);
+			return -EIO;
 		}
 	}
 }

@@ -62,6 +62,79 @@ static void test_lost_write_not_retried(void **state)
 	fake_source_teardown(&f);
 }
 
+/* source_write's check: CHECK answers OK for "made", NO for "not made". */
+static int check_fn(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	int rc = imap_conn_cmd(c, NULL, NULL, "CHECK");
+
+	(void)st, (void)ud;
+	return rc == IMAP_OK ? 1 : rc == IMAP_ENO ? 0 : rc;
+}
+
+/* Runs source_write of a NOOP under the scripts prefix.N.txt: its result,
+ * and how often the NOOP and the connections went out. */
+static int write_under(const char *prefix, int *sent, unsigned *conns)
+{
+	struct fake_source f;
+	struct source_cmd cmd = { .mailbox = "INBOX", .fn = noop_fn, .ud = sent };
+	struct source_cmd check = { .mailbox = "INBOX", .fn = check_fn };
+	int rc;
+
+	*sent = 0;
+	fake_source_setup(&f, prefix);
+	rc = source_write(f.src, &cmd, &check);
+	*conns = opened(&f.servers);
+	fake_source_teardown(&f);
+	return rc;
+}
+
+/* A lost answer is looked for: made, it is not sent again; not made, it is. */
+static void test_write_checked(void **state)
+{
+	int sent;
+	unsigned conns;
+
+	(void)state;
+	assert_int_equal(write_under("swrite_made", &sent, &conns), 0);
+	assert_int_equal(sent, 1);
+	assert_int_equal(conns, 2);
+	assert_int_equal(write_under("swrite_resent", &sent, &conns), 0);
+	assert_int_equal(sent, 2);
+	assert_int_equal(conns, 2);
+}
+
+/* A server that loses every answer gets the change a bounded number of
+ * times (the check says "not made" each time), whatever the deadline. */
+static void test_write_rounds_bounded(void **state)
+{
+	int sent;
+	unsigned conns;
+
+	(void)state;
+	assert_int_equal(write_under("swrite_lossy", &sent, &conns), -EIO);
+	assert_int_equal(sent, 4);
+	assert_int_equal(conns, 5);
+}
+
+/* -o ro: a change is refused before anything is sent. */
+static void test_read_only_refuses_changes(void **state)
+{
+	struct fake_source f;
+	int calls = 0;
+	struct source_cmd cmd = { .mailbox = "INBOX", .flags = SOURCE_WRITE, .fn = noop_fn,
+				  .ud = &calls };
+
+	(void)state;
+	fake_source_setup(&f, "source_write");
+	source_set_read_only(f.src);
+	assert_int_equal(source_run(f.src, &cmd), -EROFS);
+	cmd.flags = SOURCE_SELECT;
+	assert_int_equal(source_run(f.src, &cmd), -EROFS);
+	assert_int_equal(calls, 0);
+	assert_int_equal(opened(&f.servers), 0);
+	fake_source_teardown(&f);
+}
+
 /* A change whose SELECT is refused (fn never runs) still has the refusal's
  * code and errno: READ-ONLY is EACCES, NONEXISTENT ENOENT, not EIO. */
 static void test_select_refusal_has_code(void **state)
@@ -248,6 +321,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lost_read_retried),
 		cmocka_unit_test(test_lost_write_not_retried),
+		cmocka_unit_test(test_write_checked),
+		cmocka_unit_test(test_write_rounds_bounded),
+		cmocka_unit_test(test_read_only_refuses_changes),
 		cmocka_unit_test(test_select_refusal_has_code),
 		cmocka_unit_test(test_outage_waited_out),
 		cmocka_unit_test(test_outage_within_deadline),
