@@ -391,6 +391,35 @@ class TestAppendReadOnly(AppendBase):
         self.assertEqual(os.listdir(staging), [])
 
 
+class TestAppendPlainServer(AppendBase):
+    """A server without UIDPLUS (no APPENDUID), LITERAL+ or MOVE: the literal goes
+    synchronising, and the new message still shows at once (the mailbox is
+    listed again)."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls, seeded=False,
+                              drop_caps=("UIDPLUS", "LITERAL+", "LITERAL-", "MOVE"))
+        cls.m = mount_for_class(cls, cls.d, [f"port={cls.d.port_plain}", "tls=none"])
+        cls.c = cls.d.client()
+        cls.addClassCleanup(cls.c.logout)
+        caps = cls.c.capabilities
+        assert "UIDPLUS" not in caps and "LITERAL+" not in caps, caps
+
+    def test_cp_small_and_large(self):
+        inbox = os.path.join(self.m.mnt, "INBOX")
+        for body in (b"small\r\n", b"x" * 76 + b"\r\n" * 1 + (b"y" * 998 + b"\r\n") * 5000):
+            mid = self.mid("plain")
+            data = message(mid, body)
+            r = run(["cp", self.tmpfile(data), inbox + "/"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assert_once("INBOX", mid, data)
+            sent = b"".join(read_file(p) for p in rawlog_files(self.d) if p.endswith(".in"))
+            self.assertIn(b"{%d}" % len(data), sent)   # synchronising, not {n+}
+            self.assertNotIn(b"{%d+}" % len(data), sent)
+
+
 class TestAppendFaults(AppendBase):
     """The connection cut at a random point of the APPEND (before it, inside its
     literal, right after it, or its answer lost: faultproxy.py "cut"), 100 times
