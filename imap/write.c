@@ -41,8 +41,7 @@ static bool atom_char(unsigned char ch)
 	return ch > 0x20 && ch < 0x7f && !strchr("(){%*\"\\]", ch);
 }
 
-/* flag-keyword or "\" atom: what may be pasted into a flag list. */
-static bool flag_ok(const char *s, size_t len)
+bool imap_flag_syntax_ok(const char *s, size_t len)
 {
 	if (len && *s == '\\')
 		s++, len--;
@@ -63,7 +62,7 @@ static bool flags_ok(const char *flags)
 		return true;
 	for (;;) {
 		sp = strchr(p, ' ');
-		if (!flag_ok(p, sp ? (size_t)(sp - p) : strlen(p)))
+		if (!imap_flag_syntax_ok(p, sp ? (size_t)(sp - p) : strlen(p)))
 			return false;
 		if (!sp)
 			return true;
@@ -71,10 +70,8 @@ static bool flags_ok(const char *flags)
 	}
 }
 
-static bool list_has(const char *list, const char *flag)
+bool imap_flags_has(const char *list, const char *flag, size_t n)
 {
-	size_t n = strlen(flag);
-
 	for (const char *p = list; *p;) {
 		size_t len = strcspn(p, " ");
 
@@ -89,12 +86,13 @@ bool imap_flag_permanent(const struct imap_conn *c, const char *flag)
 {
 	const char *perm = imap_conn_permanent_flags(c);
 
-	if (!imap_conn_read_write(c) || !flag_ok(flag, strlen(flag)))
+	if (!imap_conn_read_write(c) || !imap_flag_syntax_ok(flag, strlen(flag)))
 		return false;
 	if (!perm)
 		return true;
 	/* "\*": new keywords may be created; system flags must be listed. */
-	return list_has(perm, flag) || (flag[0] != '\\' && list_has(perm, "\\*"));
+	return imap_flags_has(perm, flag, strlen(flag)) ||
+	       (flag[0] != '\\' && imap_flags_has(perm, "\\*", 2));
 }
 
 /* ---- SELECT ---- */
@@ -121,7 +119,7 @@ static void on_select(void *ud, const struct imap_resp *r)
 		const char *f = imap_arg_atom(&items[i]);
 
 		/* "\*" is kept: it says keywords may be made up. */
-		if (f && (strcmp(f, "\\*") == 0 || flag_ok(f, strlen(f))))
+		if (f && (strcmp(f, "\\*") == 0 || imap_flag_syntax_ok(f, strlen(f))))
 			buf_addf(&ctx->perm, "%s%s", ctx->perm.len ? " " : "", f);
 	}
 }

@@ -38,6 +38,14 @@ bool imap_selected_rw(const struct imap_conn *c);
  * when the server sent no PERMANENTFLAGS (RFC 3501: then all are). */
 bool imap_flag_permanent(const struct imap_conn *c, const char *flag);
 
+/* Whether the n bytes at s are a flag as IMAP spells one: a keyword atom
+ * or "\\" and an atom (RFC 3501 flag-keyword, flag-extension); what may be
+ * pasted into a flag list. */
+bool imap_flag_syntax_ok(const char *s, size_t n);
+/* Whether the space-separated list holds the flag of n bytes at flag
+ * (case-insensitive, as IMAP compares flags). */
+bool imap_flags_has(const char *list, const char *flag, size_t n);
+
 /* STATUS mailbox (MESSAGES UIDNEXT UIDVALIDITY): exists, uidnext, uidvalidity. */
 int imap_status(struct imap_conn *c, const char *mailbox, struct imap_mailbox_status *st);
 

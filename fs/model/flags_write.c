@@ -25,12 +25,6 @@ static const char *const system_flags[] = {
 	"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft",
 };
 
-/* An atom-char of RFC 3501 (no atom-specials, no ']'). */
-static bool atom_char(unsigned char ch)
-{
-	return ch > 0x20 && ch < 0x7f && !strchr("(){%*\"\\]", ch);
-}
-
 /* The spelling to send for the flag of n bytes at s, or NULL when it is not
  * one a user may set. Keywords are returned as they are (*keyword). */
 static const char *flag_name(const char *s, size_t n, bool *keyword)
@@ -42,23 +36,7 @@ static const char *flag_name(const char *s, size_t n, bool *keyword)
 				return system_flags[i];
 		return NULL; /* \Recent, \*, or one IMAP does not have */
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!atom_char((unsigned char)s[i]))
-			return NULL;
-	return s;
-}
-
-/* Whether flag (n bytes) is already in out (IMAP flags are case-insensitive). */
-static bool listed(const char *out, const char *flag, size_t n)
-{
-	for (const char *p = out; *p;) {
-		size_t k = strcspn(p, " ");
-
-		if (k == n && strncasecmp(p, flag, n) == 0)
-			return true;
-		p += k + (p[k] == ' ');
-	}
-	return false;
+	return imap_flag_syntax_ok(s, n) ? s : NULL;
 }
 
 /* The value checked and written out as sent: "\\Seen $Label" ("" for none),
@@ -88,7 +66,7 @@ static int parse_flags(const char *value, size_t len, char **out)
 			free(buf);
 			return -EINVAL;
 		}
-		if (!listed(buf, name, n)) {
+		if (!imap_flags_has(buf, name, n)) {
 			if (used)
 				buf[used++] = ' ';
 			memcpy(buf + used, name, n);
