@@ -2,6 +2,7 @@
 
 #include "buf.h"
 #include "dirs.h"
+#include "fileio.h"
 #include "keys.h"
 
 #include <errno.h>
@@ -278,21 +279,6 @@ static int read_all(int fd, unsigned char *p, size_t len)
 	return 0;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Reads the whole file; -ENOENT when absent or of an impossible size. */
 static int slurp(const char *path, unsigned char **data, size_t *len)
 {
@@ -395,7 +381,7 @@ static int write_durably(const char *tmp, const char *path, const char *dir,
 
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, (const unsigned char *)b->data, b->len);
+	rc = fd_write_all(fd, (const unsigned char *)b->data, b->len);
 	if (!rc && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && !rc)

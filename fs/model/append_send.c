@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "eml.h"
+#include "fileio.h"
 #include "log.h"
 #include "model_int.h"
 #include "request.h"
@@ -184,21 +185,6 @@ static int read_at(int fd, char *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Scans the file (eml.h); with convert >= 0, writes its CRLF form there too. */
 static int stream(int fd, uint64_t size, struct eml_scan *scan, int convert)
 {
@@ -214,7 +200,7 @@ static int stream(int fd, uint64_t size, struct eml_scan *scan, int convert)
 		if (rc == 0)
 			eml_scan_feed(scan, in, len);
 		if (rc == 0 && convert >= 0)
-			rc = write_all(convert, out, eml_crlf(&crlf, in, len, out));
+			rc = fd_write_all(convert, out, eml_crlf(&crlf, in, len, out));
 	}
 	free(in);
 	free(out);
