@@ -530,6 +530,13 @@ int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 	if (st && fh == MODEL_CREATED_FH && !st->creator_closed) {
 		st->creator_closed = true;
 		st->closed_gen = st->gen;
+		/* Its release may never come: once an OPEN was answered
+		 * ENOSYS (no_open: the first read of any file), the kernel
+		 * sends no RELEASE for created files either (Linux 6.18).
+		 * Kept open, it would hold its data and descriptor until
+		 * unmount. Its first close ends it; a dup still writing is
+		 * then like an open by name. */
+		st->open = false;
 	}
 	/* Nothing new to append (an empty file is no message); or the close of
 	 * another open while its creator still writes (a file manager's look
@@ -558,6 +565,8 @@ int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 	if (rc == 0 && st->gen == gen) {
 		st->appended = true;
 		st->keep_until = now_s() + LINGER_S;
+	} else if (!st->open && st->gen == st->closed_gen) {
+		st->keep_until = 0; /* refused, its writer told: as at its release */
 	}
 	pthread_cond_broadcast(&a->done);
 	st->refs--;

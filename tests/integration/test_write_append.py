@@ -261,6 +261,25 @@ class TestAppend(AppendBase):
             self.assertEqual(fetch_item(self.c, uid, "BODY.PEEK[]"), long)
         self.assert_once("INBOX", second, short)
 
+    def test_names_bounded_after_a_read(self):
+        """Once an OPEN was answered ENOSYS (any file read: FUSE no_open), the kernel
+        sends no RELEASE for created files: the names answering after their append
+        stay bounded all the same (LINGER_MAX), the oldest dropped with its data."""
+        seed = by_mid(self.c, "INBOX", "<seed@imapfs.test>")[0]
+        msgdir = os.path.join(self.inbox, str(seed))
+        with open(os.path.join(msgdir, "header"), "rb") as f:
+            f.read()
+        fds = lambda: len(os.listdir(f"/proc/{self.m.proc.pid}/fd"))
+        before = fds()
+        subject = self.mid("afterread")
+        paths = [os.path.join(self.inbox, f"afterread{i}.eml") for i in range(140)]
+        for path in paths:
+            write_file(path, message(self.mid("afterread"), subject=subject.encode()))
+        self.assertEqual(len(uids(self.c, "INBOX", "SUBJECT", '"%s"' % subject)), 140)
+        self.assertFalse(os.path.exists(paths[0]), "the oldest name still answers")
+        self.assertTrue(os.path.exists(paths[-1]))
+        self.assertLess(fds() - before, 135, "a descriptor kept for every file")
+
     def test_many_files_bounded_descriptors(self):
         """cp of many files: each appended once, and the names that still answer
         after their append (each holds its data open) are bounded."""
