@@ -60,7 +60,9 @@ struct stage {
 	struct timespec atime, mtime, ctime;
 	bool open;                /* its creator's handle is not released */
 	bool creator_closed;      /* that handle was closed (flushed) once */
-	uint64_t closed_gen;      /* gen at that close */
+	uint64_t closed_gen;      /* gen at the last close that answered for the bytes
+				   * (the creator's first, then any that appended or
+				   * was refused): newer ones are pending() */
 	bool unlinked;            /* its name is gone; dropped once unused */
 	bool appended;            /* what it holds is on the server */
 	bool flushing;            /* a close appends it now */
@@ -176,10 +178,18 @@ int staging_fd(struct model *m)
 
 /* ---- the table ------------------------------------------------------------ */
 
+/* Whether st holds bytes no close has answered for yet: an open by name
+ * (which the area does not see) may still write them, and its close must
+ * append them; they go only with their name. Locked. */
+static bool pending(const struct stage *st)
+{
+	return !st->appended && !st->unlinked && st->gen != st->closed_gen;
+}
+
 /* Whether st is kept only for its name: nobody uses it. Locked. */
 static bool idle(const struct stage *st)
 {
-	return !st->open && !st->flushing && st->refs == 0;
+	return !st->open && !st->flushing && st->refs == 0 && !pending(st);
 }
 
 /* Whether st goes now: unused and not worth keeping. Locked. */
@@ -543,6 +553,8 @@ int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 	 * at a new file): the creator's close appends it, whole. */
 	if (rc || !st || st->appended || st->unlinked || st->size == 0 ||
 	    (fh != MODEL_CREATED_FH && st->open && !st->creator_closed)) {
+		if (rc == 0 && st && st->creator_closed)
+			st->closed_gen = st->gen; /* nothing to send: answered */
 		pthread_mutex_unlock(&a->lock);
 		return rc;
 	}
@@ -562,6 +574,7 @@ int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 
 	pthread_mutex_lock(&a->lock);
 	st->flushing = false;
+	st->closed_gen = gen; /* this close answered for those bytes */
 	if (rc == 0 && st->gen == gen) {
 		st->appended = true;
 		st->keep_until = now_s() + LINGER_S;

@@ -280,6 +280,29 @@ class TestAppend(AppendBase):
         self.assertTrue(os.path.exists(paths[-1]))
         self.assertLess(fds() - before, 135, "a descriptor kept for every file")
 
+    def test_reopened_name_kept_while_written(self):
+        """A name that still answers after its append, opened again and written, is
+        not dropped with the names that only linger (LINGER_MAX of them, the oldest
+        first): its close appends what was written, never says 0 for bytes thrown
+        away."""
+        path = os.path.join(self.inbox, "reopened.eml")
+        first, second = self.mid("reopened"), self.mid("rewritten")
+        write_file(path, message(first))
+        data = message(second)
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        try:
+            self.assertEqual(os.write(fd, data), len(data))
+            subject = self.mid("crowd")
+            for i in range(140):  # more names after it than LINGER_MAX
+                write_file(os.path.join(self.inbox, f"crowd{i}.eml"),
+                           message(self.mid("crowd"), subject=subject.encode()))
+            self.assertFalse(os.path.exists(os.path.join(self.inbox, "crowd0.eml")),
+                             "no name dropped: this proves nothing")
+        finally:
+            os.close(fd)
+        self.assert_once("INBOX", first)
+        self.assert_once("INBOX", second, data)
+
     def test_many_files_bounded_descriptors(self):
         """cp of many files: each appended once, and the names that still answer
         after their append (each holds its data open) are bounded."""
