@@ -547,6 +547,10 @@ int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 		 * unmount. Its first close ends it; a dup still writing is
 		 * then like an open by name. */
 		st->open = false;
+		/* An empty one is a shell's redirection (open, dup2, close
+		 * the first descriptor): its writes are still to come. */
+		if (st->size == 0)
+			st->keep_until = now_s() + LINGER_S;
 	}
 	/* Nothing new to append (an empty file is no message); or the close of
 	 * another open while its creator still writes (a file manager's look

@@ -280,6 +280,23 @@ class TestAppend(AppendBase):
         self.assertTrue(os.path.exists(paths[-1]))
         self.assertLess(fds() - before, 135, "a descriptor kept for every file")
 
+    def test_redirection_dup_closed_first(self):
+        """A shell's `cmd > FILE` opens FILE, dup2s it to 1 and closes the first
+        descriptor before cmd writes: that empty close ends nothing, whatever
+        happens in between (a readdir drops the names no longer wanted)."""
+        path = os.path.join(self.inbox, "redirected.eml")
+        mid = self.mid("redirected")
+        data = message(mid)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        out = os.dup(fd)
+        os.close(fd)
+        try:
+            self.names()  # a sweep of the area
+            self.assertEqual(os.write(out, data), len(data))
+        finally:
+            os.close(out)
+        self.assert_once("INBOX", mid, data)
+
     def test_reopened_name_kept_while_written(self):
         """A name that still answers after its append, opened again and written, is
         not dropped with the names that only linger (LINGER_MAX of them, the oldest
