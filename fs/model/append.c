@@ -516,12 +516,20 @@ static void shown(struct model *m, uint32_t id, const char *name)
 static bool wait_flush(struct append_area *a, struct stage *st)
 {
 	struct timespec until;
+	bool done = true;
 
 	request_deadline(&until);
-	while (st->flushing)
-		if (pthread_cond_timedwait(&a->done, &a->lock, &until) == ETIMEDOUT)
-			return !st->flushing;
-	return true;
+	/* The lock is let go while waiting: the other close's sweep must not
+	 * free st (unlinked, or past the lingering bounds) under this one. */
+	st->refs++;
+	while (st->flushing) {
+		if (pthread_cond_timedwait(&a->done, &a->lock, &until) == ETIMEDOUT) {
+			done = !st->flushing;
+			break;
+		}
+	}
+	st->refs--;
+	return done;
 }
 
 int append_flush(struct model *m, uint64_t ino, uint64_t fh)

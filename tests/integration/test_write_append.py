@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -407,6 +408,47 @@ class TestAppendRefusals(AppendBase):
         self.assertEqual(read_file(src), data, f"{tool} lost its source")
         self.assertEqual(self.uidnext("INBOX"), before, "something was appended")
         self.assertNotIn("mail.eml", os.listdir(self.inbox))
+
+    def test_close_waiting_for_another_close(self):
+        """A close that waits while another close of the same file appends it, the
+        name unlinked meanwhile: the file stays until the waiter is done (freed under
+        it before: ASan's heap-use-after-free, in scripts/test's asan run)."""
+        path = os.path.join(self.inbox, "waited.eml")
+        first, second = self.mid("waited"), self.mid("waiting")
+        write_file(path, message(first))
+        data = message(second)
+        writer = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        reader = os.open(path, os.O_RDONLY)
+        os.write(writer, data)
+        appends = len(self.proxy.commands("^APPEND"))
+        results = {}
+
+        def close(name, fd):
+            try:
+                os.close(fd)
+                results[name] = 0
+            except OSError as e:
+                results[name] = e.errno
+
+        self.proxy.set(["trickle=0.05 ^APPEND"])  # its answer takes ~2 s
+        try:
+            t1 = threading.Thread(target=close, args=("writer", writer))
+            t1.start()
+            deadline = time.monotonic() + TIMEOUT
+            while len(self.proxy.commands("^APPEND")) == appends and time.monotonic() < deadline:
+                time.sleep(0.02)
+            t2 = threading.Thread(target=close, args=("reader", reader))
+            t2.start()
+            time.sleep(0.3)  # the reader's close waits for the writer's
+            os.unlink(path)
+            t1.join(TIMEOUT)
+            t2.join(TIMEOUT)
+        finally:
+            self.proxy.set([])
+        self.assertEqual(results, {"writer": 0, "reader": 0})
+        self.assert_once("INBOX", second, data)
+        self.assertTrue(self.m.proc.poll() is None and self.m.sanitizer_report() is None,
+                        self.m.stderr()[-3000:])
 
     def test_refusals(self):
         self.refused(message(self.mid("big"), b"x" * 600 * 1024), b"File too large")
