@@ -9,17 +9,19 @@
  * Tools go on using the name after their close: rsync renames its dot-named
  * temporary file, cp -p and rsync set times and modes. So an appended
  * file's name keeps answering (lookup, getattr, setattr, unlink, rename:
- * each 0, the last two making it go) for LINGER_S after its release,
- * hidden from readdir (at most LINGER_MAX of them, LINGER_BYTES of data). A file released
- * without being appended goes with its data.
+ * each 0, the last two making it go) for LINGER_S after its close,
+ * hidden from readdir (at most LINGER_MAX of them, LINGER_BYTES of data).
+ * A file whose close was refused goes with its data.
  *
  * Files have no open state (the kernel opens none: FUSE no_open), so a
  * file reopened by name (cp over a name still answering) gets no release:
- * each write keeps it LINGER_S longer. Only its creator's handle is known
+ * each write keeps it LINGER_S longer, and what it wrote stays (pending)
+ * until a close answered for it. Only its creator's handle is known
  * (MODEL_CREATED_FH): until its first close, the closes of other opens (a
- * file manager reading a new file) append nothing. Its release comes
- * asynchronously, maybe after a new open by name wrote again: what was
- * written after the creator's close is kept then.
+ * file manager reading a new file) append nothing. That first close ends
+ * it: once the kernel knows no_open it sends no RELEASE even for created
+ * files; a release that does come, maybe after a new open by name wrote
+ * again, keeps what was written after that close.
  */
 #include <dirent.h>
 #include <errno.h>
