@@ -9,17 +9,19 @@
  * Tools go on using the name after their close: rsync renames its dot-named
  * temporary file, cp -p and rsync set times and modes. So an appended
  * file's name keeps answering (lookup, getattr, setattr, unlink, rename:
- * each 0, the last two making it go) for LINGER_S after its release,
- * hidden from readdir (at most LINGER_MAX of them, LINGER_BYTES of data). A file released
- * without being appended goes with its data.
+ * each 0, the last two making it go) for LINGER_S after its close,
+ * hidden from readdir (at most LINGER_MAX of them, LINGER_BYTES of data).
+ * A file whose close was refused goes with its data.
  *
  * Files have no open state (the kernel opens none: FUSE no_open), so a
  * file reopened by name (cp over a name still answering) gets no release:
- * each write keeps it LINGER_S longer. Only its creator's handle is known
+ * each write keeps it LINGER_S longer, and what it wrote stays (pending)
+ * until a close answered for it. Only its creator's handle is known
  * (MODEL_CREATED_FH): until its first close, the closes of other opens (a
- * file manager reading a new file) append nothing. Its release comes
- * asynchronously, maybe after a new open by name wrote again: what was
- * written after the creator's close is kept then.
+ * file manager reading a new file) append nothing. That first close ends
+ * it: once the kernel knows no_open it sends no RELEASE even for created
+ * files; a release that does come, maybe after a new open by name wrote
+ * again, keeps what was written after that close.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -60,7 +62,9 @@ struct stage {
 	struct timespec atime, mtime, ctime;
 	bool open;                /* its creator's handle is not released */
 	bool creator_closed;      /* that handle was closed (flushed) once */
-	uint64_t closed_gen;      /* gen at that close */
+	uint64_t closed_gen;      /* gen at the last close that answered for the bytes
+				   * (the creator's first, then any that appended or
+				   * was refused): newer ones are pending() */
 	bool unlinked;            /* its name is gone; dropped once unused */
 	bool appended;            /* what it holds is on the server */
 	bool flushing;            /* a close appends it now */
@@ -176,10 +180,18 @@ int staging_fd(struct model *m)
 
 /* ---- the table ------------------------------------------------------------ */
 
+/* Whether st holds bytes no close has answered for yet: an open by name
+ * (which the area does not see) may still write them, and its close must
+ * append them; they go only with their name. Locked. */
+static bool pending(const struct stage *st)
+{
+	return !st->appended && !st->unlinked && st->gen != st->closed_gen;
+}
+
 /* Whether st is kept only for its name: nobody uses it. Locked. */
 static bool idle(const struct stage *st)
 {
-	return !st->open && !st->flushing && st->refs == 0;
+	return !st->open && !st->flushing && st->refs == 0 && !pending(st);
 }
 
 /* Whether st goes now: unused and not worth keeping. Locked. */
@@ -506,12 +518,20 @@ static void shown(struct model *m, uint32_t id, const char *name)
 static bool wait_flush(struct append_area *a, struct stage *st)
 {
 	struct timespec until;
+	bool done = true;
 
 	request_deadline(&until);
-	while (st->flushing)
-		if (pthread_cond_timedwait(&a->done, &a->lock, &until) == ETIMEDOUT)
-			return !st->flushing;
-	return true;
+	/* The lock is let go while waiting: the other close's sweep must not
+	 * free st (unlinked, or past the lingering bounds) under this one. */
+	st->refs++;
+	while (st->flushing) {
+		if (pthread_cond_timedwait(&a->done, &a->lock, &until) == ETIMEDOUT) {
+			done = !st->flushing;
+			break;
+		}
+	}
+	st->refs--;
+	return done;
 }
 
 int append_flush(struct model *m, uint64_t ino, uint64_t fh)
@@ -530,12 +550,25 @@ int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 	if (st && fh == MODEL_CREATED_FH && !st->creator_closed) {
 		st->creator_closed = true;
 		st->closed_gen = st->gen;
+		/* Its release may never come: once an OPEN was answered
+		 * ENOSYS (no_open: the first read of any file), the kernel
+		 * sends no RELEASE for created files either (Linux 6.18).
+		 * Kept open, it would hold its data and descriptor until
+		 * unmount. Its first close ends it; a dup still writing is
+		 * then like an open by name. */
+		st->open = false;
+		/* An empty one is a shell's redirection (open, dup2, close
+		 * the first descriptor): its writes are still to come. */
+		if (st->size == 0)
+			st->keep_until = now_s() + LINGER_S;
 	}
 	/* Nothing new to append (an empty file is no message); or the close of
 	 * another open while its creator still writes (a file manager's look
 	 * at a new file): the creator's close appends it, whole. */
 	if (rc || !st || st->appended || st->unlinked || st->size == 0 ||
 	    (fh != MODEL_CREATED_FH && st->open && !st->creator_closed)) {
+		if (rc == 0 && st && st->creator_closed)
+			st->closed_gen = st->gen; /* nothing to send: answered */
 		pthread_mutex_unlock(&a->lock);
 		return rc;
 	}
@@ -555,9 +588,12 @@ int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 
 	pthread_mutex_lock(&a->lock);
 	st->flushing = false;
+	st->closed_gen = gen; /* this close answered for those bytes */
 	if (rc == 0 && st->gen == gen) {
 		st->appended = true;
 		st->keep_until = now_s() + LINGER_S;
+	} else if (!st->open && st->gen == st->closed_gen) {
+		st->keep_until = 0; /* refused, its writer told: as at its release */
 	}
 	pthread_cond_broadcast(&a->done);
 	st->refs--;

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -261,6 +262,65 @@ class TestAppend(AppendBase):
             self.assertEqual(fetch_item(self.c, uid, "BODY.PEEK[]"), long)
         self.assert_once("INBOX", second, short)
 
+    def test_names_bounded_after_a_read(self):
+        """Once an OPEN was answered ENOSYS (any file read: FUSE no_open), the kernel
+        sends no RELEASE for created files: the names answering after their append
+        stay bounded all the same (LINGER_MAX), the oldest dropped with its data."""
+        seed = by_mid(self.c, "INBOX", "<seed@imapfs.test>")[0]
+        msgdir = os.path.join(self.inbox, str(seed))
+        with open(os.path.join(msgdir, "header"), "rb") as f:
+            f.read()
+        fds = lambda: len(os.listdir(f"/proc/{self.m.proc.pid}/fd"))
+        before = fds()
+        subject = self.mid("afterread")
+        paths = [os.path.join(self.inbox, f"afterread{i}.eml") for i in range(140)]
+        for path in paths:
+            write_file(path, message(self.mid("afterread"), subject=subject.encode()))
+        self.assertEqual(len(uids(self.c, "INBOX", "SUBJECT", '"%s"' % subject)), 140)
+        self.assertFalse(os.path.exists(paths[0]), "the oldest name still answers")
+        self.assertTrue(os.path.exists(paths[-1]))
+        self.assertLess(fds() - before, 135, "a descriptor kept for every file")
+
+    def test_redirection_dup_closed_first(self):
+        """A shell's `cmd > FILE` opens FILE, dup2s it to 1 and closes the first
+        descriptor before cmd writes: that empty close ends nothing, whatever
+        happens in between (a readdir drops the names no longer wanted)."""
+        path = os.path.join(self.inbox, "redirected.eml")
+        mid = self.mid("redirected")
+        data = message(mid)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        out = os.dup(fd)
+        os.close(fd)
+        try:
+            self.names()  # a sweep of the area
+            self.assertEqual(os.write(out, data), len(data))
+        finally:
+            os.close(out)
+        self.assert_once("INBOX", mid, data)
+
+    def test_reopened_name_kept_while_written(self):
+        """A name that still answers after its append, opened again and written, is
+        not dropped with the names that only linger (LINGER_MAX of them, the oldest
+        first): its close appends what was written, never says 0 for bytes thrown
+        away."""
+        path = os.path.join(self.inbox, "reopened.eml")
+        first, second = self.mid("reopened"), self.mid("rewritten")
+        write_file(path, message(first))
+        data = message(second)
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        try:
+            self.assertEqual(os.write(fd, data), len(data))
+            subject = self.mid("crowd")
+            for i in range(140):  # more names after it than LINGER_MAX
+                write_file(os.path.join(self.inbox, f"crowd{i}.eml"),
+                           message(self.mid("crowd"), subject=subject.encode()))
+            self.assertFalse(os.path.exists(os.path.join(self.inbox, "crowd0.eml")),
+                             "no name dropped: this proves nothing")
+        finally:
+            os.close(fd)
+        self.assert_once("INBOX", first)
+        self.assert_once("INBOX", second, data)
+
     def test_many_files_bounded_descriptors(self):
         """cp of many files: each appended once, and the names that still answer
         after their append (each holds its data open) are bounded."""
@@ -348,6 +408,47 @@ class TestAppendRefusals(AppendBase):
         self.assertEqual(read_file(src), data, f"{tool} lost its source")
         self.assertEqual(self.uidnext("INBOX"), before, "something was appended")
         self.assertNotIn("mail.eml", os.listdir(self.inbox))
+
+    def test_close_waiting_for_another_close(self):
+        """A close that waits while another close of the same file appends it, the
+        name unlinked meanwhile: the file stays until the waiter is done (freed under
+        it before: ASan's heap-use-after-free, in scripts/test's asan run)."""
+        path = os.path.join(self.inbox, "waited.eml")
+        first, second = self.mid("waited"), self.mid("waiting")
+        write_file(path, message(first))
+        data = message(second)
+        writer = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        reader = os.open(path, os.O_RDONLY)
+        os.write(writer, data)
+        appends = len(self.proxy.commands("^APPEND"))
+        results = {}
+
+        def close(name, fd):
+            try:
+                os.close(fd)
+                results[name] = 0
+            except OSError as e:
+                results[name] = e.errno
+
+        self.proxy.set(["trickle=0.05 ^APPEND"])  # its answer takes ~2 s
+        try:
+            t1 = threading.Thread(target=close, args=("writer", writer))
+            t1.start()
+            deadline = time.monotonic() + TIMEOUT
+            while len(self.proxy.commands("^APPEND")) == appends and time.monotonic() < deadline:
+                time.sleep(0.02)
+            t2 = threading.Thread(target=close, args=("reader", reader))
+            t2.start()
+            time.sleep(0.3)  # the reader's close waits for the writer's
+            os.unlink(path)
+            t1.join(TIMEOUT)
+            t2.join(TIMEOUT)
+        finally:
+            self.proxy.set([])
+        self.assertEqual(results, {"writer": 0, "reader": 0})
+        self.assert_once("INBOX", second, data)
+        self.assertTrue(self.m.proc.poll() is None and self.m.sanitizer_report() is None,
+                        self.m.stderr()[-3000:])
 
     def test_refusals(self):
         self.refused(message(self.mid("big"), b"x" * 600 * 1024), b"File too large")
