@@ -67,6 +67,11 @@ struct stage {
 				   * was refused): newer ones are pending() */
 	bool unlinked;            /* its name is gone; dropped once unused */
 	bool appended;            /* what it holds is on the server */
+	struct imap_landed landed;   /* where its last APPEND went (uid 0: unknown) */
+	/* An earlier APPEND of it that the next one replaces: the file grew
+	 * after it without being truncated (a shell group whose child closed
+	 * the descriptor before the last write). uid 0: none. */
+	struct imap_landed supersedes;
 	bool flushing;            /* a close appends it now */
 	time_t keep_until;        /* CLOCK_MONOTONIC s: kept until then once not open */
 	int refs;                 /* requests using it outside the lock */
@@ -269,9 +274,16 @@ static void stat_of(const struct model *m, const struct stage *st, struct stat *
 	out->st_ctim = st->ctime;
 }
 
-/* Its bytes changed: not on the server as they are now. Locked. */
-static void changed(struct stage *st)
+/* Its bytes changed: not on the server as they are now. A file truncated
+ * is a new one (cp over a name still answering): its earlier APPEND stays;
+ * one written on is the same message, whole at last: its next APPEND
+ * replaces the earlier one. Locked. */
+static void changed(struct stage *st, bool truncated)
 {
+	if (truncated)
+		st->supersedes = (struct imap_landed){ 0 };
+	else if (st->appended)
+		st->supersedes = st->landed;
 	st->gen++;
 	st->appended = false;
 	clock_gettime(CLOCK_REALTIME, &st->mtime);
@@ -437,7 +449,7 @@ int append_write(struct model *m, uint64_t ino, uint64_t off, const char *buf, s
 		*written = (size_t)n;
 		if (off + (uint64_t)n > st->size)
 			st->size = off + (uint64_t)n;
-		changed(st);
+		changed(st, false);
 	}
 	pthread_mutex_unlock(&a->lock);
 	n = n < 0 ? -errno : n;
@@ -477,8 +489,10 @@ int append_setattr(struct model *m, uint64_t ino, const struct stat *attr, int t
 		rc = -errno;
 	pthread_mutex_lock(&a->lock);
 	if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE) && (uint64_t)attr->st_size != st->size) {
+		bool truncated = (uint64_t)attr->st_size < st->size;
+
 		st->size = (uint64_t)attr->st_size;
-		changed(st);
+		changed(st, truncated);
 	}
 	if (to_set & FUSE_SET_ATTR_MODE)
 		st->mode = attr->st_mode & 07777;
@@ -534,12 +548,33 @@ static bool wait_flush(struct append_area *a, struct stage *st)
 	return done;
 }
 
+/* The earlier APPEND sup of a file that grew since is replaced by its
+ * whole message, just appended as to: that UID alone is expunged (only
+ * when both are known, in the same generation of the mailbox). Failing,
+ * both stay: nothing is lost. */
+static void replace_earlier(struct model *m, uint32_t id, const char *name,
+			    const struct imap_landed *sup, const struct imap_landed *to)
+{
+	int rc;
+
+	if (!sup->uid || !to->uid || sup->uid == to->uid || !sup->uidvalidity ||
+	    sup->uidvalidity != to->uidvalidity)
+		return;
+	rc = message_expunge(m, id, sup);
+	if (rc)
+		log_msg(LOG_WARNING, "%s: its earlier, partial APPEND (UID %u) stays: %s", name,
+			sup->uid, strerror(-rc));
+	else
+		log_msg(LOG_INFO, "%s: its earlier, partial APPEND (UID %u) expunged", name,
+			sup->uid);
+}
+
 int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 {
 	struct append_area *a = m->appends;
 	struct stage *st;
 	uint64_t size = 0, gen = 0;
-	uint32_t uid = 0;
+	struct imap_landed to = { 0 }, sup = { 0 };
 	char *name = NULL;
 	int rc = 0;
 
@@ -576,10 +611,11 @@ int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 	st->refs++;
 	size = st->size;
 	gen = st->gen;
+	sup = st->supersedes;
 	name = strdup(st->name);
 	pthread_mutex_unlock(&a->lock);
 
-	rc = name ? append_send(m, st->mbox, st->fd, size, &uid) : -ENOMEM;
+	rc = name ? append_send(m, st->mbox, st->fd, size, &to) : -ENOMEM;
 	if (rc == -EINVAL)
 		log_msg(LOG_WARNING, "%s: not a message (no header at its start): not appended",
 			name);
@@ -591,6 +627,8 @@ int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 	st->closed_gen = gen; /* this close answered for those bytes */
 	if (rc == 0 && st->gen == gen) {
 		st->appended = true;
+		st->landed = to;
+		st->supersedes = (struct imap_landed){ 0 };
 		st->keep_until = now_s() + LINGER_S;
 	} else if (!st->open && st->gen == st->closed_gen) {
 		st->keep_until = 0; /* refused, its writer told: as at its release */
@@ -600,8 +638,9 @@ int append_flush(struct model *m, uint64_t ino, uint64_t fh)
 	sweep(a);
 	pthread_mutex_unlock(&a->lock);
 	if (rc == 0) {
-		log_msg(LOG_INFO, "%s appended (UID %u, %llu bytes)", name, uid,
+		log_msg(LOG_INFO, "%s appended (UID %u, %llu bytes)", name, to.uid,
 			(unsigned long long)size);
+		replace_earlier(m, ino_mbox(ino), name, &sup, &to);
 		shown(m, ino_mbox(ino), name);
 	}
 	free(name);

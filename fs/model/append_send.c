@@ -271,7 +271,7 @@ static int user_errno(int rc)
 	}
 }
 
-int append_send(struct model *m, uint32_t id, int fd, uint64_t size, uint32_t *uid)
+int append_send(struct model *m, uint32_t id, int fd, uint64_t size, struct imap_landed *to)
 {
 	struct append_job j = { .fd = -1 };
 	struct source_cmd cmd = { .fn = run_append, .ud = &j }, check;
@@ -279,7 +279,7 @@ int append_send(struct model *m, uint32_t id, int fd, uint64_t size, uint32_t *u
 	char *wire = NULL;
 	int converted = -1, rc;
 
-	*uid = 0;
+	*to = (struct imap_landed){ 0 };
 	if (!scan)
 		return -ENOMEM;
 	/* A request's time, and a second per MB for a slow link. */
@@ -294,7 +294,8 @@ int append_send(struct model *m, uint32_t id, int fd, uint64_t size, uint32_t *u
 		check = (struct source_cmd){ .mailbox = wire, .flags = SOURCE_FRESH,
 					     .fn = run_check, .ud = &j };
 		rc = source_write(m->source, &cmd, &check);
-		*uid = rc == 0 ? j.landed.uid : 0;
+		if (rc == 0)
+			*to = j.landed;
 		/* Dovecot's answer to a message over its size limit. */
 		if (rc && strcmp(cmd.code, "LIMIT") == 0)
 			rc = -EFBIG;

@@ -2,8 +2,8 @@
  * append_send — one file's bytes APPENDed to a mailbox, never twice
  * (append.c calls it when the file is closed).
  *
- *   uint32_t uid;
- *   rc = append_send(m, mbox_id, fd, size, &uid);   // uid: APPENDUID, 0 unknown
+ *   struct imap_landed to;
+ *   rc = append_send(m, mbox_id, fd, size, &to);   // to.uid: APPENDUID, 0 unknown
  *
  * The bytes (read with pread, fd's offset untouched) must be a message
  * (mime/eml.h): else -EINVAL and nothing is sent. LF-only line ends are
@@ -26,9 +26,11 @@
 
 #include <stdint.h>
 
+#include "write.h"
+
 struct model;
 
-int append_send(struct model *m, uint32_t mbox, int fd, uint64_t size, uint32_t *uid);
+int append_send(struct model *m, uint32_t mbox, int fd, uint64_t size, struct imap_landed *to);
 
 /* A new anonymous file in the staging directory (append.c): a descriptor
  * open for reading and writing, or -errno. */

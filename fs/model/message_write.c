@@ -447,6 +447,31 @@ int message_delete(struct model *m, uint64_t ino)
 	return rc == -ESTALE ? -ENOENT : rc;
 }
 
+int message_expunge(struct model *m, uint32_t id, const struct imap_landed *which)
+{
+	struct moving mv;
+	int rc = 0;
+
+	memset(&mv, 0, sizeof(mv));
+	pthread_mutex_lock(&m->lock);
+	if (id == 0 || id >= m->nmbox || !mbox_visible(m, id) || !m->mbox[id].wire)
+		rc = -ENOENT;
+	if (rc == 0) {
+		mv.from = id;
+		mv.uid = which->uid;
+		mv.uidvalidity = which->uidvalidity; /* the UID of that generation only */
+		mv.from_wire = strdup(m->mbox[id].wire);
+		rc = mv.from_wire ? 0 : -ENOMEM;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (rc == 0)
+		rc = do_expunge(m, &mv);
+	if (rc == -ESTALE)
+		mbox_stale(m, id);
+	moving_free(&mv);
+	return rc;
+}
+
 /* The mailbox id that directory newparent names, or an errno: only a
  * mailbox that holds messages takes one. Caller holds the lock. */
 static int target_of(struct model *m, uint64_t newparent, uint32_t *id)

@@ -310,6 +310,10 @@ int flags_set(struct model *m, uint64_t ino, const char *value, size_t len);
 int message_delete(struct model *m, uint64_t ino);
 int message_move(struct model *m, uint64_t ino, uint64_t newparent, const char *newname,
 		 unsigned flags);
+struct imap_landed;
+/* UID which->uid of mailbox id (in generation which->uidvalidity) expunged
+ * for good, not moved to Trash: an append's partial copy, replaced. */
+int message_expunge(struct model *m, uint32_t id, const struct imap_landed *which);
 /* append.c: files being appended (INO_STAGE). The area is made by
  * model_new and freed by model_free; lookup, readdir and getattr of
  * mailbox directories show its files. */

@@ -262,6 +262,23 @@ class TestAppend(AppendBase):
             self.assertEqual(fetch_item(self.c, uid, "BODY.PEEK[]"), long)
         self.assert_once("INBOX", second, short)
 
+    def test_shell_group_child_closes_first(self):
+        """`{ ...; /bin/echo ...; printf ...; } > x.eml`: the child's exit closes the
+        descriptor before the last write, so the file is appended twice; the second,
+        whole APPEND replaces the first, partial one (that UID expunged)."""
+        mid = self.mid("group")
+        path = os.path.join(self.inbox, "group.eml")
+        script = ('{ printf "From: a@imapfs.test\\nSubject: group\\nMessage-ID: %s\\n\\n" "$2"; '
+                  '/bin/echo first; printf "second\\n"; } > "$1"')
+        r = run(["bash", "-c", script, "sh", path, mid])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        found = by_mid(self.c, "INBOX", mid)
+        self.assertEqual(len(found), 1, found)
+        body = fetch_item(self.c, found[0], "BODY.PEEK[]")
+        self.assertTrue(body.endswith(b"first\r\nsecond\r\n"), body)
+        self.assertIn(str(found[0]), self.names())
+        self.assertIn("partial APPEND", self.m.stderr())
+
     def test_names_bounded_after_a_read(self):
         """Once an OPEN was answered ENOSYS (any file read: FUSE no_open), the kernel
         sends no RELEASE for created files: the names answering after their append
