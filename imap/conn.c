@@ -160,43 +160,13 @@ static int set_text(char **dst, const char *s)
 	return IMAP_OK;
 }
 
-/* Records why the connection is unusable; every later command fails at once. */
-static int conn_fail(struct imap_conn *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int conn_fail(struct imap_conn *c, int err, const char *fmt, ...)
+/* The text a command ends with, told by imapfs itself: no server code. */
+static void set_own_text(struct imap_conn *c, const char *fmt, va_list ap)
 {
 	struct buf b = { 0 };
 	char *text;
-	va_list ap;
 
-	va_start(ap, fmt);
 	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	if (err == IMAP_ENET || err == IMAP_ETIMEOUT || err == IMAP_EPROTO || err == IMAP_ENOMEM ||
-	    err == IMAP_ETLS || err == IMAP_ESTOP)
-		c->broken = true;
-	text = buf_take(&b);
-	if (text) {
-		free(c->last_text);
-		c->last_text = text;
-	}
-	free(c->last_code);
-	c->last_code = NULL;
-	free(c->last_code_args);
-	c->last_code_args = NULL;
-	return err;
-}
-
-int imap_conn_refuse(struct imap_conn *c, int err, const char *fmt, ...)
-{
-	struct buf b = { 0 };
-	char *text;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
 	text = buf_take(&b);
 	if (text) {
 		free(c->last_text);
@@ -205,6 +175,32 @@ int imap_conn_refuse(struct imap_conn *c, int err, const char *fmt, ...)
 	free(c->last_code);
 	free(c->last_code_args);
 	c->last_code = c->last_code_args = NULL;
+}
+
+/* Records why the connection is unusable; every later command fails at once. */
+static int conn_fail(struct imap_conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int conn_fail(struct imap_conn *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_own_text(c, fmt, ap);
+	va_end(ap);
+	if (err == IMAP_ENET || err == IMAP_ETIMEOUT || err == IMAP_EPROTO || err == IMAP_ENOMEM ||
+	    err == IMAP_ETLS || err == IMAP_ESTOP)
+		c->broken = true;
+	return err;
+}
+
+int imap_conn_refuse(struct imap_conn *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_own_text(c, fmt, ap);
+	va_end(ap);
 	return err;
 }
 

@@ -32,11 +32,12 @@ bool model_read_only(const struct model *m)
 	return m->read_only;
 }
 
-/* What name in parent is, without its attributes' cost mattering. */
+/* What name in parent, about to be changed, is: -EROFS on a read-only
+ * mount before anything is looked up. */
 static int child_of(struct model *m, uint64_t parent, const char *name, uint64_t *ino)
 {
 	struct stat st;
-	int rc = model_lookup(m, parent, name, &st);
+	int rc = m->read_only ? -EROFS : model_lookup(m, parent, name, &st);
 
 	*ino = rc ? 0 : st.st_ino;
 	return rc;
@@ -59,11 +60,8 @@ int model_mkdir(struct model *m, uint64_t parent, const char *name, struct stat 
 int model_rmdir(struct model *m, uint64_t parent, const char *name)
 {
 	uint64_t ino;
-	int rc;
+	int rc = child_of(m, parent, name, &ino);
 
-	if (m->read_only)
-		return -EROFS;
-	rc = child_of(m, parent, name, &ino);
 	if (rc)
 		return rc;
 	switch (ino_type(ino)) {
@@ -81,11 +79,8 @@ int model_rmdir(struct model *m, uint64_t parent, const char *name)
 int model_unlink(struct model *m, uint64_t parent, const char *name)
 {
 	uint64_t ino;
-	int rc;
+	int rc = child_of(m, parent, name, &ino);
 
-	if (m->read_only)
-		return -EROFS;
-	rc = child_of(m, parent, name, &ino);
 	if (rc)
 		return rc;
 	switch (ino_type(ino)) {
@@ -106,11 +101,8 @@ int model_rename(struct model *m, uint64_t parent, const char *name, uint64_t ne
 		 const char *newname, unsigned flags)
 {
 	uint64_t ino;
-	int rc;
+	int rc = child_of(m, parent, name, &ino);
 
-	if (m->read_only)
-		return -EROFS;
-	rc = child_of(m, parent, name, &ino);
 	if (rc)
 		return rc;
 	switch (ino_type(ino)) {
