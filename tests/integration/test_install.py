@@ -144,24 +144,28 @@ class TestInstall(unittest.TestCase):
                               env={"XDG_RUNTIME_DIR": os.path.join(d, "run")})
         self.assertEqual((r.returncode, r.stderr), (0, ""))
 
-    def test_fstab_line_mounts(self):
-        """README's fstab line, with the fixture's port and CA: `mount MOUNTPOINT` mounts
-        through mount.fuse3, which runs the installed imapfs; `umount` ends it."""
-        d = start_fixture(type(self))
-        c = d.client()
+    def fixture(self):
+        """The Dovecot fixture (one per class), a client of it, and a password file."""
+        cls = type(self)
+        if not hasattr(cls, "d"):
+            cls.d = start_fixture(cls)
+            cls.pw = os.path.join(self.tmp, "pw")
+            with open(cls.pw, "w") as f:
+                f.write(cls.d.password + "\n")
+            os.chmod(cls.pw, 0o600)
+        c = cls.d.client()
         self.addCleanup(c.logout)
-        work = os.path.join(self.tmp, "fstab")
+        return cls.d, c
+
+    def mount_by_fstab(self, name, source, opts, env=None):
+        """Mount MOUNTPOINT through a fstab line `SOURCE MOUNTPOINT fuse.imapfs OPTS 0 0`
+        with `mount -T`, list INBOX, `umount`; returns the UIDs listed."""
+        work = os.path.join(self.tmp, name)
         mnt = os.path.join(work, "mail")
         os.makedirs(mnt)
-        pw = os.path.join(work, "pw")
-        with open(pw, "w") as f:
-            f.write(d.password + "\n")
-        os.chmod(pw, 0o600)
         fstab = os.path.join(work, "fstab")
-        opts = (f"noauto,user,_netdev,port={d.port_tls},tls=implicit,cafile={d.ca},"
-                f"cache_dir={work}/cache,password_command=cat\\040{pw}")
         with open(fstab, "w") as f:
-            f.write(f"# as in README.md\n{d.user}@{d.host}  {mnt}  fuse.imapfs  {opts}  0 0\n")
+            f.write(f"# as in README.md\n{source}  {mnt}  fuse.imapfs  {opts}  0 0\n")
         self.addCleanup(self.stop_leftover, mnt)
         script = f"""
 mount -T {fstab} {mnt} || {{ echo "mount failed: $?"; exit 1; }}
@@ -171,17 +175,47 @@ umount {mnt} || echo "umount failed"
 grep -F ' {mnt} ' /proc/self/mountinfo && echo "still mounted"
 exit 0
 """
-        r = self.in_installed(script)
+        r = self.in_installed(script, env=env)
         self.assertEqual(r.returncode, 0, f"{r.stdout}\n{r.stderr}")
         lines = r.stdout.splitlines()
         self.assertTrue(lines and " - fuse.imapfs " in lines[0], r.stdout)
         self.assertNotIn("failed", r.stdout)
         self.assertNotIn("still mounted", r.stdout)
+        self.assertFalse(is_mounted(mnt))
         with open(os.path.join(work, "inbox")) as f:
-            listed = sorted(int(n) for n in f.read().split() if n.isdigit())
+            return sorted(int(n) for n in f.read().split() if n.isdigit())
+
+    def test_fstab_line_mounts(self):
+        """README's fstab line, with the fixture's port and CA: `mount MOUNTPOINT` mounts
+        through mount.fuse3, which runs the installed imapfs; `umount` ends it."""
+        d, c = self.fixture()
+        cache = os.path.join(self.tmp, "cache-server")
+        opts = (f"noauto,user,_netdev,port={d.port_tls},tls=implicit,cafile={d.ca},"
+                f"cache_dir={cache},password_command=cat\\040{self.pw}")
+        listed = self.mount_by_fstab("server", f"{d.user}@{d.host}", opts)
         self.assertEqual(listed, sorted(uids(c, "INBOX")))
         self.assertGreater(len(listed), 0)
-        self.assertFalse(is_mounted(mnt))
+
+    def test_fstab_account_line_mounts(self):
+        """README's other fstab line: an account of the configuration file, found through
+        XDG_CONFIG_HOME, which mount(8) passes on (it does not pass HOME)."""
+        help_text = subprocess.run([IMAPFS_BIN, "--help"], capture_output=True, text=True,
+                                   timeout=60).stdout
+        if "config=" not in help_text:
+            self.skipTest("this imapfs has no configuration file (-o config=PATH)")
+        d, c = self.fixture()
+        config = os.path.join(self.tmp, "config")
+        os.makedirs(os.path.join(config, "imapfs"))
+        path = os.path.join(config, "imapfs", "config")
+        with open(path, "w") as f:
+            f.write(f"[work]\nhost = {d.host}\nport = {d.port_tls}\nuser = {d.user}\n"
+                    f"tls = implicit\ncafile = {d.ca}\npassword_command = cat {self.pw}\n"
+                    f"cache_dir = {self.tmp}/cache-account\n")
+        os.chmod(path, 0o600)
+        listed = self.mount_by_fstab("account", "work", "noauto,user,_netdev",
+                                     env={"XDG_CONFIG_HOME": config})
+        self.assertEqual(listed, sorted(uids(c, "INBOX")))
+        self.assertGreater(len(listed), 0)
 
     @staticmethod
     def stop_leftover(mnt):
