@@ -120,8 +120,8 @@ class TestInstall(unittest.TestCase):
         """Every -o option of `imapfs --help` has its entry in the man page."""
         help_text = subprocess.run([IMAPFS_BIN, "--help"], capture_output=True, text=True,
                                    timeout=60).stdout.split("FUSE options:")[0]
-        words = help_text.split()
-        names = {words[i + 1].split("=")[0] for i, w in enumerate(words[:-1]) if w == "-o"}
+        # The entries of its option list: "    -o NAME..." or "    -d, -o NAME".
+        names = set(re.findall(r"^ {4}(?:-\w, )?-o (\w+)", help_text, re.M))
         self.assertIn("password_command", names)
         r = self.in_installed("MANWIDTH=200 man imapfs")
         for name in names:
