@@ -22,8 +22,31 @@ static const char *const file_xattrs[] = {
 	"user.xdg.origin.email.message-id", NULL,
 };
 
-/* The NUL-separated list of names, plus user.charset if charset. */
-static int name_list(const char *const *names, bool charset, char **list, size_t *len)
+/* An origin xattr's text, "" when the message has no such header (the
+ * detail keeps absence as ""); NULL for any other name. */
+static const char *origin_text(const struct msg_detail *d, const char *name)
+{
+	if (strcmp(name, "user.xdg.origin.email.subject") == 0)
+		return msg_detail_subject(d);
+	if (strcmp(name, "user.xdg.origin.email.from") == 0)
+		return msg_detail_from(d);
+	if (strcmp(name, "user.xdg.origin.email.message-id") == 0)
+		return msg_detail_message_id(d);
+	return NULL;
+}
+
+/* Whether a name is listed: an origin xattr of a message without that header is
+ * absent, as getxattr answers ENODATA for it. d NULL: every name. */
+static bool listed(const struct msg_detail *d, const char *name)
+{
+	const char *text = d ? origin_text(d, name) : NULL;
+
+	return !text || *text;
+}
+
+/* The NUL-separated list of names (those d has, see listed), plus user.charset if charset. */
+static int name_list(const char *const *names, const struct msg_detail *d, bool charset,
+		     char **list, size_t *len)
 {
 	size_t total = charset ? sizeof("user.charset") : 0;
 
@@ -34,6 +57,8 @@ static int name_list(const char *const *names, bool charset, char **list, size_t
 		return -ENOMEM;
 	*len = 0;
 	for (size_t i = 0; names[i]; i++) {
+		if (!listed(d, names[i]))
+			continue;
 		memcpy(*list + *len, names[i], strlen(names[i]) + 1);
 		*len += strlen(names[i]) + 1;
 	}
@@ -65,7 +90,7 @@ int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len)
 		return rc;
 	switch (ino_type(ino)) {
 	case INO_MSG:
-		return name_list(msg_xattrs, false, list, len);
+		return name_list(msg_xattrs, NULL, false, list, len);
 	case INO_EML:
 	case INO_PEML:
 	case INO_CONTENT:
@@ -73,8 +98,9 @@ int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len)
 		if (rc)
 			return rc;
 		text = is_text_content(d, ino);
+		rc = name_list(file_xattrs, d, text, list, len);
 		msg_detail_unref(d);
-		return name_list(file_xattrs, text, list, len);
+		return rc;
 	default:
 		return 0;
 	}
@@ -108,8 +134,13 @@ static char *xattr_text(const struct msg *msg, const char *name)
 static int file_xattr(const struct msg_detail *d, uint64_t ino, const char *name, char **value)
 {
 	const struct mime_part *p = detail_part(d, ino_sub(ino));
+	const char *origin = origin_text(d, name);
 
-	if (strcmp(name, "user.mime_type") == 0) {
+	if (origin) {
+		if (!*origin)
+			return -ENODATA;
+		*value = strdup(origin);
+	} else if (strcmp(name, "user.mime_type") == 0) {
 		if (ino_type(ino) != INO_CONTENT)
 			*value = strdup("message/rfc822");
 		else if (asprintf(value, "%s/%s", p->type, p->subtype) < 0)
@@ -118,12 +149,6 @@ static int file_xattr(const struct msg_detail *d, uint64_t ino, const char *name
 		if (!is_text_content(d, ino))
 			return -ENODATA;
 		*value = strdup("utf-8");
-	} else if (strcmp(name, "user.xdg.origin.email.subject") == 0) {
-		*value = strdup(msg_detail_subject(d));
-	} else if (strcmp(name, "user.xdg.origin.email.from") == 0) {
-		*value = strdup(msg_detail_from(d));
-	} else if (strcmp(name, "user.xdg.origin.email.message-id") == 0) {
-		*value = strdup(msg_detail_message_id(d));
 	} else {
 		return -ENODATA;
 	}

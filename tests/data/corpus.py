@@ -149,12 +149,14 @@ def blob(label, size):
     return hashlib.shake_256(b"imapfs corpus " + label.encode()).digest(size)
 
 
-def make_png(width=16, height=16):
+def make_png(width=16, height=16, pixel=None):
+    """An RGB PNG; pixel(x, y) gives (r, g, b), by default a gradient."""
     def chunk(kind, data):
         return (struct.pack(">I", len(data)) + kind + data
                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    rows = b"".join(b"\x00" + b"".join(bytes(((x * 16) & 255, (y * 16) & 255, 128))
-                                       for x in range(width)) for y in range(height))
+    pixel = pixel or (lambda x, y: ((x * 16) & 255, (y * 16) & 255, 128))
+    rows = b"".join(b"\x00" + b"".join(bytes(pixel(x, y)) for x in range(width))
+                    for y in range(height))
     return (b"\x89PNG\r\n\x1a\n"
             + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows, 9))
@@ -164,8 +166,9 @@ def make_png(width=16, height=16):
 PDF_TEXT = "imapfs pdf probe"
 
 
-def make_pdf():
-    stream = b"BT /F1 18 Tf 20 40 Td (" + PDF_TEXT.encode() + b") Tj ET\n"
+def make_pdf(text=PDF_TEXT):
+    """A one-page PDF 1.4 showing TEXT (ASCII, no parentheses or backslashes) in Helvetica."""
+    stream = b"BT /F1 18 Tf 20 40 Td (" + text.encode("ascii") + b") Tj ET\n"
     objs = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -195,10 +198,12 @@ ZIP_MEMBERS = {
 }
 
 
-def make_zip():
+def make_zip(members=None):
+    """A ZIP of MEMBERS ({name: bytes}, default ZIP_MEMBERS); zipfile flags non-ASCII names
+    as UTF-8."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        for name, data in ZIP_MEMBERS.items():
+        for name, data in (members or ZIP_MEMBERS).items():
             zi = zipfile.ZipInfo(name, date_time=(2024, 1, 2, 3, 4, 6))
             zi.compress_type = zipfile.ZIP_STORED if name.endswith(".bin") else zipfile.ZIP_DEFLATED
             zi.external_attr = 0o644 << 16

@@ -5,13 +5,16 @@
     python3 tests/data/seed.py --write DIR # dump the generated messages as .eml files
 
 Everything is generated here with the email package (fixed dates, boundaries and
-Message-IDs), plus the hand-written .eml files next to this script.
+Message-IDs), plus the hand-written .eml files next to this script. Attachments are
+real files (a PDF with text, a ZIP with Unicode member names, a PNG), made by corpus.py's
+makers, so that pdftotext, unzip, file and image viewers work on them in the mount.
 """
+import base64
 import datetime
+import email.encoders
 import email.policy
 import email.utils
 import glob
-import hashlib
 import os
 import sys
 from email.message import EmailMessage
@@ -24,6 +27,8 @@ from email.header import Header
 from email import charset as _charset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import corpus  # noqa: E402  (the PDF, ZIP and PNG makers)
 POLICY = email.policy.SMTP  # CRLF line endings, as on the wire
 
 SEARCH_WORD = "zanzibarquokka"
@@ -44,19 +49,37 @@ QP_TEXT = ("Xin chào! Đây là nội dung được mã hoá quoted-printable.\
            "Giá: 100€ — naïve café.\n")
 
 
-def blob(name, size):
-    """Deterministic binary content."""
-    out = b""
-    i = 0
-    while len(out) < size:
-        out += hashlib.sha256(f"{name}:{i}".encode()).digest()
-        i += 1
-    return out[:size]
+# Real files, so that pdftotext, unzip, file and image viewers work on them.
+PDF_TEXT = "Quarterly report 2024"
+PDF_BYTES = corpus.make_pdf(PDF_TEXT)
+ZIP_MEMBERS = {
+    "Báo cáo.txt": "Báo cáo tháng 1: mọi thứ đều ổn.\n".encode(),
+    "报告.txt": "一月份报告：一切正常。\n".encode(),
+    "numbers.csv": b"".join(b"%d,%d\n" % (i, i * i) for i in range(200)),
+}
+ZIP_BYTES = corpus.make_zip(ZIP_MEMBERS)
 
 
-PDF_BYTES = (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n"
-             + blob("pdf", 6000) + b"\n%%EOF\n")
-ZIP_BYTES = b"PK\x03\x04" + blob("zip", 3000)
+def _sunset(x, y):
+    """A 64x48 picture: a yellow sun over a sea, under an orange sky."""
+    if (x - 32) ** 2 + (y - 26) ** 2 < 100:
+        return (255, 220, 60)
+    if y >= 30:
+        return (20, 60 + y, 140 + y)
+    return (250, 120 + 3 * y, 60)
+
+
+PNG_NAME = "Biên lai.png"
+PNG_BYTES = corpus.make_png(64, 48, _sunset)
+
+# The Vietnamese and the Chinese message (RFC 2047 subjects and names).
+VIET_SUBJECT = "Hóa đơn tháng 11"
+VIET_FROM = "Nguyễn Văn An"
+VIET_TEXT = ("Chào anh Bob,\n\nEm gửi anh Hóa đơn tháng 11 và ảnh biên lai đính kèm.\n"
+             "Tổng cộng: 1.250.000 đồng.\n\nNguyễn Văn An\n")
+CHINESE_SUBJECT = "北京会议通知"
+CHINESE_FROM = "李明"
+CHINESE_TEXT = "各位同事：\n\n北京会议定于下周一上午九点在三楼会议室举行，请准时参加。\n\n李明\n"
 
 
 def _date(day, hour=10):
@@ -137,6 +160,31 @@ def msg_forward():
     return _bytes(m)
 
 
+def msg_vietnamese():
+    m = MIMEMultipart("mixed", boundary="=====seed-viet-8=====")
+    _hdr(m, 8, _word(VIET_SUBJECT, "utf-8"), day=15,
+         frm=f"{_word(VIET_FROM, 'utf-8')} <an@example.vn>")
+    m.attach(MIMEText(VIET_TEXT, "plain", "utf-8"))
+    png = MIMEBase("image", "png")
+    png.set_payload(PNG_BYTES)
+    email.encoders.encode_base64(png)
+    png.add_header("Content-Disposition", "attachment", filename=("utf-8", "", PNG_NAME))
+    m.attach(png)
+    return _bytes(m)
+
+
+def _word(text, charset):
+    """One RFC 2047 B encoded-word (Header() would spell gb2312 as eucgb2312_cn)."""
+    return f"=?{charset}?b?{base64.b64encode(text.encode(charset)).decode()}?="
+
+
+def msg_chinese():
+    m = MIMEText(CHINESE_TEXT, "plain", "gb2312")  # base64, as Chinese mailers send it
+    _hdr(m, 9, _word(CHINESE_SUBJECT, "gb2312"), day=16,
+         frm=f"{_word(CHINESE_FROM, 'gb2312')} <liming@example.cn>")
+    return _bytes(m)
+
+
 def msg_simple(n, mailbox, day):
     return _plain(n, f"Note in {mailbox}", f"A note filed in {mailbox}.\n", day)
 
@@ -166,6 +214,8 @@ def messages():
     out = [("INBOX", b, f, _date(i + 1)) for i, (b, f) in enumerate(inbox)]
     for j, (_, data) in enumerate(fixed_emls()):
         out.append(("INBOX", data, (), _date(10 + j)))
+    out.append(("INBOX", msg_vietnamese(), (), _date(15)))
+    out.append(("INBOX", msg_chinese(), (), _date(16)))
     for k, mb in enumerate(MAILBOXES):
         if mb == "Archive":
             continue

@@ -6,14 +6,15 @@
 import errno
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
 import unicodedata
 import unittest
 
-from helpers import (IMAPFS_BIN, TIMEOUT, Imapfs, all_flags, client_fetch_commands, examine,
-                     fetch_item, fetch_meta, is_mounted, is_uid_name, mount_for_class,
+from helpers import (IMAPFS_BIN, TIMEOUT, Imapfs, all_flags, client_fetch_commands, dovecot,
+                     examine, fetch_item, fetch_meta, is_mounted, is_uid_name, mount_for_class,
                      parse_internaldate, rawlog_command_lines, rawlog_files,
                      rawlog_sessions_since, require_binary, seed, start_fixture, tls_opts, uids)
 from mailstate import server_state
@@ -205,6 +206,67 @@ class TestBrowse(unittest.TestCase):
         self.assertIn("1", inner)  # the embedded single-part message's body: 2/1/body.txt
         self.assertEqual(os.listdir(os.path.join(d, "2", "1")), ["body.txt"])
         self.assertIn(b"this is the first message.", read(os.path.join(d, "2", "1", "body.txt")))
+
+    def run_tool(self, *argv):
+        """stdout of a tool run on the mount (UTF-8 locale); skips the test if it is missing."""
+        if not shutil.which(argv[0]):
+            self.skipTest(f"{argv[0]} is not installed")
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+                           env=dict(os.environ, LC_ALL="C.UTF-8"))
+        self.assertEqual(r.returncode, 0, (argv, r.stderr))
+        return r.stdout.decode("utf-8", "replace")
+
+    def test_sample_pdf_is_real(self):
+        d = self.msgdir("INBOX", self.uid_of("INBOX", "<seed-4@imapfs.test>"))
+        out = self.run_tool("pdftotext", os.path.join(d, "2", seed.PDF_NAME), "-")
+        self.assertIn(seed.PDF_TEXT, out)
+
+    def test_sample_zip_is_real(self):
+        d = self.msgdir("INBOX", self.uid_of("INBOX", "<seed-4@imapfs.test>"))
+        out = nfc(self.run_tool("unzip", "-l", os.path.join(d, "3", seed.ZIP_NAME)))
+        for name in seed.ZIP_MEMBERS:
+            self.assertIn(name, out)
+
+    def test_sample_png_is_real(self):
+        d = self.msgdir("INBOX", self.uid_of("INBOX", "<seed-8@imapfs.test>"))
+        (name,) = os.listdir(os.path.join(d, "2"))
+        self.assertEqual(nfc(name), seed.PNG_NAME)
+        out = self.run_tool("file", "-b", os.path.join(d, "2", name))
+        self.assertIn("PNG image data, 64 x 48", out)
+
+    def test_sample_vietnamese_and_chinese(self):
+        """RFC 2047 subjects and names (UTF-8 and GB2312) decoded; the GB2312 body in UTF-8."""
+        for mid, subject, name, text in (
+                ("<seed-8@imapfs.test>", seed.VIET_SUBJECT, seed.VIET_FROM, seed.VIET_TEXT),
+                ("<seed-9@imapfs.test>", seed.CHINESE_SUBJECT, seed.CHINESE_FROM,
+                 seed.CHINESE_TEXT)):
+            d = self.msgdir("INBOX", self.uid_of("INBOX", mid))
+            eml = os.path.join(d, "message.eml")
+            self.assertEqual(os.getxattr(eml, "user.xdg.origin.email.subject").decode(), subject)
+            self.assertIn(name, os.getxattr(eml, "user.xdg.origin.email.from").decode())
+            body = read(os.path.join(d, "1", "body.txt")).decode("utf-8")
+            self.assertEqual(body.replace("\r\n", "\n"), text, mid)
+
+    def test_no_message_id_no_attribute(self):
+        """A message without Message-ID and Subject has no such origin xattrs (ENODATA,
+        not listed), only From."""
+        raw = (b"From: Carol <carol@example.org>\r\nTo: bob@example.org\r\n"
+               b"Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\nNo Message-ID, no Subject.\r\n")
+        uid = dovecot.append_with(self.c, "Archive", raw)
+        d = os.path.join(self.mnt, "Archive", str(uid))
+        for _ in range(100):  # new mail shows within about two seconds of looking
+            if str(uid) in os.listdir(os.path.join(self.mnt, "Archive")):
+                break
+            time.sleep(0.1)
+        for path in (os.path.join(d, "message.eml"), os.path.join(d, "1", "body.txt")):
+            names = os.listxattr(path)
+            self.assertIn("user.xdg.origin.email.from", names, path)
+            self.assertIn("Carol", os.getxattr(path, "user.xdg.origin.email.from").decode())
+            for attr in ("user.xdg.origin.email.message-id", "user.xdg.origin.email.subject"):
+                self.assertNotIn(attr, names, path)
+                with self.assertRaises(OSError) as cm:
+                    os.getxattr(path, attr)
+                self.assertEqual(cm.exception.errno, errno.ENODATA, (path, attr))
 
     @SEARCH
     def test_search_directory(self):
