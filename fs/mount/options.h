@@ -33,6 +33,7 @@ struct imapfs_opts {
 	bool tls_verify;
 	bool allow_plaintext;
 	char *password_command;
+	char *password;          /* the config file's `password`; wiped when freed */
 	char *auth;              /* NULL: best offered */
 	char *tunnel;
 	unsigned connections;

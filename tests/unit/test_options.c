@@ -143,8 +143,8 @@ static const struct {
 	const char *argv[MAXARGS];
 	const char *err;
 } errors[] = {
-	{ { "imapfs", NULL }, "missing host" },
-	{ { "imapfs", "-f", "-o", "ro", NULL }, "missing host" },
+	{ { "imapfs", NULL }, "missing ACCOUNT or [USER@]HOST, and MOUNTPOINT" },
+	{ { "imapfs", "-f", "-o", "ro", NULL }, "missing ACCOUNT or [USER@]HOST, and MOUNTPOINT" },
 	{ { "imapfs", "h", NULL }, "missing mountpoint" },
 	{ { "imapfs", "h", "/m", "extra", NULL }, "unexpected argument 'extra'" },
 	{ { "imapfs", "-o", "tls=ssl", "h", "/m", NULL },
