@@ -768,10 +768,15 @@ void imapfs_opts_usage(FILE *out, const char *progname)
 {
 	fprintf(out,
 "usage: %s [options] [USER@]HOST[:PORT] MOUNTPOINT\n"
+"       %s [options] ACCOUNT MOUNTPOINT\n"
 "       %s --help | --version\n"
 "\n"
 "Mounts the IMAP account USER@HOST on MOUNTPOINT. HOST may be an IPv6 address\n"
 "in brackets ([::1]:993); USER may contain '@' (the last one ends it).\n"
+"ACCOUNT is a [NAME] in the config file: a name found there is that account,\n"
+"anything else is a host. -o options win over the file's.\n"
+"MOUNTPOINT must be an existing directory that is not a mount point; this,\n"
+"the options and the TLS policy are checked before any password is asked.\n"
 "Unmount with: fusermount3 -u MOUNTPOINT\n"
 "\n"
 "imapfs options:\n"
@@ -791,7 +796,8 @@ void imapfs_opts_usage(FILE *out, const char *progname)
 "    -o password_command=CMD\n"
 "                           first line of CMD's output (/bin/sh -c) is the\n"
 "                           password or OAuth token; write a ',' in CMD as '\\,'\n"
-"                           (default: $IMAPFS_PASSWORD, else ask on the terminal)\n"
+"                           (default: the account's password in the config\n"
+"                           file, else $IMAPFS_PASSWORD, else ask on the terminal)\n"
 "    -o auth=MECH           login, plain, scram-sha-256, oauthbearer or xoauth2\n"
 "                           (default: the best the server offers)\n"
 "    -o tunnel=CMD          speak IMAP over CMD's stdin/stdout, pre-authenticated\n"
@@ -802,7 +808,14 @@ void imapfs_opts_usage(FILE *out, const char *progname)
 "                           or ~/.cache/imapfs/USER@HOST)\n"
 "    -o cache_size=BYTES    content cache bound, K/M/G suffixes (default: 1G)\n"
 "    -o ro                  read-only: never change anything on the server\n"
-"    -o offline             serve only what the cache holds, never connect\n"
-"\n",
-		progname, progname, MAX_CONNECTIONS, DEFAULT_CONNECTIONS);
+"    -o rw                  read-write (the default; wins over ro = yes in the file)\n"
+"    -o offline             not in this version: refused (imapfs needs the server\n"
+"                           to mount; content fetched before is read from the cache)\n"
+"    -o config=PATH         accounts file (default: $XDG_CONFIG_HOME/imapfs/config,\n"
+"                           or ~/.config/imapfs/config); its format: README\n"
+"\n"
+"Generic mount options from fstab (dev, nosuid, noatime, _netdev, noauto,\n"
+"x-systemd.*, ...) are accepted. Exit status: 2 for a wrong command line or\n"
+"config file, 1 for any other failure.\n",
+		progname, progname, progname, MAX_CONNECTIONS, DEFAULT_CONNECTIONS);
 }
