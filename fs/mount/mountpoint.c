@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "mountpoint.h"
 
@@ -85,24 +86,33 @@ static int fail(char *err, size_t errlen, const char *path, const char *why)
 	return -1;
 }
 
-int mountpoint_check(const char *path, char *err, size_t errlen)
+static int stale(char *err, size_t errlen, const char *path)
 {
 	char hint[PATH_MAX + 128];
+
+	snprintf(hint, sizeof hint, "%s (a crashed mount? run: fusermount3 -u %s)",
+		 strerror(ENOTCONN), path);
+	return fail(err, errlen, path, hint);
+}
+
+int mountpoint_check(const char *path, char *err, size_t errlen)
+{
+	struct statfs sfs;
 	struct stat st;
 
 	if (mountpoint_is_fd(path))
 		return 0;
-	if (stat(path, &st) < 0) {
-		if (errno != ENOTCONN)
-			return fail(err, errlen, path, strerror(errno));
-		snprintf(hint, sizeof hint, "%s (a crashed mount? run: fusermount3 -u %s)",
-			 strerror(ENOTCONN), path);
-		return fail(err, errlen, path, hint);
-	}
+	if (stat(path, &st) < 0)
+		return errno == ENOTCONN ? stale(err, errlen, path)
+					 : fail(err, errlen, path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return fail(err, errlen, path, strerror(ENOTDIR));
-	if (is_mount_point(path, &st))
-		return fail(err, errlen, path,
-			    "already a mount point (unmount it first: fusermount3 -u, or umount)");
-	return 0;
+	if (!is_mount_point(path, &st))
+		return 0;
+	/* stat may answer from the kernel's cache of a dead FUSE mount for a
+	 * while; statfs always asks the file system. */
+	if (statfs(path, &sfs) < 0 && errno == ENOTCONN)
+		return stale(err, errlen, path);
+	return fail(err, errlen, path,
+		    "already a mount point (unmount it first: fusermount3 -u, or umount)");
 }
