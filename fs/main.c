@@ -31,7 +31,6 @@
 #include "unmount_watch.h"
 #include "store.h"
 #include "meta_cache.h"
-#include "transport.h"
 
 /* The limit on every wait for the server: connect, TLS, each response. */
 #define IMAP_TIMEOUT_MS 20000
@@ -296,23 +295,20 @@ static void print_version(void)
 }
 
 /*
- * What can be known without the server: the TLS policy here (the same rule
- * imap_conn_open applies, told before a password is typed for nothing).
+ * What can be known without the server: -o offline, and the TLS policy
+ * imap_conn_open applies, told before a password is typed for nothing.
  */
 static int check_policy(const struct imapfs_opts *o)
 {
+	struct imap_conn_config cfg;
 	char err[512];
 
 	if (o->offline)
 		return usage_error("-o offline is not in this version: imapfs needs the server "
 				   "to mount (what it fetched before is read from the cache)");
-	if (!o->tunnel && o->tls == TLS_NONE && !o->allow_plaintext &&
-	    !transport_host_is_loopback(o->host)) {
-		snprintf(err, sizeof(err), "refusing tls=none to %s: the password would cross "
-			 "the network in clear text (use tls=starttls, or -o allow_plaintext)",
-			 o->host);
+	conn_config(o, NULL, &cfg);
+	if (imap_conn_check_policy(&cfg, err, sizeof(err)) != 0)
 		return usage_error(err);
-	}
 	return 0;
 }
 
