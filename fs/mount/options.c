@@ -65,6 +65,9 @@ struct raw_opts {
 
 #define IMAPFS_OPT(t, field, v) { t, offsetof(struct raw_opts, field), v }
 
+/* A password on the command line is refused: every user can read it in ps. */
+#define KEY_PASSWORD 1
+
 static const struct fuse_opt imapfs_opt_table[] = {
 	IMAPFS_OPT("port=%s", port, 0),
 	IMAPFS_OPT("user=%s", user, 0),
@@ -80,6 +83,7 @@ static const struct fuse_opt imapfs_opt_table[] = {
 	IMAPFS_OPT("cache_size=%s", cache_size, 0),
 	IMAPFS_OPT("offline", offline, 1),
 	IMAPFS_OPT("config=%s", config, 0),
+	FUSE_OPT_KEY("password=", KEY_PASSWORD),
 	/* ro, rw, -f and -d mean something to libfuse as well: set and keep. */
 	IMAPFS_OPT("ro", read_only, 1),
 	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),
@@ -150,6 +154,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	char **slot;
 
 	(void)outargs;
+	if (key == KEY_PASSWORD)
+		return seterr(r->err, r->errlen, "no -o password: anyone can read the command "
+			      "line; use password_command or the config file");
 	/* fstab's comments and userspace options (x-systemd.automount, ...). */
 	if (key == FUSE_OPT_KEY_OPT &&
 	    (strncmp(arg, "x-", 2) == 0 || strncmp(arg, "comment=", 8) == 0))
@@ -499,7 +506,10 @@ static int check_value(const char *key, const char *value, char *err, size_t err
 	int rc = 0;
 
 	set_defaults(&scratch);
-	if (strcmp(key, "port") == 0)
+	if (strcmp(key, "host") == 0 && strpbrk(value, "@/ \t"))
+		rc = seterr(err, errlen, "bad host '%s' (the login name goes in user = ...)",
+			    value);
+	else if (strcmp(key, "port") == 0)
 		rc = check_port(value, err, errlen);
 	else if (strcmp(key, "tls") == 0)
 		rc = parse_tls(value, &scratch, err, errlen);

@@ -463,6 +463,7 @@ static void test_file_values_checked(void **state)
 		const char *text, *err;
 	} cases[] = {
 		{ "[a]\nhost = h\nport = 99999\n", "3: bad port '99999'" },
+		{ "[a]\nhost = al@h\n", "2: bad host 'al@h' (the login name goes in user = ...)" },
 		{ "[a]\nhost = h\n\ntls = ssl\n", "4: unknown tls mode 'ssl' (implicit, starttls, none)" },
 		{ "[a]\nhost = h\ntls_verify = maybe\n", "3: bad tls_verify 'maybe' (yes, no)" },
 		{ "[a]\nhost = h\nauth = cram-md5\n",

@@ -182,6 +182,8 @@ static const struct {
 	{ { "imapfs", "@h", "/m", NULL }, "missing user before '@' in '@h'" },
 	{ { "imapfs", "-o", "user=", "h", "/m", NULL }, "empty user name" },
 	{ { "imapfs", "-o", "cache_dir=", "h", "/m", NULL }, "empty cache_dir" },
+	{ { "imapfs", "-o", "password=x", "h", "/m", NULL },
+	  "no -o password: anyone can read the command line; use password_command or the config file" },
 };
 
 static void test_errors(void **state)
