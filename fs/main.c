@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "inval.h"
 #include "log.h"
 #include "model.h"
+#include "mountpoint.h"
 #include "ops.h"
 #include "options.h"
 #include "password.h"
@@ -32,6 +34,16 @@
 
 /* The limit on every wait for the server: connect, TLS, each response. */
 #define IMAP_TIMEOUT_MS 20000
+
+/* Exit statuses: 2 for a command line or config file that is wrong (as
+ * ls and grep do), 1 for everything else. */
+#define EXIT_USAGE 2
+
+static int usage_error(const char *what)
+{
+	fprintf(stderr, "imapfs: %s\nTry 'imapfs --help' for more information.\n", what);
+	return EXIT_USAGE;
+}
 
 static void conn_config(const struct imapfs_opts *o, const char *password,
 			struct imap_conn_config *cfg)
@@ -78,6 +90,9 @@ static int add_mount_names(struct fuse_args *args, const struct imapfs_opts *o)
 	/* -o ro is kept for libfuse (options.c): the kernel refuses every
 	 * change itself, and model and source refuse them again. */
 	if (fuse_opt_add_arg(args, "-osubtype=imapfs") != 0)
+		return -1;
+	/* ro = yes in the config file: the kernel refuses changes too. */
+	if (o->read_only && fuse_opt_add_arg(args, "-oro") != 0)
 		return -1;
 	/* fsname is what mount(8) and df show; commas would split the option. */
 	snprintf(name, sizeof(name), "-ofsname=%s@%s", o->user ? o->user : "", o->host);
@@ -155,33 +170,65 @@ static void set_staging(struct model *model, const struct imapfs_opts *o)
 	free(dir);
 }
 
-static int run(struct imapfs_opts *o, struct fuse_args *args, const char *password)
+/* libfuse's complaints while it checks the options, kept to be told as ours. */
+static char fuse_complaint[512];
+
+static void keep_complaint(enum fuse_log_level level, const char *fmt, va_list ap)
 {
-	struct fuse_cmdline_opts fopts;
-	struct imapfs_mount mnt = { 0 };
+	char line[256];
+	const char *s = line;
+	size_t have = strlen(fuse_complaint);
+
+	(void)level;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (strncmp(s, "fuse: ", 6) == 0)
+		s += 6;
+	if (have < sizeof(fuse_complaint) - 1)
+		snprintf(fuse_complaint + have, sizeof(fuse_complaint) - have, "%s", s);
+}
+
+/*
+ * libfuse's own options (and any unknown one) are checked when its session
+ * is made, which mounts nothing: so it is made before the password is asked.
+ * On failure libfuse's words come out as imapfs's, with the usage hint.
+ */
+static struct fuse_session *new_session(struct fuse_args *args, const struct imapfs_opts *o,
+					struct fuse_cmdline_opts *fopts,
+					struct imapfs_mount *mnt, int *rc)
+{
 	struct fuse_session *se = NULL;
+	char *nl;
+
+	fuse_complaint[0] = '\0';
+	fuse_set_log_func(keep_complaint);
+	if (fuse_parse_cmdline(args, fopts) == 0 && add_mount_names(args, o) == 0)
+		se = fuse_session_new(args, &imapfs_ll_ops, sizeof(imapfs_ll_ops), mnt);
+	fuse_set_log_func(NULL);
+	if (se)
+		return se;
+	while ((nl = strrchr(fuse_complaint, '\n')) && !nl[1])
+		*nl = '\0';
+	while ((nl = strchr(fuse_complaint, '\n')))
+		*nl = ' ';
+	*rc = usage_error(fuse_complaint[0] ? fuse_complaint : "bad command line");
+	return NULL;
+}
+
+/* After the checks: connect, mount, serve. se, store and fopts stay the caller's. */
+static int run(const struct imapfs_opts *o, struct fuse_session *se,
+	       const struct fuse_cmdline_opts *fopts, struct imapfs_mount *mnt,
+	       struct store *store, const char *password)
+{
 	struct imap_pool *pool;
 	struct source *source = NULL;
-	struct store *store;
 	struct meta_cache *meta = NULL;
 	struct inval *inval = NULL;
 	struct unmount_watch *watch = NULL;
 	int rc = 1;
 
-	memset(&fopts, 0, sizeof(fopts));
-	store = open_store(o);
-	if (!store)
-		return 1;
 	pool = connect_pool(o, password);
-	if (!pool) {
-		store_free(store);
+	if (!pool)
 		return 1;
-	}
-	if (fuse_parse_cmdline(args, &fopts) != 0 || add_mount_names(args, o) != 0)
-		goto out;
-	se = fuse_session_new(args, &imapfs_ll_ops, sizeof(imapfs_ll_ops), &mnt);
-	if (!se)
-		goto out;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
 	if (fuse_session_mount(se, o->mountpoint) != 0)
@@ -201,43 +248,128 @@ static int run(struct imapfs_opts *o, struct fuse_args *args, const char *passwo
 	source = source_new(pool);
 	if (!source)
 		goto out_unmount;
-	mnt.model = model_new(source, store, meta, o->connections > 1 ? o->connections - 1 : 0);
-	if (!mnt.model)
+	mnt->model = model_new(source, store, meta, o->connections > 1 ? o->connections - 1 : 0);
+	if (!mnt->model)
 		goto out_unmount;
-	set_staging(mnt.model, o);
+	set_staging(mnt->model, o);
 	if (o->read_only) {
 		source_set_read_only(source);
-		model_set_read_only(mnt.model);
+		model_set_read_only(mnt->model);
 	}
 	/* Threads, so only now: threads do not survive fuse_daemonize's fork. */
 	watch = unmount_watch_start(fuse_session_fd(se), stop_source, source);
 	inval = inval_new(se);
 	if (!inval)
 		goto out_model;
-	model_set_inval(mnt.model, inval);
-	model_prime(mnt.model);
+	model_set_inval(mnt->model, inval);
+	model_prime(mnt->model);
 	log_msg(LOG_INFO, "mounted %s@%s on %s", o->user ? o->user : "", o->host, o->mountpoint);
-	rc = serve(se, &fopts) ? 1 : 0;
+	rc = serve(se, fopts) ? 1 : 0;
 out_model:
 	/* Unmounted (or signalled): whatever the threads wait on (a server
 	 * that went away, a backoff) ends now, so that they can be joined. */
 	unmount_watch_stop(watch);
 	source_stop(source);
-	model_set_inval(mnt.model, NULL);
+	model_set_inval(mnt->model, NULL);
 	inval_free(inval);
-	model_free(mnt.model);
+	model_free(mnt->model);
+	mnt->model = NULL;
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
 out:
+	source_free(source);
+	pool_free(pool);
+	meta_cache_close(meta);
+	return rc;
+}
+
+static void print_version(void)
+{
+	printf("imapfs %s\n", IMAPFS_VERSION);
+	/* libfuse's lines come from a child (fusermount3) writing straight to
+	 * the terminal: ours must be out first. */
+	fflush(stdout);
+	fuse_lowlevel_version();
+}
+
+/*
+ * What can be known without the server: -o offline, and the TLS policy
+ * imap_conn_open applies, told before a password is typed for nothing.
+ */
+static int check_policy(const struct imapfs_opts *o)
+{
+	struct imap_conn_config cfg;
+	char err[512];
+
+	if (o->offline)
+		return usage_error("-o offline is not in this version: imapfs needs the server "
+				   "to mount (what it fetched before is read from the cache)");
+	conn_config(o, NULL, &cfg);
+	if (imap_conn_check_policy(&cfg, err, sizeof(err)) != 0)
+		return usage_error(err);
+	return 0;
+}
+
+static char *get_password(const struct imapfs_opts *o, char *err, size_t errlen)
+{
+	char account[512];
+
+	if (o->password && !o->password_command) {
+		char *pw = strdup(o->password);
+
+		if (!pw)
+			snprintf(err, errlen, "out of memory");
+		return pw;
+	}
+	snprintf(account, sizeof(account), "%s@%s", o->user ? o->user : "", o->host);
+	return password_get(o->password_command, account, err, errlen);
+}
+
+/* Everything is checked before the password is asked or the server contacted. */
+static int start(struct imapfs_opts *o, struct fuse_args *args)
+{
+	struct fuse_cmdline_opts fopts;
+	struct imapfs_mount mnt = { 0 };
+	struct fuse_session *se;
+	struct store *store = NULL;
+	char *password = NULL;
+	char err[1024];
+	int rc = 1;
+
+	memset(&fopts, 0, sizeof(fopts));
+	rc = check_policy(o);
+	if (rc)
+		return rc;
+	se = new_session(args, o, &fopts, &mnt, &rc);
+	if (!se)
+		goto out;
+	rc = 1;
+	if (mountpoint_check(o->mountpoint, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imapfs: %s\n", err);
+		goto out;
+	}
+	store = open_store(o);
+	if (!store)
+		goto out;
+	if (!o->tls_verify)
+		fprintf(stderr, "imapfs: WARNING: tls_verify=no: the server's certificate is not "
+				"checked; anyone on the path can read your mail and password\n");
+	if (!o->tunnel) {
+		password = get_password(o, err, sizeof(err));
+		if (!password) {
+			fprintf(stderr, "imapfs: %s\n", err);
+			goto out;
+		}
+	}
+	rc = run(o, se, &fopts, &mnt, store, password);
+out:
+	password_free(password);
 	if (se)
 		fuse_session_destroy(se);
 	free(fopts.mountpoint);
-	source_free(source);
-	pool_free(pool);
 	store_free(store);
-	meta_cache_close(meta);
 	return rc;
 }
 
@@ -245,51 +377,27 @@ int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct imapfs_opts o;
-	char err[512];
-	char *password = NULL;
-	int rc = 1;
+	char err[1024];
+	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (imapfs_opts_parse(&o, &args, err, sizeof(err)) < 0) {
-		fprintf(stderr, "imapfs: %s\n", err);
 		fuse_opt_free_args(&args);
-		return 1;
+		return usage_error(err);
 	}
-	if (o.show_help || o.show_version) {
-		if (o.show_help) {
-			imapfs_opts_usage(stdout, argv[0]);
-			printf("\nFUSE options:\n");
-			fuse_lowlevel_help();
-		} else {
-			printf("imapfs %s\n", IMAPFS_VERSION);
-			fuse_lowlevel_version();
-		}
+	if (o.show_help) {
+		imapfs_opts_usage(stdout, "imapfs");
+		printf("\nFUSE options:\n");
+		fuse_lowlevel_help();
 		rc = 0;
-		goto out;
+	} else if (o.show_version) {
+		print_version();
+		rc = 0;
+	} else {
+		log_open(LOG_TO_STDERR, o.debug);
+		mime_init();
+		rc = start(&o, &args);
 	}
-	log_open(LOG_TO_STDERR, o.debug);
-	mime_init();
-	if (o.offline) {
-		fprintf(stderr, "imapfs: -o offline needs the persistent cache, "
-				"which this version does not have yet\n");
-		goto out;
-	}
-	if (!o.tls_verify)
-		fprintf(stderr, "imapfs: WARNING: tls_verify=no: the server's certificate is not "
-				"checked; anyone on the path can read your mail and password\n");
-	if (!o.tunnel) {
-		char account[512];
-
-		snprintf(account, sizeof(account), "%s@%s", o.user ? o.user : "", o.host);
-		password = password_get(o.password_command, account, err, sizeof(err));
-		if (!password) {
-			fprintf(stderr, "imapfs: %s\n", err);
-			goto out;
-		}
-	}
-	rc = run(&o, &args, password);
-out:
-	password_free(password);
 	imapfs_opts_free(&o);
 	fuse_opt_free_args(&args);
 	return rc;

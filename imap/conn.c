@@ -1306,6 +1306,16 @@ struct imap_conn *imap_conn_open_transport(const struct imap_conn_config *cfg,
 	return c;
 }
 
+int imap_conn_check_policy(const struct imap_conn_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->tunnel || cfg->tls != TLS_NONE || cfg->allow_plaintext ||
+	    transport_host_is_loopback(cfg->host))
+		return 0;
+	snprintf(err, errlen, "refusing tls=none to %s: the password would cross the "
+		 "network in clear text (use tls=starttls, or -o allow_plaintext)", cfg->host);
+	return IMAP_ECONFIG;
+}
+
 struct imap_conn *imap_conn_open(const struct imap_conn_config *cfg, char *err, size_t errlen,
 				 int *why)
 {
@@ -1316,11 +1326,7 @@ struct imap_conn *imap_conn_open(const struct imap_conn_config *cfg, char *err, 
 		*why = IMAP_ENET;
 		return t ? imap_conn_open_transport(cfg, t, err, errlen, why) : NULL;
 	}
-	if (cfg->tls == TLS_NONE && !cfg->allow_plaintext &&
-	    !transport_host_is_loopback(cfg->host)) {
-		snprintf(err, errlen, "refusing tls=none to %s: the password would cross the "
-			 "network in clear text (use tls=starttls, or -o allow_plaintext)",
-			 cfg->host);
+	if (imap_conn_check_policy(cfg, err, errlen) != 0) {
 		*why = IMAP_ECONFIG;
 		return NULL;
 	}

@@ -78,6 +78,10 @@ struct imap_conn *imap_conn_open(const struct imap_conn_config *cfg, char *err, 
 struct imap_conn *imap_conn_open_transport(const struct imap_conn_config *cfg,
 					   struct imap_transport *t, char *err, size_t errlen,
 					   int *why);
+/* The policy imap_conn_open applies before it connects (tls=none only to a
+ * loopback host or with allow_plaintext): 0, or IMAP_ECONFIG with err set.
+ * For callers that check before asking a password. */
+int imap_conn_check_policy(const struct imap_conn_config *cfg, char *err, size_t errlen);
 void imap_conn_close(struct imap_conn *c);
 
 /* Called for every untagged response that arrives while a command runs. */

@@ -20,7 +20,9 @@
 
 #include <fuse_opt.h>
 
+#include "config.h"
 #include "mbox_names.h"
+#include "mountpoint.h"
 #include "options.h"
 
 #define DEFAULT_CONNECTIONS 4
@@ -43,8 +45,9 @@ struct raw_opts {
 	char *connections;
 	char *cache_dir;
 	char *cache_size;
+	char *config;
 	int allow_plaintext;
-	int read_only;
+	int read_only;          /* -1: not given; 0: -o rw; 1: -o ro */
 	int offline;
 	int foreground;
 	int debug;
@@ -52,11 +55,18 @@ struct raw_opts {
 	int show_version;
 	char *account;          /* first non-option */
 	char *mountpoint;       /* second non-option */
+	/* From the account in the config file when the first non-option names one. */
+	bool named;
+	char *file_host, *file_user, *file_port;
+	char *password;
 	char *err;
 	size_t errlen;
 };
 
 #define IMAPFS_OPT(t, field, v) { t, offsetof(struct raw_opts, field), v }
+
+/* A password on the command line is refused: every user can read it in ps. */
+#define KEY_PASSWORD 1
 
 static const struct fuse_opt imapfs_opt_table[] = {
 	IMAPFS_OPT("port=%s", port, 0),
@@ -72,9 +82,43 @@ static const struct fuse_opt imapfs_opt_table[] = {
 	IMAPFS_OPT("cache_dir=%s", cache_dir, 0),
 	IMAPFS_OPT("cache_size=%s", cache_size, 0),
 	IMAPFS_OPT("offline", offline, 1),
-	/* ro, -f and -d mean something to libfuse as well: set and keep. */
+	IMAPFS_OPT("config=%s", config, 0),
+	FUSE_OPT_KEY("password=", KEY_PASSWORD),
+	/* ro, rw, -f and -d mean something to libfuse as well: set and keep. */
 	IMAPFS_OPT("ro", read_only, 1),
 	FUSE_OPT_KEY("ro", FUSE_OPT_KEY_KEEP),
+	IMAPFS_OPT("rw", read_only, 0),
+	FUSE_OPT_KEY("rw", FUSE_OPT_KEY_KEEP),
+	/*
+	 * Generic mount options that mount(8) and mount.fuse3 may hand on from
+	 * fstab and that libfuse 3.14 would call unknown; they mean nothing to
+	 * a FUSE mount (libfuse itself takes rw, ro, [no]dev, [no]suid,
+	 * [no]exec, async, sync, dirsync, [no]atime). "nonempty" is fuse2's,
+	 * whose meaning fuse3 has made the rule.
+	 */
+	FUSE_OPT_KEY("defaults", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nofail", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("user", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nouser", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("users", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("owner", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("group", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("relatime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("norelatime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("strictatime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nostrictatime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("diratime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nodiratime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("lazytime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nolazytime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("iversion", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("noiversion", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("silent", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("loud", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nonempty", FUSE_OPT_KEY_DISCARD),
 	IMAPFS_OPT("-f", foreground, 1),
 	FUSE_OPT_KEY("-f", FUSE_OPT_KEY_KEEP),
 	IMAPFS_OPT("-d", debug, 1),
@@ -110,6 +154,13 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	char **slot;
 
 	(void)outargs;
+	if (key == KEY_PASSWORD)
+		return seterr(r->err, r->errlen, "no -o password: anyone can read the command "
+			      "line; use password_command or the config file");
+	/* fstab's comments and userspace options (x-systemd.automount, ...). */
+	if (key == FUSE_OPT_KEY_OPT &&
+	    (strncmp(arg, "x-", 2) == 0 || strncmp(arg, "comment=", 8) == 0))
+		return 0;
 	/* Not ours: libfuse knows it (-s, allow_other) or will say it does not. */
 	if (key != FUSE_OPT_KEY_NONOPT)
 		return 1;
@@ -130,8 +181,15 @@ static void raw_free(struct raw_opts *r)
 	char **strings[] = {
 		&r->port, &r->user, &r->tls, &r->cafile, &r->tls_verify,
 		&r->password_command, &r->auth, &r->tunnel, &r->connections,
-		&r->cache_dir, &r->cache_size, &r->account, &r->mountpoint,
+		&r->cache_dir, &r->cache_size, &r->config, &r->account, &r->mountpoint,
+		&r->file_host, &r->file_user, &r->file_port,
 	};
+
+	if (r->password) {
+		explicit_bzero(r->password, strlen(r->password));
+		free(r->password);
+		r->password = NULL;
+	}
 
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
 		free(*strings[i]);
@@ -242,25 +300,40 @@ static int parse_auth(const char *s, struct imapfs_opts *o, char *err, size_t er
 		      "unknown auth '%s' (login, plain, scram-sha-256, oauthbearer, xoauth2)", s);
 }
 
+static int parse_connections(const char *s, unsigned *n, char *err, size_t errlen)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	errno = 0;
+	v = (*s >= '0' && *s <= '9') ? strtoul(s, &end, 10) : 0;
+	if (errno || v < 1 || v > MAX_CONNECTIONS || *end)
+		return seterr(err, errlen, "connections must be 1..%d", MAX_CONNECTIONS);
+	*n = (unsigned)v;
+	return 0;
+}
+
+static int parse_cache_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
+{
+	if (imapfs_parse_size(s, bytes) < 0)
+		return seterr(err, errlen, "bad cache_size '%s' (BYTES with K, M or G)", s);
+	return 0;
+}
+
+static int check_port(const char *s, char *err, size_t errlen)
+{
+	return valid_port(s, strlen(s)) ? 0 : seterr(err, errlen, "bad port '%s'", s);
+}
+
 static int parse_numbers(const struct raw_opts *r, struct imapfs_opts *o, char *err,
 			 size_t errlen)
 {
-	if (r->connections) {
-		const char *s = r->connections;
-		char *end;
-		unsigned long v;
-
-		errno = 0;
-		v = (*s >= '0' && *s <= '9') ? strtoul(s, &end, 10) : 0;
-		if (errno || v < 1 || v > MAX_CONNECTIONS || *end)
-			return seterr(err, errlen, "connections must be 1..%d", MAX_CONNECTIONS);
-		o->connections = (unsigned)v;
-	}
-	if (r->cache_size && imapfs_parse_size(r->cache_size, &o->cache_size) < 0)
-		return seterr(err, errlen, "bad cache_size '%s' (BYTES with K, M or G)",
-			      r->cache_size);
-	if (r->port && !valid_port(r->port, strlen(r->port)))
-		return seterr(err, errlen, "bad port '%s'", r->port);
+	if (r->connections && parse_connections(r->connections, &o->connections, err, errlen) < 0)
+		return -1;
+	if (r->cache_size && parse_cache_size(r->cache_size, &o->cache_size, err, errlen) < 0)
+		return -1;
+	if (r->port && check_port(r->port, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
@@ -414,7 +487,9 @@ static int take_mountpoint(struct raw_opts *r, struct imapfs_opts *o, char *err,
 {
 	if (!r->mountpoint)
 		return 0;
-	o->mountpoint = realpath(r->mountpoint, NULL);
+	/* libfuse takes /dev/fd/N as a descriptor of /dev/fuse, not a path. */
+	if (!mountpoint_is_fd(r->mountpoint))
+		o->mountpoint = realpath(r->mountpoint, NULL);
 	if (!o->mountpoint)
 		take(&o->mountpoint, &r->mountpoint);
 	if (!o->mountpoint)
@@ -422,13 +497,185 @@ static int take_mountpoint(struct raw_opts *r, struct imapfs_opts *o, char *err,
 	return 0;
 }
 
+/* A value from the file, checked as its -o twin is. */
+static int check_value(const char *key, const char *value, char *err, size_t errlen)
+{
+	struct imapfs_opts scratch;
+	uint64_t size;
+	unsigned n;
+	int rc = 0;
+
+	set_defaults(&scratch);
+	if (strcmp(key, "host") == 0 && strpbrk(value, "@/ \t"))
+		rc = seterr(err, errlen, "bad host '%s' (the login name goes in user = ...)",
+			    value);
+	else if (strcmp(key, "port") == 0)
+		rc = check_port(value, err, errlen);
+	else if (strcmp(key, "tls") == 0)
+		rc = parse_tls(value, &scratch, err, errlen);
+	else if (strcmp(key, "tls_verify") == 0)
+		rc = parse_tls_verify(value, &scratch, err, errlen);
+	else if (strcmp(key, "auth") == 0)
+		rc = parse_auth(value, &scratch, err, errlen);
+	else if (strcmp(key, "connections") == 0)
+		rc = parse_connections(value, &n, err, errlen);
+	else if (strcmp(key, "cache_size") == 0)
+		rc = parse_cache_size(value, &size, err, errlen);
+	free(scratch.auth);
+	return rc;
+}
+
+/* Where a string key of the file goes; host, user and port go to the account. */
+static char **file_slot(struct raw_opts *r, const char *key)
+{
+	static const struct {
+		const char *key;
+		size_t offset;
+	} slots[] = {
+		{ "host", offsetof(struct raw_opts, file_host) },
+		{ "user", offsetof(struct raw_opts, file_user) },
+		{ "port", offsetof(struct raw_opts, file_port) },
+		{ "tls", offsetof(struct raw_opts, tls) },
+		{ "cafile", offsetof(struct raw_opts, cafile) },
+		{ "tls_verify", offsetof(struct raw_opts, tls_verify) },
+		{ "password_command", offsetof(struct raw_opts, password_command) },
+		{ "password", offsetof(struct raw_opts, password) },
+		{ "auth", offsetof(struct raw_opts, auth) },
+		{ "tunnel", offsetof(struct raw_opts, tunnel) },
+		{ "connections", offsetof(struct raw_opts, connections) },
+		{ "cache_dir", offsetof(struct raw_opts, cache_dir) },
+		{ "cache_size", offsetof(struct raw_opts, cache_size) },
+	};
+
+	for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
+		if (strcmp(slots[i].key, key) == 0)
+			return (char **)((char *)r + slots[i].offset);
+	return NULL;
+}
+
+/* "~/x" is $HOME/x in the paths of the file, as a shell would have it. */
+static char *file_value(const char *key, const char *value)
+{
+	const char *home = getenv("HOME");
+	char *s = NULL;
+
+	if ((strcmp(key, "cafile") == 0 || strcmp(key, "cache_dir") == 0) &&
+	    strncmp(value, "~/", 2) == 0 && home && *home)
+		return asprintf(&s, "%s%s", home, value + 1) < 0 ? NULL : s;
+	return strdup(value);
+}
+
+/* One KEY = VALUE: taken when the command line did not give it. */
+static int apply_entry(struct raw_opts *r, const char *key, const char *value, char *err,
+		       size_t errlen)
+{
+	bool yes = strcmp(value, "yes") == 0;
+	char **slot;
+
+	if (check_value(key, value, err, errlen) < 0)
+		return -1;
+	if (strcmp(key, "ro") == 0) {
+		if (r->read_only < 0)
+			r->read_only = yes;
+		return 0;
+	}
+	if (strcmp(key, "allow_plaintext") == 0) {
+		r->allow_plaintext |= yes;
+		return 0;
+	}
+	slot = file_slot(r, key);
+	if (!slot || *slot)
+		return 0;
+	*slot = file_value(key, value);
+	return *slot ? 0 : seterr(err, errlen, "out of memory");
+}
+
+/* Prefixes err with "PATH:LINE: ". */
+static int at_line(const struct config *c, unsigned line, char *err, size_t errlen)
+{
+	char what[512];
+
+	snprintf(what, sizeof what, "%s", err);
+	return seterr(err, errlen, "%s:%u: %s", config_path(c), line, what);
+}
+
+static int apply_account(struct raw_opts *r, const struct config *c,
+			 const struct config_account *a, char *err, size_t errlen)
+{
+	bool own_command = r->password_command != NULL;
+	unsigned password_line = 0, command_line = 0;
+
+	for (size_t i = 0; i < config_entries(a); i++) {
+		const char *key, *value;
+		unsigned line;
+
+		config_entry(a, i, &key, &value, &line);
+		if (apply_entry(r, key, value, err, errlen) < 0)
+			return at_line(c, line, err, errlen);
+		if (strcmp(key, "password") == 0)
+			password_line = line;
+		if (strcmp(key, "password_command") == 0)
+			command_line = line;
+	}
+	if (password_line && command_line) {
+		seterr(err, errlen, "give password or password_command, not both");
+		return at_line(c, password_line > command_line ? password_line : command_line,
+			       err, errlen);
+	}
+	/* The command line's password_command wins over the file's password. */
+	if (own_command && r->password) {
+		explicit_bzero(r->password, strlen(r->password));
+		free(r->password);
+		r->password = NULL;
+	}
+	r->named = true;
+	return 0;
+}
+
+/*
+ * The first non-option is an account when the config file has one of that
+ * name; otherwise it is [USER@]HOST[:PORT]. The file is read either way, so
+ * that a mistake in it is told at once, not on the day it is first used.
+ */
+static int read_config(struct raw_opts *r, char *err, size_t errlen)
+{
+	char *path = r->config ? strdup(r->config) : config_default_path();
+	struct config *c = NULL;
+	const struct config_account *a;
+	int ret = 0;
+
+	if (!path)
+		return r->config ? seterr(err, errlen, "out of memory") : 0;
+	if (config_load(path, r->config != NULL, &c, err, errlen) < 0) {
+		free(path);
+		return -1;
+	}
+	a = config_account(c, r->account);
+	if (a)
+		ret = apply_account(r, c, a, err, errlen);
+	config_free(c);
+	free(path);
+	return ret;
+}
+
 static int take_account(struct raw_opts *r, struct imapfs_opts *o, char *err, size_t errlen)
 {
 	struct account a = { 0 };
 	int ret = -1;
 
-	if (r->account && split_account(r->account, &a, err, errlen) < 0)
+	if (r->named) {
+		a.host = r->file_host;
+		a.user = r->file_user;
+		a.port = r->file_port;
+		r->file_host = r->file_user = r->file_port = NULL;
+		/* "[::1]" as on the command line, or plain "::1". */
+		if (a.host[0] == '[' && a.host[strlen(a.host) - 1] == ']') {
+			memmove(a.host, a.host + 1, strlen(a.host));
+			a.host[strlen(a.host) - 1] = '\0';
+		}
+	} else if (r->account && split_account(r->account, &a, err, errlen) < 0) {
 		goto out;
+	}
 	take(&o->host, &a.host);
 	if (take_user(r, &a, o, err, errlen) < 0 || take_port(r, &a, o, err, errlen) < 0)
 		goto out;
@@ -451,7 +698,7 @@ static int check_required(const struct imapfs_opts *o, char *err, size_t errlen)
 	if (o->show_help || o->show_version)
 		return 0;
 	if (!o->host)
-		return seterr(err, errlen, "missing host");
+		return seterr(err, errlen, "missing ACCOUNT or [USER@]HOST, and MOUNTPOINT");
 	if (!o->mountpoint)
 		return seterr(err, errlen, "missing mountpoint");
 	if (!o->user)
@@ -462,7 +709,7 @@ static int check_required(const struct imapfs_opts *o, char *err, size_t errlen)
 static int build(struct raw_opts *r, struct imapfs_opts *o, char *err, size_t errlen)
 {
 	o->allow_plaintext = r->allow_plaintext;
-	o->read_only = r->read_only;
+	o->read_only = r->read_only > 0;
 	o->offline = r->offline;
 	o->debug = r->debug;
 	o->foreground = r->foreground || r->debug;
@@ -476,6 +723,7 @@ static int build(struct raw_opts *r, struct imapfs_opts *o, char *err, size_t er
 	take(&o->cafile, &r->cafile);
 	take(&o->password_command, &r->password_command);
 	take(&o->tunnel, &r->tunnel);
+	take(&o->password, &r->password);
 	if (take_account(r, o, err, errlen) < 0 || take_mountpoint(r, o, err, errlen) < 0)
 		return -1;
 	return check_required(o, err, errlen);
@@ -483,7 +731,7 @@ static int build(struct raw_opts *r, struct imapfs_opts *o, char *err, size_t er
 
 int imapfs_opts_parse(struct imapfs_opts *o, struct fuse_args *args, char *err, size_t errlen)
 {
-	struct raw_opts r = { .err = err, .errlen = errlen };
+	struct raw_opts r = { .err = err, .errlen = errlen, .read_only = -1 };
 	int ret = -1;
 
 	set_defaults(o);
@@ -495,6 +743,9 @@ int imapfs_opts_parse(struct imapfs_opts *o, struct fuse_args *args, char *err, 
 			seterr(err, errlen, "bad command line");
 		goto out;
 	}
+	/* --help and --version work whatever the file holds. */
+	if (!r.show_help && !r.show_version && read_config(&r, err, errlen) < 0)
+		goto out;
 	if (build(&r, o, err, errlen) < 0) {
 		imapfs_opts_free(o);
 		goto out;
@@ -516,6 +767,10 @@ void imapfs_opts_free(struct imapfs_opts *o)
 	free(o->auth);
 	free(o->tunnel);
 	free(o->cache_dir);
+	if (o->password) {
+		explicit_bzero(o->password, strlen(o->password));
+		free(o->password);
+	}
 	memset(o, 0, sizeof *o);
 }
 
@@ -523,10 +778,15 @@ void imapfs_opts_usage(FILE *out, const char *progname)
 {
 	fprintf(out,
 "usage: %s [options] [USER@]HOST[:PORT] MOUNTPOINT\n"
+"       %s [options] ACCOUNT MOUNTPOINT\n"
 "       %s --help | --version\n"
 "\n"
 "Mounts the IMAP account USER@HOST on MOUNTPOINT. HOST may be an IPv6 address\n"
 "in brackets ([::1]:993); USER may contain '@' (the last one ends it).\n"
+"ACCOUNT is a [NAME] in the config file: a name found there is that account,\n"
+"anything else is a host. -o options win over the file's.\n"
+"MOUNTPOINT must be an existing directory that is not a mount point; this,\n"
+"the options and the TLS policy are checked before any password is asked.\n"
 "Unmount with: fusermount3 -u MOUNTPOINT\n"
 "\n"
 "imapfs options:\n"
@@ -546,7 +806,8 @@ void imapfs_opts_usage(FILE *out, const char *progname)
 "    -o password_command=CMD\n"
 "                           first line of CMD's output (/bin/sh -c) is the\n"
 "                           password or OAuth token; write a ',' in CMD as '\\,'\n"
-"                           (default: $IMAPFS_PASSWORD, else ask on the terminal)\n"
+"                           (default: the account's password in the config\n"
+"                           file, else $IMAPFS_PASSWORD, else ask on the terminal)\n"
 "    -o auth=MECH           login, plain, scram-sha-256, oauthbearer or xoauth2\n"
 "                           (default: the best the server offers)\n"
 "    -o tunnel=CMD          speak IMAP over CMD's stdin/stdout, pre-authenticated\n"
@@ -557,7 +818,14 @@ void imapfs_opts_usage(FILE *out, const char *progname)
 "                           or ~/.cache/imapfs/USER@HOST)\n"
 "    -o cache_size=BYTES    content cache bound, K/M/G suffixes (default: 1G)\n"
 "    -o ro                  read-only: never change anything on the server\n"
-"    -o offline             serve only what the cache holds, never connect\n"
-"\n",
-		progname, progname, MAX_CONNECTIONS, DEFAULT_CONNECTIONS);
+"    -o rw                  read-write (the default; wins over ro = yes in the file)\n"
+"    -o offline             not in this version: refused (imapfs needs the server\n"
+"                           to mount; content fetched before is read from the cache)\n"
+"    -o config=PATH         accounts file (default: $XDG_CONFIG_HOME/imapfs/config,\n"
+"                           or ~/.config/imapfs/config); its format: README\n"
+"\n"
+"Generic mount options from fstab (dev, nosuid, noatime, _netdev, noauto,\n"
+"x-systemd.*, ...) are accepted. Exit status: 2 for a wrong command line or\n"
+"config file, 1 for any other failure.\n",
+		progname, progname, progname, MAX_CONNECTIONS, DEFAULT_CONNECTIONS);
 }

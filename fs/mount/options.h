@@ -3,10 +3,11 @@
  *
  *   struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
  *   struct imapfs_opts o;
- *   if (imapfs_opts_parse(&o, &args, err, sizeof err) < 0) { fprintf(stderr, "%s\n", err); exit(1); }
+ *   if (imapfs_opts_parse(&o, &args, err, sizeof err) < 0) { fprintf(stderr, "%s\n", err); exit(2); }
  *   if (o.show_help) imapfs_opts_usage(stdout, argv[0]);
  *
- * [USER@]HOST[:PORT] and MOUNTPOINT are taken from the arguments; what is
+ * [USER@]HOST[:PORT] (or an account of the config file, config.h, which
+ * -o options override) and MOUNTPOINT are taken from the arguments; what is
  * left in args (-f, -d, -s, -o allow_other, ...) goes to libfuse. Defaults:
  * port 993 (143 with tls=starttls/none), user $USER, connections 4,
  * cache_dir $XDG_CACHE_HOME/imapfs/USER@HOST (~/.cache if unset), cache_size 1G.
@@ -33,6 +34,7 @@ struct imapfs_opts {
 	bool tls_verify;
 	bool allow_plaintext;
 	char *password_command;
+	char *password;          /* the config file's `password`; wiped when freed */
 	char *auth;              /* NULL: best offered */
 	char *tunnel;
 	unsigned connections;

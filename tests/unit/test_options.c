@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "mountpoint.h"
 #include "options.h"
 #include "password.h"
 
@@ -143,8 +144,8 @@ static const struct {
 	const char *argv[MAXARGS];
 	const char *err;
 } errors[] = {
-	{ { "imapfs", NULL }, "missing host" },
-	{ { "imapfs", "-f", "-o", "ro", NULL }, "missing host" },
+	{ { "imapfs", NULL }, "missing ACCOUNT or [USER@]HOST, and MOUNTPOINT" },
+	{ { "imapfs", "-f", "-o", "ro", NULL }, "missing ACCOUNT or [USER@]HOST, and MOUNTPOINT" },
 	{ { "imapfs", "h", NULL }, "missing mountpoint" },
 	{ { "imapfs", "h", "/m", "extra", NULL }, "unexpected argument 'extra'" },
 	{ { "imapfs", "-o", "tls=ssl", "h", "/m", NULL },
@@ -181,6 +182,8 @@ static const struct {
 	{ { "imapfs", "@h", "/m", NULL }, "missing user before '@' in '@h'" },
 	{ { "imapfs", "-o", "user=", "h", "/m", NULL }, "empty user name" },
 	{ { "imapfs", "-o", "cache_dir=", "h", "/m", NULL }, "empty cache_dir" },
+	{ { "imapfs", "-o", "password=x", "h", "/m", NULL },
+	  "no -o password: anyone can read the command line; use password_command or the config file" },
 };
 
 static void test_errors(void **state)
@@ -436,6 +439,7 @@ static void test_usage_lists_every_option(void **state)
 		"cafile=", "tls_verify=", "allow_plaintext", "password_command=", "auth=",
 		"tunnel=", "connections=", "cache_dir=", "cache_size=", "-o ro", "offline",
 		"IMAPFS_PASSWORD", "993", "143", "1G", "$USER", "XDG_CACHE_HOME",
+		"ACCOUNT MOUNTPOINT", "config=", "XDG_CONFIG_HOME", "-o rw",
 	};
 	char *text = NULL;
 	size_t len = 0;
@@ -449,6 +453,41 @@ static void test_usage_lists_every_option(void **state)
 		if (!strstr(text, names[i]))
 			fail_msg("usage does not mention %s", names[i]);
 	free(text);
+}
+
+/* mountpoint.c */
+
+static void test_mountpoint_check(void **state)
+{
+	char dir[] = "/tmp/imapfs-test-mp-XXXXXX";
+	char file[sizeof dir + 8], err[256], want[512];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof file, "%s/f", dir);
+	fd = open(file, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	/* A directory with files in it is fine: fuse3 mounts over them. */
+	assert_int_equal(mountpoint_check(dir, err, sizeof err), 0);
+	assert_int_equal(mountpoint_check(file, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s: Not a directory", file);
+	assert_string_equal(err, want);
+	unlink(file);
+	assert_int_equal(mountpoint_check(file, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s: No such file or directory", file);
+	assert_string_equal(err, want);
+	rmdir(dir);
+	assert_int_equal(mountpoint_check("/proc", err, sizeof err), -1);
+	assert_string_equal(err, "/proc: already a mount point (unmount it first: "
+			    "fusermount3 -u, or umount)");
+	/* mount.fuse3's drop_privileges hands over /dev/fuse as /dev/fd/N. */
+	assert_int_equal(mountpoint_check("/dev/fd/3", err, sizeof err), 0);
+	assert_true(mountpoint_is_fd("/dev/fd/12"));
+	assert_false(mountpoint_is_fd("/dev/fd/"));
+	assert_false(mountpoint_is_fd("/dev/fd/1x"));
+	assert_false(mountpoint_is_fd("/dev/fd/1/x"));
 }
 
 /* password.c */
@@ -564,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_user_from_environment),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_usage_lists_every_option),
+		cmocka_unit_test(test_mountpoint_check),
 		cmocka_unit_test(test_password_command),
 		cmocka_unit_test(test_password_command_fails),
 		cmocka_unit_test(test_password_env),
