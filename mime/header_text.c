@@ -55,12 +55,37 @@ static bool empty_line(const char *s, const char *end)
 	return s < end && (*s == '\n' || (*s == '\r' && s + 1 < end && s[1] == '\n'));
 }
 
+/* Printable ASCII, tab and line ends, no encoded word: only CRLF changes (the
+ * common case, done without the decoder). */
+static bool plain_block(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x7f || (c < 0x20 && c != '\t' && c != '\n' &&
+				  !(c == '\r' && i + 1 < n && s[i + 1] == '\n')))
+			return false;
+		if (c == '=' && i + 1 < n && s[i + 1] == '?')
+			return false;
+	}
+	return true;
+}
+
 int mime_header_readable(const char *raw, size_t len, const char *fallback_charset,
 			 char **out, size_t *out_len)
 {
-	GString *b = g_string_sized_new(len + 1), *f = g_string_new(NULL);
+	GString *b = g_string_sized_new(len + 1), *f;
 	const char *s = raw ? raw : "", *end = s + (raw ? len : 0), *e;
 
+	if (plain_block(s, (size_t)(end - s))) {
+		for (; s < end; s++)
+			if (!(*s == '\r' && s + 1 < end && s[1] == '\n'))
+				g_string_append_c(b, *s);
+		*out_len = b->len;
+		*out = g_string_free(b, FALSE);
+		return 0;
+	}
+	f = g_string_new(NULL);
 	while (s < end) {
 		if (empty_line(s, end)) {
 			g_string_append_c(b, '\n');
@@ -77,6 +102,14 @@ int mime_header_readable(const char *raw, size_t len, const char *fallback_chars
 	*out_len = b->len;
 	*out = g_string_free(b, FALSE);
 	return 0;
+}
+
+static bool memchr_8bit(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return true;
+	return false;
 }
 
 /* The value of the first field named name (unfolded, NUL-terminated), or NULL. */
@@ -103,10 +136,14 @@ static char *field_value(const char *s, const char *end, const char *name)
 
 char *mime_header_charset(const char *raw, size_t len)
 {
-	char *value = raw ? field_value(raw, raw + len, "content-type") : NULL, *cs = NULL;
+	char *value, *cs = NULL;
 	GMimeContentType *ct;
 	const char *p;
 
+	/* Only raw 8-bit text needs it: spare the common case the parse. */
+	if (!raw || !memchr_8bit(raw, len))
+		return NULL;
+	value = field_value(raw, raw + len, "content-type");
 	if (!value)
 		return NULL;
 	ct = g_mime_content_type_parse(NULL, value);

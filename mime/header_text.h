@@ -26,7 +26,8 @@
 int mime_header_readable(const char *raw, size_t len, const char *fallback_charset,
 			 char **out, size_t *out_len);
 /* The charset parameter of the block's Content-Type when it is a text type
- * (malloc'd), else NULL: how a sender wrote the rest of the message. */
+ * (malloc'd), else NULL: how a sender wrote the rest of the message. NULL
+ * too when the block has no 8-bit byte, which needs none. */
 char *mime_header_charset(const char *raw, size_t len);
 
 #endif

@@ -213,9 +213,10 @@ static void check_charset(const char *raw, const char *want)
 static void test_header_charset(void **state)
 {
 	(void)state;
-	check_charset("From: a\r\nContent-Type: text/plain;\r\n charset=\"koi8-r\"\r\n\r\n",
+	check_charset("From: a\r\nContent-Type: text/plain;\r\n charset=\"koi8-r\"\r\nX: \xe9\r\n\r\n",
 		      "koi8-r");
-	check_charset("content-type: TEXT/html; charset=windows-1258\r\n", "windows-1258");
+	check_charset("content-type: TEXT/html; charset=windows-1258\r\nX: \xe9\r\n", "windows-1258");
+	check_charset("Content-Type: text/html; charset=windows-1258\r\n", NULL);
 	check_charset("Content-Type: multipart/mixed; boundary=x; charset=utf-8\r\n", NULL);
 	check_charset("Content-Type: text/plain\r\n", NULL);
 	check_charset("Subject: x\r\n\r\nContent-Type: text/plain; charset=x\r\n", NULL);
