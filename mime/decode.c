@@ -41,6 +41,7 @@ struct mime_decoder {
 	size_t len, cap, max;
 	char pend[PEND_MAX];		/* TEXT_STREAM: a sequence cut by a push */
 	size_t npend;
+	bool cr_held;			/* text: the last CR out is held (text_out) */
 	mime_out_fn *out;
 	void *ud;
 	bool failed, finished;
@@ -210,6 +211,34 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 }
 
 /*
+ * Converted text out, with CRLF as LF; a lone CR stays. A CR ending one
+ * piece is held until the next shows whether an LF follows: a push may cut
+ * a CRLF (finish lets a held CR out). In UTF-8 neither byte is ever part
+ * of another character, so this works on the converted bytes.
+ */
+static int text_out(struct mime_decoder *d, const char *s, size_t n)
+{
+	size_t run = 0, i;
+
+	if (n == 0)
+		return 0;
+	if (d->cr_held) {
+		d->cr_held = false;
+		if (s[0] != '\n' && d->out(d->ud, "\r", 1) < 0)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (s[i] != '\r' || (i + 1 < n && s[i + 1] != '\n'))
+			continue;
+		if (i > run && d->out(d->ud, s + run, i - run) < 0)
+			return -1;
+		run = i + 1;
+		d->cr_held = i + 1 == n;
+	}
+	return n > run ? d->out(d->ud, s + run, n - run) : 0;
+}
+
+/*
  * What iconv wrote, out. glibc's iconv lets code points past U+10FFFF
  * through (from UTF-8, UCS-4...) and writes them as 4- to 6-byte forms,
  * which are not UTF-8: each of their bytes becomes U+FFFD. iconv writes
@@ -230,13 +259,13 @@ static int flush(struct mime_decoder *d, char *obuf, char **o, size_t *ol)
 			continue;
 		}
 		if (i > run)
-			r = d->out(d->ud, obuf + run, i - run);
+			r = text_out(d, obuf + run, i - run);
 		if (r >= 0)
-			r = d->out(d->ud, replacement, sizeof(replacement) - 1);
+			r = text_out(d, replacement, sizeof(replacement) - 1);
 		run = ++i;
 	}
 	if (r >= 0 && n > run)
-		r = d->out(d->ud, obuf + run, n - run);
+		r = text_out(d, obuf + run, n - run);
 	return r < 0 ? -1 : 0;
 }
 
@@ -572,7 +601,13 @@ int mime_decoder_finish(struct mime_decoder *d)
 	d->finished = true;
 	if (d->filter)
 		g_mime_filter_complete(d->filter, none, 0, 0, &o, &olen, &opre);
-	return feed(d, o, olen, true);
+	if (feed(d, o, olen, true) < 0)
+		return -1;
+	if (d->cr_held && d->out(d->ud, "\r", 1) < 0) {
+		d->failed = true;
+		return -1;
+	}
+	return 0;
 }
 
 const char *mime_decoder_charset(const struct mime_decoder *d)

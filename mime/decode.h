@@ -14,8 +14,9 @@
  * quoted-printable and uuencode are decoded with GMime's filters. Input may
  * be split anywhere: the output does not depend on how it was pushed.
  *
- * For type "text" (any case) the decoded bytes are converted to UTF-8, line
- * endings and a BOM kept. The charset label is mapped to what senders really
+ * For type "text" (any case) the decoded bytes are converted to UTF-8, a
+ * BOM kept, and CRLF line ends become LF after the conversion (a lone CR
+ * stays; a CRLF cut between two pushes too). The charset label is mapped to what senders really
  * write (gb2312/gbk/x-gbk/cp936/euc-cn → GB18030, big5 → BIG5-HKSCS,
  * ks_c_5601-1987/euc-kr → CP949, shift_jis → CP932, iso-8859-1/latin1/
  * us-ascii → windows-1252, ...; others go to iconv as they are). Then:

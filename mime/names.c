@@ -16,6 +16,7 @@
  * functions return are freed with free().
  */
 #include "names.h"
+#include "words.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -316,14 +317,31 @@ static void put_b64(GString *b, const char *s, size_t n)
 	}
 }
 
+/* A fold inside an encoded word (CR or LF and the blanks after them), which
+ * some mailers leave when they cut a long word: not part of its text. */
+static size_t fold_len(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (s[0] != '\r' && s[0] != '\n')
+		return 0;
+	while (i < n && (s[i] == '\r' || s[i] == '\n'))
+		i++;
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i;
+}
+
 /* RFC 2047 "Q": '_' is a space, =XX a byte, anything else itself. */
 static void put_q(GString *b, const char *s, size_t n)
 {
-	size_t i;
+	size_t i, f;
 	int hi, lo;
 
 	for (i = 0; i < n; i++) {
-		if (s[i] == '_') {
+		if ((f = fold_len(s + i, n - i)) > 0) {
+			i += f - 1;
+		} else if (s[i] == '_') {
 			g_string_append_c(b, ' ');
 		} else if (s[i] == '=' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
 			   (lo = hex_value(s[i + 2])) >= 0) {
@@ -352,6 +370,47 @@ static void put_plain(GString *b, const char *s, size_t n, bool raw_utf8)
 	}
 }
 
+/* Control characters as U+FFFD (a line end too unless keep_lf), invalid
+ * UTF-8 as U+FFFD: what a header line may show. */
+static void put_visible(GString *b, const char *s, size_t n, bool keep_lf)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t c;
+	size_t i = 0, k;
+
+	while (i < n) {
+		k = utf8_next(u + i, n - i, &c);
+		if (k == 0 || (c < 0x20 && c != '\t' && !(c == '\n' && keep_lf)) ||
+		    (c >= 0x7f && c <= 0x9f))
+			g_string_append_len(b, replacement, 3);
+		else
+			g_string_append_len(b, s + i, k);
+		i += k ? k : 1;
+	}
+}
+
+/* One run of text (s, n) to decode: where it ends, how raw 8-bit text in it
+ * is read, and the "?=" found last (a memo that keeps hostile input with
+ * many unclosed words linear). */
+struct words {
+	GString *out;
+	const char *end;
+	bool raw_utf8;        /* raw 8-bit text is valid UTF-8 */
+	const char *charset;  /* else read as this (NULL: windows-1252) */
+	bool lines;           /* header lines: LF kept, controls visible */
+	const char *close_from, *close;
+};
+
+/* The first "?=" at or after from, or NULL. */
+static const char *find_close(struct words *w, const char *from)
+{
+	if (w->close_from && from >= w->close_from && (!w->close || from <= w->close))
+		return w->close;
+	w->close_from = from;
+	w->close = memmem(from, (size_t)(w->end - from), "?=", 2);
+	return w->close;
+}
+
 struct eword {
 	char charset[64];
 	char enc;            /* 'b' or 'q' */
@@ -361,18 +420,18 @@ struct eword {
 };
 
 /* "=?charset[*lang]?B|Q?text?=" at p. Lenient about the text itself. */
-static bool parse_eword(const char *p, struct eword *w)
+static bool parse_eword(struct words *ws, const char *p, struct eword *w)
 {
 	const char *cs = p + 2, *q, *e;
 	size_t n;
 
-	if (p[0] != '=' || p[1] != '?')
+	if (ws->end - p < 2 || p[0] != '=' || p[1] != '?')
 		return false;
-	for (q = cs; *q && *q != '?'; q++)
+	for (q = cs; q < ws->end && *q != '?' && q - cs < (ptrdiff_t)sizeof(w->charset); q++)
 		if ((unsigned char)*q <= ' ' || (unsigned char)*q >= 0x7f)
 			return false;
 	n = (size_t)(q - cs);
-	if (*q != '?' || n == 0 || n >= sizeof(w->charset))
+	if (ws->end - q < 3 || *q != '?' || n == 0 || n >= sizeof(w->charset))
 		return false;
 	memcpy(w->charset, cs, n);
 	w->charset[n] = '\0';
@@ -380,7 +439,7 @@ static bool parse_eword(const char *p, struct eword *w)
 	w->enc = mime_ascii_lower(q[1]);
 	if ((w->enc != 'b' && w->enc != 'q') || q[2] != '?')
 		return false;
-	e = strstr(q + 3, "?=");
+	e = find_close(ws, q + 3);
 	if (e == NULL)
 		return false;
 	w->text = q + 3;
@@ -389,55 +448,82 @@ static bool parse_eword(const char *p, struct eword *w)
 	return true;
 }
 
-static void flush_words(GString *out, GString *pend, const char *charset)
+static void flush_words(struct words *w, GString *pend, const char *charset)
 {
+	GString *t;
+
 	if (pend->len == 0)
 		return;
-	put_charset(out, pend->str, pend->len, charset);
+	if (!w->lines) {
+		put_charset(w->out, pend->str, pend->len, charset);
+	} else {
+		t = g_string_new(NULL);
+		put_charset(t, pend->str, pend->len, charset);
+		put_visible(w->out, t->str, t->len, false);
+		g_string_free(t, TRUE);
+	}
 	g_string_truncate(pend, 0);
+}
+
+static void put_raw(struct words *w, const char *s, size_t n)
+{
+	GString *t;
+
+	if (!w->lines) {
+		put_plain(w->out, s, n, w->raw_utf8);
+		return;
+	}
+	t = g_string_new(NULL);
+	if (w->raw_utf8)
+		g_string_append_len(t, s, n);
+	else
+		put_charset(t, s, n, w->charset);
+	put_visible(w->out, t->str, t->len, true);
+	g_string_free(t, TRUE);
 }
 
 /*
  * Adjacent encoded words in one charset are converted together: mailers
  * split multi-byte characters across words. Whitespace between encoded
- * words is not part of the text (RFC 2047 6.2).
+ * words is not part of the text (RFC 2047 6.2), a fold included.
  */
-static void decode_words(GString *out, const char *s, bool raw_utf8)
+static void decode_words(struct words *w, const char *s)
 {
 	GString *pend = g_string_new(NULL);
 	char charset[64] = "";
-	struct eword w;
+	struct eword ew;
 	const char *p = s, *q, *run;
 	bool after_word = false;
 
-	while (*p) {
-		if (parse_eword(p, &w)) {
-			if (!mime_ascii_eq(charset, w.charset))
-				flush_words(out, pend, charset);
-			memcpy(charset, w.charset, sizeof(charset));
-			if (w.enc == 'b')
-				put_b64(pend, w.text, w.len);
+	while (p < w->end) {
+		if (parse_eword(w, p, &ew)) {
+			if (!mime_ascii_eq(charset, ew.charset))
+				flush_words(w, pend, charset);
+			memcpy(charset, ew.charset, sizeof(charset));
+			if (ew.enc == 'b')
+				put_b64(pend, ew.text, ew.len);
 			else
-				put_q(pend, w.text, w.len);
-			p = w.end;
+				put_q(pend, ew.text, ew.len);
+			p = ew.end;
 			after_word = true;
 			continue;
 		}
 		if (after_word) {
-			q = p + strspn(p, " \t\r\n");
-			if (q != p && parse_eword(q, &w)) {
+			for (q = p; q < w->end && *q && strchr(" \t\r\n", *q); q++)
+				;
+			if (q != p && parse_eword(w, q, &ew)) {
 				p = q;
 				continue;
 			}
 		}
-		flush_words(out, pend, charset);
+		flush_words(w, pend, charset);
 		run = p++;
-		while (*p && !(p[0] == '=' && p[1] == '?'))
+		while (p < w->end && !(p[0] == '=' && p + 1 < w->end && p[1] == '?'))
 			p++;
-		put_plain(out, run, (size_t)(p - run), raw_utf8);
+		put_raw(w, run, (size_t)(p - run));
 		after_word = false;
 	}
-	flush_words(out, pend, charset);
+	flush_words(w, pend, charset);
 	g_string_free(pend, TRUE);
 }
 
@@ -460,11 +546,24 @@ static char *finish_text(GString *b)
 char *mime_header_text(const char *raw)
 {
 	GString *b = g_string_new(NULL);
+	struct words w = { .out = b };
+	size_t n;
 
 	if (raw == NULL)
 		raw = "";
-	decode_words(b, raw, utf8_valid(raw, strlen(raw)));
+	n = strlen(raw);
+	w.end = raw + n;
+	w.raw_utf8 = utf8_valid(raw, n);
+	decode_words(&w, raw);
 	return finish_text(b);
+}
+
+void mime_words_lines(GString *out, const char *s, size_t n, const char *charset)
+{
+	struct words w = { .out = out, .end = s + n, .charset = charset, .lines = true };
+
+	w.raw_utf8 = utf8_valid(s, n);
+	decode_words(&w, s);
 }
 
 static void put_pct(GString *b, const char *s)

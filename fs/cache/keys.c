@@ -15,13 +15,20 @@ char *cache_key_message(const char *mailbox, uint32_t uidvalidity, uint32_t uid)
 	return key;
 }
 
+/* v2 of "content": text with LF line ends, where v1 kept the CRLF. A raw
+ * copy is the server's bytes in every version. */
+static const char *kind_version(const char *kind)
+{
+	return strcmp(kind, "content") == 0 ? "v2" : "v1";
+}
+
 char *cache_key_part(const char *kind, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		     const char *section)
 {
 	char *key;
 
-	if (asprintf(&key, "v1\n%s\n%s\n%u\n%u\n%s", kind, mailbox, uidvalidity, uid,
-		     section) < 0)
+	if (asprintf(&key, "%s\n%s\n%s\n%u\n%u\n%s", kind_version(kind), kind, mailbox,
+		     uidvalidity, uid, section) < 0)
 		return NULL;
 	return key;
 }

@@ -1,7 +1,9 @@
 /*
  * header — header files: cut from a small message's copy, or fetched
- * (BODY.PEEK[HEADER], BODY.PEEK[2.HEADER]) and kept in memory up to
- * HEADER_BUDGET, so that stat and read agree without a second fetch.
+ * (BODY.PEEK[HEADER], BODY.PEEK[2.HEADER]), then made readable
+ * (mime/header_text.h) here, on every path, so that stat and read agree;
+ * a message's readable header is kept in memory up to HEADER_BUDGET, so
+ * that they agree without a second fetch.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "content.h"
+#include "header_text.h"
 #include "inode.h"
 
 
@@ -44,6 +47,20 @@ static int part_header_get(struct model *m, uint64_t ino, char **out, size_t *le
 	return *out ? 0 : -ENOMEM;
 }
 
+/* The raw header block (*out, *len) replaced by its readable form. */
+static int make_readable(char **out, size_t *len)
+{
+	char *cs = mime_header_charset(*out, *len), *text = NULL;
+	size_t n = 0;
+	int rc = mime_header_readable(*out, *len, cs, &text, &n);
+
+	free(cs);
+	free(*out);
+	*out = text;
+	*len = rc == 0 ? n : 0;
+	return rc == 0 ? 0 : -ENOMEM;
+}
+
 /* Copies the message's cached header out. Caller holds the lock. */
 static int header_cached(struct model *m, uint64_t ino, char **out, size_t *len)
 {
@@ -70,18 +87,25 @@ int header_get(struct model *m, uint64_t ino, char **out, size_t *len)
 	/* Defined on every path: callers free *out whatever the result. */
 	*out = NULL;
 	*len = 0;
-	if (ino_type(ino) == INO_PHEADER)
-		return part_header_get(m, ino, out, len);
-	if (msg_is_small(m, ino))
-		return header_local(m, ino, out, len);
+	if (ino_type(ino) == INO_PHEADER || msg_is_small(m, ino)) {
+		rc = ino_type(ino) == INO_PHEADER ? part_header_get(m, ino, out, len)
+						  : header_local(m, ino, out, len);
+		return rc ? rc : make_readable(out, len);
+	}
 	pthread_mutex_lock(&m->lock);
 	rc = header_cached(m, ino, out, len);
 	pthread_mutex_unlock(&m->lock);
 	if (rc <= 0)
 		return rc;
 	rc = fetch_section(m, ino, &req);
-	if (rc)
+	if (rc == 0 && !req.data)
+		req.data = calloc(1, 1); /* an empty header is still a file */
+	if (rc == 0)
+		rc = req.data ? make_readable(&req.data, &req.n) : -ENOMEM;
+	if (rc) {
+		free(req.data);
 		return rc;
+	}
 	pthread_mutex_lock(&m->lock);
 	/* Look again: the message may have gone while we fetched. */
 	id = msg_mbox(m, ino);
@@ -95,7 +119,7 @@ int header_get(struct model *m, uint64_t ino, char **out, size_t *len)
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
-	*out = req.data ? req.data : calloc(1, 1); /* an empty header is still a file */
+	*out = req.data;
 	*len = req.n;
-	return *out ? 0 : -ENOMEM;
+	return 0;
 }

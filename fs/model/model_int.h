@@ -78,7 +78,7 @@ struct msg {
 	time_t date;              /* INTERNALDATE */
 	uint64_t size;            /* RFC822.SIZE */
 	char *flags;              /* space-separated, \Recent left out */
-	char *header;             /* NULL until fetched (header.c, HEADER_BUDGET) */
+	char *header;             /* readable form; NULL until fetched (header.c, HEADER_BUDGET) */
 	size_t header_len;
 	struct msg_detail *detail;  /* NULL until fetched; a reference of its own */
 	struct saved_detail *saved; /* from the metadata cache, parsed on first use */

@@ -9,7 +9,7 @@ tests (issue 4), with what imapfs must show for each message.
     for p in m.leaves:                               # every leaf part
         p.section, p.dirs                            # "1.2", ("1", "2")
         p.expected                                   # what its content file reads: text/* in
-                                                     #   UTF-8 (CRLF kept), else the bytes
+                                                     #   UTF-8 with LF line ends, else the bytes
         p.name                                       # exact file name, or None (body.<ext>)
         p.is_text, p.mime_type
 
@@ -168,7 +168,8 @@ def _text_leaf(rng, size, token, word, subtype="plain"):
         cte, body = "base64", b64(raw)
     headers = (f"Content-Type: text/{subtype}; charset={charset}\r\n"
                f"Content-Transfer-Encoding: {cte}\r\n").encode()
-    return Leaf(headers, body, text.encode("utf-8"), f"text/{subtype}", True)
+    return Leaf(headers, body, text.replace("\r\n", "\n").encode("utf-8"), f"text/{subtype}",
+                True)
 
 
 def _bin_leaf(label, size, name, mime_type="application/octet-stream"):

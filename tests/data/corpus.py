@@ -19,8 +19,8 @@
 
 Messages are written byte by byte here (not with the email package) so that every
 encoded body, boundary and line ending is fixed: CRLF everywhere, as on the wire and
-as Dovecot stores it. Text parts keep their CRLF line endings after decoding, so the
-expected UTF-8 text has CRLF too; nothing is normalised. Non-ASCII text is in NFC
+as Dovecot stores it. A text part's content file has LF line ends, so the expected
+UTF-8 text has LF; nothing else is normalised. Non-ASCII text is in NFC
 (glibc's iconv composes windows-1258's combining tone marks, so that is what a
 conversion yields).
 
@@ -397,8 +397,8 @@ def text_leaf(label, text, charset="utf-8", cte="8bit", subtype="plain", name=No
         headers.append(ct)
     headers.append(f"Content-Transfer-Encoding: {cte}")
     headers += extra
-    want = unicodedata.normalize("NFC", expected_text.replace("\n", "\r\n")
-                                 if expected_text is not None else text)
+    want = unicodedata.normalize("NFC", expected_text if expected_text is not None
+                                 else text.replace("\r\n", "\n"))
     if name is None and name_endswith is None:
         name = "body.html" if subtype == "html" else "body.txt"
     return Leaf(label, headers, body, want.encode("utf-8"), f"text/{subtype}", True, name,

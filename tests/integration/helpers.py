@@ -391,3 +391,44 @@ def rawlog_received_bytes(sessions):
         except OSError:
             pass
     return total
+
+
+_ENCODED_WORD = re.compile(rb"=\?([^?\s]{1,63})\?([bBqQ])\?([^?\s]*)\?=")
+_WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "iso-8859-1": "cp1252", "us-ascii": "cp1252"}
+
+
+def _word_bytes(m):
+    enc, text = m.group(2).lower(), m.group(3)
+    if enc == b"b":
+        return __import__("base64").b64decode(text + b"=" * (-len(text) % 4))
+    text = text.replace(b"_", b" ")
+    return re.sub(rb"=([0-9A-Fa-f]{2})", lambda h: bytes([int(h.group(1), 16)]), text)
+
+
+def readable_header(raw):
+    """What imapfs's `header` file shows for the header block RAW (README "Files"):
+    encoded words decoded (adjacent ones joined, the whitespace and folds between them
+    dropped), CRLF as LF. An oracle for the tests' own well-formed headers: no control
+    characters, raw 8-bit text only in UTF-8."""
+    out, pos, words, charset = [], 0, b"", None
+
+    def flush():
+        nonlocal words
+        if words:
+            cs = charset.split(b"*")[0].decode().lower()
+            out.append(words.decode(_WIDER.get(cs, cs), "replace").encode("utf-8"))
+            words = b""
+
+    for m in _ENCODED_WORD.finditer(raw):
+        between = raw[pos:m.start()]
+        if not (words and re.fullmatch(rb"[ \t\r\n]*", between)):
+            flush()
+            out.append(between)
+        elif m.group(1).lower() != charset.lower():
+            flush()
+        charset = m.group(1)
+        words += _word_bytes(m)
+        pos = m.end()
+    flush()
+    out.append(raw[pos:])
+    return b"".join(out).replace(b"\r\n", b"\n")

@@ -24,7 +24,8 @@ import threading
 import time
 import unittest
 
-from helpers import (ROOT, TIMEOUT, Imapfs, dovecot, is_uid_name, require_binary,
+from helpers import (ROOT, TIMEOUT, Imapfs, dovecot, is_uid_name, readable_header,
+                     require_binary,
                      start_fixture, tls_opts, uids)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "data"))
@@ -111,7 +112,7 @@ class TestConcurrency(unittest.TestCase):
         if which == 0:
             path, want = os.path.join(d, "message.eml"), msg.raw
         elif which == 1:
-            path, want = os.path.join(d, "header"), msg.header
+            path, want = os.path.join(d, "header"), readable_header(msg.header)
         else:
             leaf = rng.choice(msg.leaves)
             (name,) = os.listdir(os.path.join(d, *leaf.dirs))

@@ -17,6 +17,7 @@
 
 #include "tmpdir.h"
 
+#include "keys.h"
 #include "store.h"
 
 static size_t count_files(const char *dir)
@@ -202,6 +203,26 @@ static void test_name_too_long(void **state)
 	tmpdir_remove(dir);
 }
 
+/* Decoded content stored by a version that kept CRLF in text (its keys
+ * began "v1") is never found: the "content" keys changed; raw ones did not. */
+static void test_content_key_version(void **state)
+{
+	char *content = cache_key_part("content", "INBOX", 7, 42, "1");
+	char *raw = cache_key_part("raw", "INBOX", 7, 42, "");
+	char *message = cache_key_message("INBOX", 7, 42);
+
+	(void)state;
+	assert_non_null(content);
+	assert_non_null(raw);
+	assert_non_null(message);
+	assert_string_equal(content, "v2\ncontent\nINBOX\n7\n42\n1");
+	assert_string_equal(raw, "v1\nraw\nINBOX\n7\n42\n");
+	assert_string_equal(message, "v1\nmessage\nINBOX\n7\n42");
+	free(content);
+	free(raw);
+	free(message);
+}
+
 static void test_bad_dir(void **state)
 {
 	(void)state;
@@ -217,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_name_too_long),
 		cmocka_unit_test(test_bad_dir),
+		cmocka_unit_test(test_content_key_version),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -148,12 +148,29 @@ def mailbox():
         write("mailbox", "name%d" % i, n)
 
 
+def header():
+    blocks = []
+    for eml in sorted(SPLIT.glob("*.eml")):
+        raw = eml.read_bytes()
+        end = raw.find(b"\r\n\r\n")
+        blocks.append(raw[:end + 4] if end >= 0 else raw)
+    blocks += [
+        b"Subject: =?utf-8?B?SMOzYSDE?=\r\n =?utf-8?B?kQ==?=\r\nFrom: =?utf-8?Q?Nguy=E1=BB=85n?="
+        b" <n@example.vn>\r\n\r\n",
+        b"Subject: =?gb2312?B?sbG+qQ==?= \xb1\xb1\r\nContent-Type: text/plain; charset=gb2312\r\n\r\n",
+        b"X: a\x00b\rc\x1b\r\r\n\t=?utf-8?q?=0A?= =?x?b?!!?=\n\n",
+    ]
+    for i, b in enumerate(blocks):
+        write("header", "block%d" % i, bytes([i % 5]) + b)
+
+
 if __name__ == "__main__":
-    for t in ["parser", "bodystructure", "split", "names", "meta_cache", "mailbox"]:
+    for t in ["parser", "bodystructure", "split", "names", "header", "meta_cache", "mailbox"]:
         shutil.rmtree(HERE / t, ignore_errors=True)
     parser()
     bodystructure()
     split()
     names()
+    header()
     meta_cache()
     mailbox()
