@@ -124,8 +124,15 @@ static void restore_detail(struct model *m, uint32_t id, struct msg *msg)
 	struct saved_detail *s = msg->saved;
 	uint32_t uid = msg->uid;
 
-	if (msg->detail || !s || !msg->env)
+	if (msg->detail || !s)
 		return;
+	if (!msg->env) {
+		/* Kept without its envelope (out of memory then): fetched again. */
+		free(s->bodystructure);
+		free(s);
+		msg->saved = NULL;
+		return;
+	}
 	msg->detail = msg_detail_restore(s->bodystructure, env_subject(msg->env),
 					 env_from(msg->env), env_message_id(msg->env));
 	if (msg->detail)

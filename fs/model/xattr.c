@@ -158,11 +158,12 @@ static int file_xattr(const struct msg_detail *d, uint64_t ino, const char *name
 		char *env = env_pack(msg_detail_subject(d), msg_detail_from(d),
 				     msg_detail_message_id(d));
 		const char *v = env ? env_value(env, name) : NULL;
+		bool absent = v && !*v;
 
 		*value = v && *v ? strdup(v) : NULL;
 		free(env);
-		if (v && !*v)
-			return -ENODATA; /* absent: no attribute */
+		if (absent)
+			return -ENODATA; /* no attribute, not an empty one */
 	} else {
 		return -ENODATA;
 	}
