@@ -13,8 +13,6 @@
  * listing_touched drops the kernel's attributes, so the next look asks.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +23,6 @@
 #include "log.h"
 #include "model_int.h"
 #include "names.h"
-#include "request.h"
 #include "summary.h"
 
 /* Envelopes one command asks for: few round trips, and a retry after a
@@ -187,7 +184,10 @@ static int fetch_envs(struct model *m, uint32_t id, uint32_t *cursor, uint32_t u
 		      size_t limit)
 {
 	struct env_ctx ctx = { 0 };
-	struct source_cmd cmd = { .fn = run_env, .ud = &ctx };
+	/* A long answer on a server that never gave these envelopes: its
+	 * running out of a request's time says nothing of the server's health
+	 * (no unresponsive spell), and what came is kept for the next try. */
+	struct source_cmd cmd = { .flags = SOURCE_STREAM, .fn = run_env, .ud = &ctx };
 	struct buf set = { 0 };
 	uint32_t uidvalidity = m->mbox[id].uidvalidity;
 	char *wire;
@@ -245,62 +245,13 @@ static int envelopes_range(struct model *m, uint32_t id, uint32_t from, uint32_t
 	return rc;
 }
 
-/* The upper half of the missing envelopes, fetched by a thread of its own
- * on another connection: Dovecot runs a process per connection, so the
- * halves use two cores (a first .summary of 100,000 messages on a server
- * that never gave their envelopes takes seconds per batch). */
-struct env_half {
-	struct model *m;
-	uint32_t id, from;
-	long ms;                  /* the request's time left */
-	int rc;
-};
-
-static void *env_half_run(void *arg)
-{
-	struct env_half *h = arg;
-
-	request_begin(h->ms);
-	pthread_mutex_lock(&h->m->lock);
-	h->rc = envelopes_range(h->m, h->id, h->from, UINT32_MAX);
-	pthread_mutex_unlock(&h->m->lock);
-	return NULL;
-}
-
-/* The UID that splits the missing envelopes in halves, or 0 when too few
- * are missing to be worth a second connection. Caller holds the lock. */
-static uint32_t env_midpoint(const struct mbox *b)
-{
-	size_t missing = 0, seen = 0;
-
-	for (size_t i = 0; i < b->nmsgs; i++)
-		missing += !b->msgs[i].env;
-	if (missing < 2 * ENV_BATCH)
-		return 0;
-	for (size_t i = 0; i < b->nmsgs; i++)
-		if (!b->msgs[i].env && ++seen > missing / 2)
-			return b->msgs[i].uid;
-	return 0;
-}
-
-/* Every message's envelope. Caller holds the lock; it is released while
- * the server answers and while the other half is waited for. */
+/* Every message's envelope. Caller holds the lock (released meanwhile).
+ * One connection: two halves on two connections were slower on a server
+ * asked these envelopes for the first time (Dovecot then writes them to
+ * the one cache file of the mailbox from both processes). */
 static int envelopes_all(struct model *m, uint32_t id)
 {
-	struct env_half h = { .m = m, .id = id, .ms = request_ms_left() };
-	bool split;
-	pthread_t t;
-	int rc;
-
-	h.from = env_midpoint(&m->mbox[id]);
-	split = h.from && pthread_create(&t, NULL, env_half_run, &h) == 0;
-	rc = envelopes_range(m, id, 0, split ? h.from : UINT32_MAX);
-	if (!split)
-		return rc;
-	pthread_mutex_unlock(&m->lock);
-	pthread_join(t, NULL);
-	pthread_mutex_lock(&m->lock);
-	return rc ? rc : h.rc;
+	return envelopes_range(m, id, 0, UINT32_MAX);
 }
 
 int env_get(struct model *m, uint64_t ino, char **env)
