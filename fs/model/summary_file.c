@@ -186,7 +186,7 @@ static int fetch_envs(struct model *m, uint32_t id, uint32_t *cursor, uint32_t u
 	struct env_ctx ctx = { 0 };
 	/* A long answer on a server that never gave these envelopes: its
 	 * running out of a request's time says nothing of the server's health
-	 * (no unresponsive spell), and what came is kept for the next try. */
+	 * (no unresponsive spell); the batches before it are kept. */
 	struct source_cmd cmd = { .flags = SOURCE_STREAM, .fn = run_env, .ud = &ctx };
 	struct buf set = { 0 };
 	uint32_t uidvalidity = m->mbox[id].uidvalidity;
