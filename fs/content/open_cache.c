@@ -98,6 +98,8 @@ int model_read_ino(struct model *m, uint64_t ino, uint64_t off, size_t size, cha
 
 	if (ino_type(ino) == INO_STAGE)
 		return append_read(m, ino, off, size, buf, n); /* a file being appended */
+	if (ino_type(ino) == INO_SUMMARY)
+		return summary_read(m, ino, off, size, buf, n);
 	pthread_mutex_lock(&oc->lock);
 	f = cached_file(oc, ino);
 	pthread_mutex_unlock(&oc->lock);

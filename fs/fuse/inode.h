@@ -31,6 +31,8 @@ enum ino_type {
 	INO_PHEADER = 8,  /* header of an attached message */
 	INO_STAGE = 9,    /* a file being appended to mailbox (its own id, not a view);
 			   * uid holds the file's serial number (fs/model/append.c) */
+	INO_SUMMARY = 10, /* a mailbox's .summary (fs/model/summary_file.c); mailbox field:
+			   * its view id, uid and sub 0 */
 };
 
 #define INO_MAX_MBOX 0xffffu

@@ -66,6 +66,11 @@ void inval_dir(struct inval *iv, uint64_t dir)
 	inval_entry(iv, dir, "");
 }
 
+void inval_inode(struct inval *iv, uint64_t ino)
+{
+	inval_entry(iv, ino, "");
+}
+
 void inval_free(struct inval *iv)
 {
 	if (!iv)

@@ -26,6 +26,8 @@ void inval_entry(struct inval *iv, uint64_t parent, const char *name);
 /* Directory dir's attributes and cached listing go: entries came into it
  * that the kernel did not make (a message moved there by an rmdir). */
 void inval_dir(struct inval *iv, uint64_t dir);
+/* A file's attributes and cached pages go: its content changed (.summary). */
+void inval_inode(struct inval *iv, uint64_t ino);
 void inval_free(struct inval *iv);
 
 #endif

@@ -124,6 +124,7 @@ static void flags_show(struct model *m, uint64_t ino, uint32_t uidvalidity, char
 		msg->flags = flags;
 		flags = NULL;
 		m->mbox[id].dirty = true;
+		listing_touched(m, id);
 	}
 	pthread_mutex_unlock(&m->lock);
 	free(flags);

@@ -18,6 +18,7 @@
 #include "model_int.h"
 #include "request.h"
 #include "source.h"
+#include "summary.h"
 #include "work_queue.h"
 
 /* How often a changed listing is written to the metadata cache. */
@@ -420,9 +421,11 @@ static void install(struct model *m, struct mbox *b, struct load_ctx *ctx)
 			ctx->msgs[i].header_len = old->header_len;
 			ctx->msgs[i].detail = old->detail;
 			ctx->msgs[i].saved = old->saved;
+			ctx->msgs[i].env = old->env;
 			old->header = NULL;
 			old->detail = NULL;
 			old->saved = NULL;
+			old->env = NULL;
 		}
 	}
 	for (size_t i = 0; i < b->nmsgs; i++) {
@@ -442,22 +445,23 @@ static void install(struct model *m, struct mbox *b, struct load_ctx *ctx)
 
 /* ---- the metadata cache ----------------------------------------------------- */
 
-/* Moves a cached message's detail strings into a saved_detail (NULL when
- * out of memory: then it is fetched again when wanted). */
+/* Moves a cached message's structure into a saved_detail (NULL when out
+ * of memory: then it is fetched again when wanted). */
 static struct saved_detail *take_saved(struct cached_msg *c)
 {
 	struct saved_detail *s = malloc(sizeof(*s));
 
 	if (!s)
 		return NULL;
-	*s = (struct saved_detail){ c->bodystructure, c->subject, c->from, c->message_id };
-	c->bodystructure = c->subject = c->from = c->message_id = NULL;
+	*s = (struct saved_detail){ c->bodystructure };
+	c->bodystructure = NULL;
 	return s;
 }
 
 /* Takes a cached listing as the table. Caller holds the lock. */
-static void install_cached(struct mbox *b, struct cached_mailbox *cm)
+static void install_cached(struct model *m, uint32_t id, struct cached_mailbox *cm)
 {
+	struct mbox *b = &m->mbox[id];
 	struct msg *msgs = calloc(cm->n + 1, sizeof(*msgs));
 
 	if (!msgs)
@@ -470,7 +474,11 @@ static void install_cached(struct mbox *b, struct cached_mailbox *cm)
 		msgs[i].size = c->size;
 		msgs[i].flags = c->flags;
 		c->flags = NULL;
-		if (c->bodystructure && c->size <= SMALL_MAX)
+		/* An envelope is kept with or without a structure (.summary
+		 * fetches envelopes alone); a structure needs its envelope. */
+		if (c->subject && c->from && c->message_id)
+			msgs[i].env = env_pack(c->subject, c->from, c->message_id);
+		if (msgs[i].env && c->bodystructure && c->size <= SMALL_MAX)
 			msgs[i].saved = take_saved(c);
 	}
 	msgs_free(b->msgs, b->nmsgs);
@@ -481,6 +489,7 @@ static void install_cached(struct mbox *b, struct cached_mailbox *cm)
 	b->highestmodseq = cm->highestmodseq;
 	b->loaded = true;
 	b->loaded_at = (struct timespec){ 0 }; /* stale: the next listing asks the server */
+	listing_touched(m, id);
 }
 
 /* Looks for mailbox id in the metadata cache once per mount. Caller holds
@@ -497,19 +506,20 @@ static void load_cached(struct model *m, uint32_t id, const char *wire)
 	rc = meta_cache_load(m->meta, wire, &cm);
 	pthread_mutex_lock(&m->lock);
 	if (rc == 0 && !m->mbox[id].loaded)
-		install_cached(&m->mbox[id], cm);
+		install_cached(m, id, cm);
 	if (cm)
 		cached_mailbox_free(cm);
 }
 
-static bool dup_facts(struct cached_msg *c, const char *bodystructure, const char *subject,
-		      const char *from, const char *message_id)
+/* The envelope's strings (NULL when never fetched). */
+static bool dup_env(struct cached_msg *c, const char *env)
 {
-	c->bodystructure = strdup(bodystructure ? bodystructure : "");
-	c->subject = strdup(subject ? subject : "");
-	c->from = strdup(from ? from : "");
-	c->message_id = strdup(message_id ? message_id : "");
-	return c->bodystructure && c->subject && c->from && c->message_id;
+	if (!env)
+		return true;
+	c->subject = strdup(env_subject(env));
+	c->from = strdup(env_from(env));
+	c->message_id = strdup(env_message_id(env));
+	return c->subject && c->from && c->message_id;
 }
 
 /* A copy of mailbox b's table for the metadata cache, strings and all, so
@@ -533,15 +543,16 @@ static struct cached_mailbox *snapshot(const struct mbox *b)
 		const struct saved_detail *sd = msg->saved;
 		const struct msg_detail *d = msg->detail;
 
+		/* A structure is only of use with its envelope (install_cached). */
+		const char *bs = !msg->env ? NULL
+				 : d && msg_detail_bodystructure(d) ? msg_detail_bodystructure(d)
+				 : sd ? sd->bodystructure : NULL;
+
 		*c = (struct cached_msg){ .uid = msg->uid, .date = msg->date, .size = msg->size };
 		c->flags = strdup(msg->flags ? msg->flags : "");
-		ok = c->flags != NULL;
-		if (d && msg_detail_bodystructure(d))
-			ok = ok && dup_facts(c, msg_detail_bodystructure(d), msg_detail_subject(d),
-					     msg_detail_from(d), msg_detail_message_id(d));
-		else if (sd)
-			ok = ok && dup_facts(c, sd->bodystructure, sd->subject, sd->from,
-					     sd->message_id);
+		ok = c->flags != NULL && dup_env(c, msg->env);
+		if (ok && bs)
+			ok = (c->bodystructure = strdup(bs)) != NULL;
 	}
 	if (!ok && cm) {
 		cached_mailbox_free(cm);

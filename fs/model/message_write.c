@@ -42,6 +42,7 @@
 #include "keys.h"
 #include "log.h"
 #include "model_int.h"
+#include "summary.h"
 #include "source.h"
 #include "store.h"
 #include "write.h"
@@ -81,8 +82,8 @@ static const char *message_id_of(const struct msg *msg)
 
 	if (msg->detail)
 		id = msg_detail_message_id(msg->detail);
-	else if (msg->saved)
-		id = msg->saved->message_id;
+	else if (msg->env)
+		id = env_message_id(msg->env);
 	/* A blank one would match every message that has the header. */
 	return id && id[strspn(id, " \t")] ? id : NULL;
 }

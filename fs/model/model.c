@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mbox_names.h"
 #include "request.h"
+#include "summary.h"
 #include "utf7.h"
 #include "work_queue.h"
 
@@ -67,12 +68,10 @@ void msg_clear(struct msg *msg)
 	msg_detail_unref(msg->detail);
 	if (msg->saved) {
 		free(msg->saved->bodystructure);
-		free(msg->saved->subject);
-		free(msg->saved->from);
-		free(msg->saved->message_id);
 		free(msg->saved);
 	}
-	msg->flags = msg->header = NULL;
+	free(msg->env);
+	msg->flags = msg->header = msg->env = NULL;
 	msg->detail = NULL;
 	msg->saved = NULL;
 }
@@ -84,14 +83,7 @@ struct saved_detail *saved_of(const struct msg_detail *d)
 	if (!s)
 		return NULL;
 	s->bodystructure = strdup(msg_detail_bodystructure(d));
-	s->subject = strdup(msg_detail_subject(d));
-	s->from = strdup(msg_detail_from(d));
-	s->message_id = strdup(msg_detail_message_id(d));
-	if (!s->bodystructure || !s->subject || !s->from || !s->message_id) {
-		free(s->bodystructure);
-		free(s->subject);
-		free(s->from);
-		free(s->message_id);
+	if (!s->bodystructure) {
 		free(s);
 		return NULL;
 	}
@@ -134,7 +126,15 @@ static void restore_detail(struct model *m, uint32_t id, struct msg *msg)
 
 	if (msg->detail || !s)
 		return;
-	msg->detail = msg_detail_restore(s->bodystructure, s->subject, s->from, s->message_id);
+	if (!msg->env) {
+		/* Kept without its envelope (out of memory then): fetched again. */
+		free(s->bodystructure);
+		free(s);
+		msg->saved = NULL;
+		return;
+	}
+	msg->detail = msg_detail_restore(s->bodystructure, env_subject(msg->env),
+					 env_from(msg->env), env_message_id(msg->env));
 	if (msg->detail)
 		detail_note(m, id, uid); /* may demote another message, never this one */
 }
@@ -389,6 +389,17 @@ void dir_changed(struct model *m, uint32_t id)
 		}
 	}
 	*t = now;
+	if (id)
+		listing_touched(m, id);
+}
+
+void listing_touched(struct model *m, uint32_t id)
+{
+	struct mbox *b = &m->mbox[id];
+
+	b->gen++;
+	if (b->summary)
+		inval_inode(m->inval, ino_make(INO_SUMMARY, b->view, 0, 0));
 }
 
 static void stat_file(const struct model *m, struct stat *st, uint64_t ino, time_t t,
@@ -450,6 +461,9 @@ static void detail_install(struct model *m, uint32_t id, const uint32_t *uids,
 			msg->detail = msg_detail_ref(ds[i]);
 			detail_note(m, id, uids[i]);
 		}
+		if (msg)
+			env_keep(m, id, msg, msg_detail_subject(ds[i]), msg_detail_from(ds[i]),
+				 msg_detail_message_id(ds[i]));
 		if (i > 0)
 			msg_detail_unref(ds[i]);
 	}
@@ -619,6 +633,8 @@ int model_getattr(struct model *m, uint64_t ino, struct stat *st)
 
 	if (ino_type(ino) == INO_STAGE)
 		return append_getattr(m, ino, st);
+	if (ino_type(ino) == INO_SUMMARY)
+		return summary_getattr(m, ino, st);
 	pthread_mutex_lock(&m->lock);
 	rc = attr_locked(m, ino, st, &facts);
 	pthread_mutex_unlock(&m->lock);
@@ -634,6 +650,8 @@ bool model_attr_cheap(struct model *m, uint64_t ino)
 		return false;
 	case INO_HEADER:
 		return msg_whole_here(m, ino);
+	case INO_SUMMARY:
+		return false; /* it needs every envelope: left to lookup */
 	default:
 		return true;
 	}
@@ -648,6 +666,10 @@ static int lookup_in_mbox(struct model *m, uint32_t parent, const char *name, ui
 
 	if (child) {
 		*ino = ino_make(INO_MBOX, child, 0, 0);
+		return 0;
+	}
+	if (parent && m->mbox[parent].wire && strcmp(name, SUMMARY_NAME) == 0) {
+		*ino = ino_make(INO_SUMMARY, m->mbox[parent].view, 0, 0);
 		return 0;
 	}
 	if (parent == 0 || !parse_uid(name, &uid))
@@ -776,6 +798,9 @@ static int list_mbox(struct model *m, uint32_t id, struct model_dir *d, size_t *
 	if (id == 0 || rc)
 		return rc;
 	rc = ensure_loaded(m, id, true);
+	if (rc == 0 && m->mbox[id].wire)
+		rc = dir_add(d, cap, SUMMARY_NAME, ino_make(INO_SUMMARY, m->mbox[id].view, 0, 0),
+			     S_IFREG);
 	for (size_t i = 0; rc == 0 && i < m->mbox[id].nmsgs; i++) {
 		uint32_t u = m->mbox[id].msgs[i].uid;
 

@@ -82,11 +82,16 @@ struct msg {
 	size_t header_len;
 	struct msg_detail *detail;  /* NULL until fetched; a reference of its own */
 	struct saved_detail *saved; /* from the metadata cache, parsed on first use */
+	/* The envelope, decoded (summary.h env_pack): NULL until fetched (with
+	 * the detail, or alone for .summary and the message's xattrs). Kept
+	 * apart from the detail, which is dropped and parsed again. */
+	char *env;
 };
 
-/* A detail as the metadata cache kept it (strings owned). */
+/* A detail's structure as the metadata cache kept it (owned); its
+ * envelope is msg.env. */
 struct saved_detail {
-	char *bodystructure, *subject, *from, *message_id;
+	char *bodystructure;
 };
 
 /* A mailbox directory (or a level of names without a mailbox). Every
@@ -130,6 +135,10 @@ struct mbox {
 	bool loading;             /* a thread is fetching the message list (others wait
 				   * on model.loaded) */
 	struct timespec loaded_at;
+	/* What .summary shows changed whenever gen changes (listing_touched). */
+	uint64_t gen;
+	struct summary_text *summary;  /* the last .summary made, or NULL */
+	uint64_t summary_used;         /* model.summary_tick when last used */
 };
 
 /*
@@ -183,11 +192,36 @@ struct model {
 	struct timespec listed_at;     /* protected by lock */
 	struct timespec root_changed;  /* protected by lock: the root's mtime */
 	size_t header_bytes;      /* protected by lock: of all msg.header */
+	uint64_t summary_tick;    /* protected by lock: .summary snapshots' use */
 };
+
+/* A mailbox directory's summary file (README). A mailbox named so shows
+ * as %2Esummary (mbox_names.c), a message by its UID: no name clashes. */
+#define SUMMARY_NAME ".summary"
 
 /* Gives directory id (0: the root) a new mtime: its entries changed, and the
  * kernel's cached listing of it must go. Caller holds the lock. */
 void dir_changed(struct model *m, uint32_t id);
+
+/* What mailbox id's .summary shows changed (flags, messages, envelopes):
+ * its next getattr makes it again, and the kernel is told to drop its
+ * attributes and pages. Caller holds the lock; dir_changed calls it. */
+void listing_touched(struct model *m, uint32_t id);
+
+/* summary_file.c: mailbox .summary files (INO_SUMMARY). getattr brings the
+ * listing and every envelope up to date and makes the text when it changed;
+ * read serves the text the last getattr made, so that size and bytes
+ * agree. summary_forget frees a mailbox's text (caller holds the lock). */
+int summary_getattr(struct model *m, uint64_t ino, struct stat *st);
+int summary_read(struct model *m, uint64_t ino, uint64_t off, size_t size, char *buf, size_t *n);
+void summary_forget(struct mbox *b);
+/* A copy of message ino's envelope (env_pack form), fetched with the
+ * envelopes of the messages after it when not known: never a body. */
+int env_get(struct model *m, uint64_t ino, char **env);
+/* Keeps an envelope for msg (of mailbox id) if it has none. Caller holds
+ * the lock. */
+void env_keep(struct model *m, uint32_t id, struct msg *msg, const char *subject,
+	      const char *from, const char *message_id);
 
 /* tree.c: the mailbox table and its name index (0, -ENOMEM), and their end
  * (every entry's strings and messages too). */

@@ -39,6 +39,7 @@ void tree_free(struct model *m)
 		free(m->mbox[i].path);
 		free(m->mbox[i].wire);
 		msgs_free(m->mbox[i].msgs, m->mbox[i].nmsgs);
+		summary_forget(&m->mbox[i]);
 	}
 	free(m->mbox);
 	mbox_index_free(m->names);
@@ -164,6 +165,7 @@ static void vanish(struct model *m, uint32_t id)
 		if (b->msgs[i].header)
 			m->header_bytes -= b->msgs[i].header_len;
 	msgs_free(b->msgs, b->nmsgs);
+	summary_forget(b);
 	free(b->path);
 	free(b->wire);
 	b->path = b->wire = NULL;

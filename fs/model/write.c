@@ -86,6 +86,8 @@ int model_unlink(struct model *m, uint64_t parent, const char *name)
 	switch (ino_type(ino)) {
 	case INO_STAGE:
 		return append_unlink(m, ino);
+	case INO_SUMMARY:
+		return -EPERM; /* made by imapfs, not the server's to lose */
 	case INO_EML:
 	case INO_HEADER:
 	case INO_CONTENT:
@@ -105,6 +107,9 @@ int model_rename(struct model *m, uint64_t parent, const char *name, uint64_t ne
 
 	if (rc)
 		return rc;
+	if (ino_type(ino) == INO_SUMMARY ||
+	    (ino_type(newparent) == INO_MBOX && strcmp(newname, SUMMARY_NAME) == 0))
+		return -EPERM;
 	switch (ino_type(ino)) {
 	case INO_MBOX:
 		return mailbox_rename(m, ino_mbox(ino), newparent, newname, flags);
@@ -126,6 +131,8 @@ int model_setxattr(struct model *m, uint64_t ino, const char *name, const char *
 		return -EROFS;
 	if (ino_type(ino) == INO_MSG && strcmp(name, "user.imap.flags") == 0)
 		return flags_set(m, ino, value, len);
+	if (ino_type(ino) == INO_SUMMARY)
+		return -EPERM;
 	if (strncmp(name, "user.imap.", 10) == 0 || strncmp(name, "user.xdg.", 9) == 0 ||
 	    strcmp(name, "user.mime_type") == 0 || strcmp(name, "user.charset") == 0)
 		return -EPERM; /* facts from the server */
@@ -148,6 +155,8 @@ int model_create(struct model *m, uint64_t parent, const char *name, struct stat
 		return -EROFS;
 	if (ino_type(parent) != INO_MBOX)
 		return -EPERM;
+	if (strcmp(name, SUMMARY_NAME) == 0)
+		return -EEXIST;
 	return append_create(m, ino_mbox(parent), name, st);
 }
 

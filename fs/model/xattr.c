@@ -8,63 +8,63 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "inode.h"
 #include "model_int.h"
+#include "summary.h"
 
 
 static const char *const msg_xattrs[] = {
 	"user.imap.flags", "user.imap.uid", "user.imap.internaldate", "user.imap.size", NULL,
 };
 
-/* On message.eml files and content files (freedesktop conventions). */
+/* On message.eml files and content files (freedesktop conventions), with
+ * the envelope's. */
 static const char *const file_xattrs[] = {
-	"user.mime_type", "user.xdg.origin.email.subject", "user.xdg.origin.email.from",
-	"user.xdg.origin.email.message-id", NULL,
+	"user.mime_type", NULL,
 };
 
-/* An origin xattr's text, "" when the message has no such header (the
- * detail keeps absence as ""); NULL for any other name. */
-static const char *origin_text(const struct msg_detail *d, const char *name)
+/* The envelope's attributes, on the message directory and its files. */
+#define XA_SUBJECT "user.xdg.origin.email.subject"
+#define XA_FROM "user.xdg.origin.email.from"
+#define XA_MESSAGE_ID "user.xdg.origin.email.message-id"
+
+/* The envelope attribute name stands for, or NULL when it is none of them
+ * (env: env_pack form). */
+static const char *env_value(const char *env, const char *name)
 {
-	if (strcmp(name, "user.xdg.origin.email.subject") == 0)
-		return msg_detail_subject(d);
-	if (strcmp(name, "user.xdg.origin.email.from") == 0)
-		return msg_detail_from(d);
-	if (strcmp(name, "user.xdg.origin.email.message-id") == 0)
-		return msg_detail_message_id(d);
+	if (strcmp(name, XA_SUBJECT) == 0)
+		return env_subject(env);
+	if (strcmp(name, XA_FROM) == 0)
+		return env_from(env);
+	if (strcmp(name, XA_MESSAGE_ID) == 0)
+		return env_message_id(env);
 	return NULL;
 }
 
-/* Whether a name is listed: an origin xattr of a message without that header is
- * absent, as getxattr answers ENODATA for it. d NULL: every name. */
-static bool listed(const struct msg_detail *d, const char *name)
+/* The NUL-separated list of names, then user.charset if charset, then the
+ * envelope's attributes that have a value (an absent Message-ID is no
+ * attribute, not an empty one). */
+static int name_list(const char *const *names, bool charset, const char *env, char **list,
+		     size_t *len)
 {
-	const char *text = d ? origin_text(d, name) : NULL;
+	static const char *const env_names[] = { XA_SUBJECT, XA_FROM, XA_MESSAGE_ID };
+	struct buf b = { 0 };
 
-	return !text || *text;
-}
-
-/* The NUL-separated list of names (those d has, see listed), plus user.charset if charset. */
-static int name_list(const char *const *names, const struct msg_detail *d, bool charset,
-		     char **list, size_t *len)
-{
-	size_t total = charset ? sizeof("user.charset") : 0;
-
-	for (size_t i = 0; names[i]; i++)
-		total += strlen(names[i]) + 1;
-	*list = malloc(total ? total : 1);
-	if (!*list)
-		return -ENOMEM;
+	*list = NULL;
 	*len = 0;
-	for (size_t i = 0; names[i]; i++) {
-		if (!listed(d, names[i]))
-			continue;
-		memcpy(*list + *len, names[i], strlen(names[i]) + 1);
-		*len += strlen(names[i]) + 1;
-	}
-	if (charset) {
-		memcpy(*list + *len, "user.charset", sizeof("user.charset"));
-		*len += sizeof("user.charset");
+	for (size_t i = 0; names[i]; i++)
+		buf_add(&b, names[i], strlen(names[i]) + 1);
+	if (charset)
+		buf_add(&b, "user.charset", sizeof("user.charset"));
+	for (size_t i = 0; env && i < 3; i++)
+		if (*env_value(env, env_names[i]))
+			buf_add(&b, env_names[i], strlen(env_names[i]) + 1);
+	*len = b.len;
+	*list = buf_take(&b);
+	if (!*list) {
+		*len = 0;
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -81,6 +81,7 @@ int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len)
 {
 	struct msg_detail *d;
 	struct stat st;
+	char *env = NULL;
 	bool text;
 	int rc = model_getattr(m, ino, &st);
 
@@ -90,7 +91,13 @@ int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len)
 		return rc;
 	switch (ino_type(ino)) {
 	case INO_MSG:
-		return name_list(msg_xattrs, NULL, false, list, len);
+		/* The envelope alone: listing a message's attributes fetches no
+		 * structure and no body. */
+		rc = env_get(m, ino, &env);
+		if (rc == 0)
+			rc = name_list(msg_xattrs, false, env, list, len);
+		free(env);
+		return rc;
 	case INO_EML:
 	case INO_PEML:
 	case INO_CONTENT:
@@ -98,8 +105,10 @@ int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len)
 		if (rc)
 			return rc;
 		text = is_text_content(d, ino);
-		rc = name_list(file_xattrs, d, text, list, len);
+		env = env_pack(msg_detail_subject(d), msg_detail_from(d), msg_detail_message_id(d));
 		msg_detail_unref(d);
+		rc = env ? name_list(file_xattrs, text, env, list, len) : -ENOMEM;
+		free(env);
 		return rc;
 	default:
 		return 0;
@@ -134,13 +143,8 @@ static char *xattr_text(const struct msg *msg, const char *name)
 static int file_xattr(const struct msg_detail *d, uint64_t ino, const char *name, char **value)
 {
 	const struct mime_part *p = detail_part(d, ino_sub(ino));
-	const char *origin = origin_text(d, name);
 
-	if (origin) {
-		if (!*origin)
-			return -ENODATA;
-		*value = strdup(origin);
-	} else if (strcmp(name, "user.mime_type") == 0) {
+	if (strcmp(name, "user.mime_type") == 0) {
 		if (ino_type(ino) != INO_CONTENT)
 			*value = strdup("message/rfc822");
 		else if (asprintf(value, "%s/%s", p->type, p->subtype) < 0)
@@ -149,6 +153,17 @@ static int file_xattr(const struct msg_detail *d, uint64_t ino, const char *name
 		if (!is_text_content(d, ino))
 			return -ENODATA;
 		*value = strdup("utf-8");
+	} else if (strcmp(name, XA_SUBJECT) == 0 || strcmp(name, XA_FROM) == 0 ||
+		   strcmp(name, XA_MESSAGE_ID) == 0) {
+		char *env = env_pack(msg_detail_subject(d), msg_detail_from(d),
+				     msg_detail_message_id(d));
+		const char *v = env ? env_value(env, name) : NULL;
+		bool absent = v && !*v;
+
+		*value = v && *v ? strdup(v) : NULL;
+		free(env);
+		if (absent)
+			return -ENODATA; /* no attribute, not an empty one */
 	} else {
 		return -ENODATA;
 	}
@@ -187,6 +202,29 @@ static int msg_xattr(struct model *m, uint64_t ino, const char *name, char **val
 	return rc;
 }
 
+/* A message directory's envelope attribute: the envelope alone is fetched. */
+static int msg_env_xattr(struct model *m, uint64_t ino, const char *name, char **value)
+{
+	const char *v;
+	char *env;
+	int rc;
+
+	*value = NULL;
+	if (strcmp(name, XA_SUBJECT) != 0 && strcmp(name, XA_FROM) != 0 &&
+	    strcmp(name, XA_MESSAGE_ID) != 0)
+		return -ENODATA; /* not one of them: nothing to fetch */
+	rc = env_get(m, ino, &env);
+	if (rc)
+		return rc;
+	v = env_value(env, name);
+	if (!*v)
+		rc = -ENODATA; /* absent: no attribute */
+	else if (!(*value = strdup(v)))
+		rc = -ENOMEM;
+	free(env);
+	return rc;
+}
+
 int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value, size_t *len)
 {
 	struct msg_detail *d;
@@ -199,7 +237,8 @@ int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value
 		return rc;
 	switch (ino_type(ino)) {
 	case INO_MSG:
-		rc = msg_xattr(m, ino, name, value);
+		rc = strncmp(name, "user.xdg.origin.email.", 22) == 0 ? msg_env_xattr(m, ino, name, value)
+								      : msg_xattr(m, ino, name, value);
 		break;
 	case INO_EML:
 	case INO_PEML:

@@ -349,6 +349,11 @@ def is_uid_name(name):
     return name.isdigit()
 
 
+def entries(path):
+    """os.listdir(PATH) less the .summary file every mailbox directory has."""
+    return [n for n in os.listdir(path) if n != ".summary"]
+
+
 # ---- rawlog (what imapfs sent and received) ----------------------------------------
 
 def rawlog_files(fixture):

@@ -20,7 +20,7 @@ import threading
 import time
 import unittest
 
-from helpers import (Imapfs, examine, rawlog_command_lines, rawlog_files, readable_header,
+from helpers import (Imapfs, entries, examine, rawlog_command_lines, rawlog_files, readable_header,
                      require_binary,
                      start_fixture, tls_opts)
 
@@ -671,7 +671,7 @@ class TestSplitListing(CacheTestBase):
     def check(self, connections):
         m = self.mount("connections=%d" % connections, "cache_dir=" + self.cache_dir())
         box = os.path.join(m.mnt, self.MAILBOX)
-        names = os.listdir(box)
+        names = entries(box)
         self.assertEqual(sorted(map(int, names)), sorted(self.uids))
         for u in self.uids[::500] + self.uids[-1:]:
             self.assertEqual(int(os.stat(os.path.join(box, str(u))).st_mtime), self.dates[u], u)

@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from helpers import (TIMEOUT, FaultProxy, Imapfs, dovecot, examine, fetch_item, fetch_meta,
+from helpers import (TIMEOUT, FaultProxy, Imapfs, dovecot, entries, examine, fetch_item, fetch_meta,
                      mount_for_class, rawlog_files, require_binary, start_fixture, uids)
 
 
@@ -117,7 +117,7 @@ class TestAppend(AppendBase):
         cls.inbox = os.path.join(cls.m.mnt, "INBOX")
 
     def names(self, mailbox="INBOX"):
-        return sorted(os.listdir(os.path.join(self.m.mnt, mailbox)))
+        return sorted(entries(os.path.join(self.m.mnt, mailbox)))
 
     def test_cp(self):
         mid = self.mid("cp")
