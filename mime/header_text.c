@@ -25,14 +25,15 @@ static const char *line_end(const char *s, const char *end, const char **next)
 	return lf ? lf : end;
 }
 
-/* A field's lines with CRLF as LF: CR before an LF is dropped. */
+/* A field's lines with CRLF as LF: CR before an LF is dropped (a CR ending
+ * the block has none after it: a lone CR, shown as U+FFFD). */
 static void put_field_lines(GString *f, const char *s, const char *end)
 {
 	const char *next, *e;
 
 	while (s < end) {
 		e = line_end(s, end, &next);
-		g_string_append_len(f, s, e - s > 0 && e[-1] == '\r' ? e - s - 1 : e - s);
+		g_string_append_len(f, s, e < end && e > s && e[-1] == '\r' ? e - s - 1 : e - s);
 		if (e < end)
 			g_string_append_c(f, '\n');
 		s = next;

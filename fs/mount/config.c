@@ -340,6 +340,21 @@ static int parse_text(struct parse *p, char *text, size_t len)
 	return 0;
 }
 
+/*
+ * Whether only we (or root) can change the file: its password_command and
+ * tunnel run as us, so a file another user can write is a way for them to
+ * run commands as us (ssh refuses its config file likewise). Group write is
+ * allowed for our own group, a private one where umask is 002.
+ */
+static bool safe_owner(const struct stat *st)
+{
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return false;
+	if (st->st_mode & S_IWOTH)
+		return false;
+	return !(st->st_mode & S_IWGRP) || st->st_gid == getegid();
+}
+
 /* Reads the whole file into b; 0, 1 when it does not exist, or -1. */
 static int read_file(struct parse *p, struct buf *b)
 {
@@ -355,6 +370,13 @@ static int read_file(struct parse *p, struct buf *b)
 		return fail(p, "not a regular file");
 	}
 	p->c->mode = (unsigned long)(st.st_mode & 07777);
+	if (!safe_owner(&st)) {
+		close(fd);
+		return fail(p, "refusing a file another user can change (owner uid %u, mode "
+			    "%04lo): password_command and tunnel would run their commands as "
+			    "you; chown it and chmod go-w %s", (unsigned)st.st_uid, p->c->mode,
+			    p->c->path);
+	}
 	p->c->private = st.st_uid == geteuid() && !(st.st_mode & 077);
 	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
 		if (n < 0 && errno == EINTR)

@@ -12,7 +12,8 @@
  * Keys are the -o options: host port user tls cafile tls_verify allow_plaintext
  * password_command password auth tunnel connections cache_dir cache_size ro.
  * A leading "~/" in cafile and cache_dir means $HOME. `password` is refused
- * unless the file is the user's own with no access for group or others.
+ * unless the file is the user's own with no access for group or others;
+ * a file another user can change is refused whole (it runs commands).
  * Errors read "PATH:LINE: what is wrong"; values are checked by options.c.
  *
  *   struct config *c;

@@ -197,6 +197,15 @@ class TestConfigAccounts(CliCase):
                       f"and private (mode 0644 now; chmod 600 {self.config})", err)
         self.assertFalse(lst.contacted())
 
+    def test_file_others_can_change_refused(self):
+        # Its password_command would run as us: it must not run at all.
+        lst = self.listener()
+        self.write_config(self.account(host="127.0.0.1", port=lst.port, tls="none"),
+                          mode=0o646)
+        err = self.fails_early(self.imapfs(), status=2)
+        self.assertIn(f"imapfs: {self.config}: refusing a file another user can change", err)
+        self.assertFalse(lst.contacted())
+
 
 class TestChecksBeforePassword(CliCase):
     """Each check fails before the password_command runs and before the server is

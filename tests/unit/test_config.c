@@ -248,12 +248,45 @@ static void test_password_permissions(void **state)
 	c = load(err, sizeof err);
 	assert_non_null(c);
 	config_free(c);
-	/* Someone else's file: only root can make one here. */
+	/* Someone else's file (only root can make one here) is refused whole
+	 * (test_others_can_write); the password in it never gets read. */
 	if (geteuid() == 0) {
 		write_file(text, sizeof text - 1, 0600);
 		assert_int_equal(chown(path, 1, 1), 0);
 		assert_null(load(err, sizeof err));
-		assert_non_null(strstr(err, ":3: refusing 'password'"));
+		assert_non_null(strstr(err, "refusing a file another user can change"));
+	}
+}
+
+/* password_command and tunnel run as us: a file others can change is refused. */
+static void test_others_can_write(void **state)
+{
+	static const char text[] = "[a]\nhost = h\npassword_command = echo x\n";
+	char err[512], want[PATH_MAX * 2 + 256];
+	struct config *c;
+
+	(void)state;
+	write_file(text, sizeof text - 1, 0646);
+	assert_null(load(err, sizeof err));
+	snprintf(want, sizeof want, "%s: refusing a file another user can change (owner uid "
+		 "%u, mode 0646): password_command and tunnel would run their commands as "
+		 "you; chown it and chmod go-w %s", path, (unsigned)geteuid(), path);
+	assert_string_equal(err, want);
+	/* Group write: only for our own group. */
+	write_file(text, sizeof text - 1, 0664);
+	assert_int_equal(chown(path, (uid_t)-1, getegid()), 0);
+	c = load(err, sizeof err);
+	assert_non_null(c);
+	config_free(c);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, (uid_t)-1, getegid() + 1), 0);
+		assert_null(load(err, sizeof err));
+		assert_non_null(strstr(err, "refusing a file another user can change"));
+		/* Root's file is fine; another user's is not. */
+		write_file(text, sizeof text - 1, 0644);
+		assert_int_equal(chown(path, 1, 1), 0);
+		assert_null(load(err, sizeof err));
+		assert_non_null(strstr(err, "(owner uid 1, mode 0644)"));
 	}
 }
 
@@ -576,6 +609,7 @@ int main(void)
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_password_permissions),
+		cmocka_unit_test(test_others_can_write),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_junk),
 		cmocka_unit_test(test_default_path),

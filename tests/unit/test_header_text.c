@@ -123,6 +123,9 @@ static void test_controls_visible(void **state)
 	      "Subject: a\xef\xbf\xbd" "b\xef\xbf\xbd[31m\xef\xbf\xbd\n");
 	/* A lone CR, a CR before CRLF. */
 	check("Subject: a\rb\r\r\n", "Subject: a\xef\xbf\xbd" "b\xef\xbf\xbd\n");
+	/* A CR ending the block has no LF after it: a lone CR as well. */
+	check("Subject: a\r", "Subject: a\xef\xbf\xbd");
+	check("Subject: \xc3\xbc\r", "Subject: \xc3\xbc\xef\xbf\xbd");
 	/* Tab stays. */
 	check("Subject:\ta\tb\r\n", "Subject:\ta\tb\n");
 	/* A line end or an escape inside an encoded word is no line end. */
