@@ -10,7 +10,7 @@ import time
 import unittest
 
 from helpers import (TIMEOUT, FaultProxy, Imapfs, examine, fetch_item, is_mounted,
-                     mount_for_class, require_binary, start_fixture, uids)
+                     mount_for_class, readable_header, require_binary, start_fixture, uids)
 
 # Above imapfs's 1 MiB whole-message limit, so its header is fetched on its own
 # (BODY.PEEK[HEADER]) rather than cut from the whole message.
@@ -71,7 +71,8 @@ class TestFaultProxyMount(unittest.TestCase):
         self.assertIn(str(small), os.listdir(inbox))
         self.proxy.set([])
         examine(self.c, "INBOX")
-        self.assertEqual(read(header), fetch_item(self.c, self.big_uid, "BODY.PEEK[HEADER]"))
+        self.assertEqual(read(header),
+                         readable_header(fetch_item(self.c, self.big_uid, "BODY.PEEK[HEADER]")))
         self.assertIsNone(self.m.sanitizer_report(), self.m.stderr())
 
     def test_refused_connection_fails_before_mounting(self):
