@@ -49,9 +49,7 @@ bool mime_ascii_eq(const char *a, const char *b)
 	return mime_ascii_lower(*a) == mime_ascii_lower(*b);
 }
 
-/* Strict UTF-8: no overlong forms, surrogates or code points past U+10FFFF.
- * The length of the sequence at s, or 0 if it is invalid. */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+size_t mime_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	uint32_t c, min;
 	size_t len, i;
@@ -89,7 +87,7 @@ static bool utf8_valid(const char *s, size_t n)
 	size_t i = 0, k;
 
 	while (i < n) {
-		k = utf8_next(u + i, n - i, &c);
+		k = mime_utf8_next(u + i, n - i, &c);
 		if (k == 0)
 			return false;
 		i += k;
@@ -105,7 +103,7 @@ static void put_sanitized(GString *b, const char *s, size_t n)
 	size_t i = 0, k;
 
 	while (i < n) {
-		k = utf8_next(u + i, n - i, &c);
+		k = mime_utf8_next(u + i, n - i, &c);
 		if (k == 0) {
 			g_string_append_len(b, replacement, 3);
 			i++;
@@ -379,7 +377,7 @@ static void put_visible(GString *b, const char *s, size_t n, bool keep_lf)
 	size_t i = 0, k;
 
 	while (i < n) {
-		k = utf8_next(u + i, n - i, &c);
+		k = mime_utf8_next(u + i, n - i, &c);
 		if (k == 0 || (c < 0x20 && c != '\t' && !(c == '\n' && keep_lf)) ||
 		    (c >= 0x7f && c <= 0x9f))
 			g_string_append_len(b, replacement, 3);
@@ -776,7 +774,7 @@ static char *clean_name(const char *s)
 	uint32_t c;
 
 	while (i < n) {
-		k = utf8_next(u + i, n - i, &c);
+		k = mime_utf8_next(u + i, n - i, &c);
 		if (k == 0) {
 			g_string_append_len(b, replacement, 3);
 			i++;

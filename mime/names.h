@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define MIME_NAME_MAX 200
 
@@ -42,6 +43,11 @@ char *mime_header_text(const char *raw);
 /* A string made safe to be one file name (the rules above, without body.<ext>);
  * fallback is used when nothing usable is left ("body.bin" if it is NULL). */
 char *mime_safe_name(const char *utf8, const char *fallback);
+
+/* Strict UTF-8: no overlong forms, surrogates or code points past U+10FFFF.
+ * The length of the sequence at s (n bytes left), or 0 if it is invalid;
+ * *cp gets its code point. */
+size_t mime_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* ASCII-only case folding and comparison: no locale can change a match of
  * media types, charset labels or parameter names. */

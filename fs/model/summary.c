@@ -5,38 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The length of the valid UTF-8 sequence at p (n bytes left), 0 if none;
- * *cp gets its code point. Overlong forms and surrogates are not valid. */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c, min;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2, c = p[0] & 0x1f, min = 0x80;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3, c = p[0] & 0x0f, min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4, c = p[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
+#include "names.h"
 
 static bool breaks_line(uint32_t c)
 {
@@ -51,7 +20,7 @@ static void add_text(struct buf *b, const char *s)
 
 	for (size_t i = 0; i < n;) {
 		uint32_t c = 0;
-		size_t len = utf8_seq(p + i, n - i, &c);
+		size_t len = mime_utf8_next(p + i, n - i, &c);
 
 		if (len && !breaks_line(c)) {
 			run += len;
