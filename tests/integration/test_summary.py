@@ -9,11 +9,14 @@ import email.header
 import errno
 import os
 import re
+import shlex
 import subprocess
+import sys
+import tempfile
 import time
 import unittest
 
-from helpers import (Imapfs, examine, mount_for_class, rawlog_command_lines, rawlog_files,
+from helpers import (ROOT, Imapfs, examine, mount_for_class, rawlog_command_lines, rawlog_files,
                      rawlog_sessions_since, require_binary, start_fixture, tls_opts)
 import dovecot
 import seed
@@ -340,6 +343,82 @@ class TestSummaryFetches(unittest.TestCase):
         again.unmount()
         sent = rawlog_command_lines(rawlog_sessions_since(self.d, before))
         self.assertEqual([l for l in sent if "ENVELOPE" in l or BODY_ITEM.search(l)], [])
+
+
+# A server that sends, in the middle of the listing, a flags update of a
+# message it listed (an unsolicited FETCH with UID, as a QRESYNC server does
+# when another client changes flags meanwhile) and one message twice; then
+# envelopes with NILs, 8-bit junk and controls in a literal, one for a UID
+# not asked and a second one for a UID.
+HOSTILE = r"""S: * PREAUTH [CAPABILITY IMAP4rev1 LITERAL+] fake ready
+C: \S+ LIST "" "\*"
+S: * LIST () "/" INBOX
+S: {TAG} OK LIST done
+C: \S+ EXAMINE "INBOX"
+S: * 2 EXISTS
+S: * OK [UIDVALIDITY 7] ok
+S: * OK [UIDNEXT 6] ok
+S: {TAG} OK [READ-ONLY] done
+C: \S+ UID FETCH 1:\* \(UID FLAGS INTERNALDATE RFC822.SIZE\)
+S: * 1 FETCH (UID 4 FLAGS (\Seen) INTERNALDATE "01-Jan-2024 10:00:00 +0000" RFC822.SIZE 100)
+S: * 1 FETCH (UID 4 FLAGS (\Seen \Flagged))
+S: * 2 FETCH (UID 5 FLAGS () INTERNALDATE "02-Jan-2024 10:00:00 +0000" RFC822.SIZE 200)
+S: * 2 FETCH (UID 5 FLAGS () INTERNALDATE "02-Jan-2024 10:00:00 +0000" RFC822.SIZE 200)
+S: {TAG} OK done
+C: \S+ UID FETCH 4:5 \(UID ENVELOPE\)
+S: * 1 FETCH (UID 4 ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))
+R: * 2 FETCH (UID 5 ENVELOPE (NIL {8}\r\nx\xffy\tz\r\nw (("Ann" NIL "a" "b.example")) NIL NIL NIL NIL NIL NIL "<m5@x>"))\r\n
+S: * 3 FETCH (UID 99 ENVELOPE (NIL "not asked" NIL NIL NIL NIL NIL NIL NIL NIL))
+S: * 2 FETCH (UID 5 ENVELOPE (NIL "second" NIL NIL NIL NIL NIL NIL NIL NIL))
+S: {TAG} OK done
+C: \S+ LOGOUT
+S: * BYE bye
+S: {TAG} OK LOGOUT done
+"""
+
+
+class TestSummaryHostileServer(unittest.TestCase):
+    """What a broken or hostile server sends shows as one line per message."""
+
+    def test_one_line_per_uid(self):
+        require_binary()
+        work = tempfile.mkdtemp(prefix="imapfs-summary-hostile-")
+        script = os.path.join(work, "script")
+        with open(script, "w") as f:
+            f.write(HOSTILE)
+        fake = " ".join(shlex.quote(a) for a in (
+            sys.executable, os.path.join(ROOT, "tests", "fake", "fakeimap.py"), script))
+        fixture = type("Fake", (), {"user": "alice", "host": "127.0.0.1", "password": "x"})()
+        m = Imapfs(fixture, ["tunnel=" + fake.replace("\\", "\\\\").replace(",", "\\,"),
+                             "connections=1"], workdir=work, env={"TZ": "UTC0"})
+        self.addCleanup(m.cleanup)
+        m.mount()
+        self.assertEqual(sorted(os.listdir(os.path.join(m.mnt, "INBOX"))),
+                         [".summary", "4", "5"])
+        p = os.path.join(m.mnt, "INBOX", ".summary")
+        with open(p, "rb") as f:
+            data = f.read()
+        self.assertEqual(os.stat(p).st_size, len(data))
+        lines = [l.split("\t") for l in data.decode("utf-8").split("\n")]
+        self.assertEqual(lines[-1], [""])
+        lines = lines[:-1]
+        self.assertEqual([l[0] for l in lines], ["4", "5"], data)
+        self.assertEqual([len(l) for l in lines], [6, 6], data)
+        self.assertEqual([l[1] for l in lines],
+                         ["2024-01-01T10:00:00+00:00", "2024-01-02T10:00:00+00:00"])
+        self.assertEqual([l[3] for l in lines], ["100", "200"])
+        self.assertEqual(lines[0][4:], ["", ""])  # an envelope of NILs
+        self.assertEqual(lines[1][4], "Ann <a@b.example>")
+        subject = lines[1][5]
+        self.assertTrue(subject.startswith("x") and subject.endswith("w"), subject)
+        self.assertEqual(re.findall(r"[\x00-\x1f\x7f]", subject), [])
+        self.assertEqual(os.getxattr(os.path.join(m.mnt, "INBOX", "5"), XA + "message-id"),
+                         b"<m5@x>")
+        with self.assertRaises(OSError) as cm:
+            os.getxattr(os.path.join(m.mnt, "INBOX", "4"), XA + "subject")
+        self.assertEqual(cm.exception.errno, errno.ENODATA)
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        self.assertNotIn("fakeimap: expected", m.stderr())  # no command it did not expect
 
 
 if __name__ == "__main__":
