@@ -166,16 +166,12 @@ static void env_set(const struct mbox *b, uint32_t *cursor, uint32_t until, size
 	*cursor = i < b->nmsgs && b->msgs[i].uid < until ? b->msgs[i].uid : UINT32_MAX;
 }
 
-void env_keep(struct model *m, uint32_t id, struct msg *msg, const char *subject,
-	      const char *from, const char *message_id)
+bool env_keep(struct msg *msg, const char *subject, const char *from, const char *message_id)
 {
 	if (msg->env)
-		return;
+		return false;
 	msg->env = env_pack(subject, from, message_id);
-	if (msg->env) {
-		m->mbox[id].dirty = true;
-		listing_touched(m, id);
-	}
+	return msg->env != NULL;
 }
 
 /* Fetches the envelopes env_set names from *cursor on. Caller holds the
@@ -190,6 +186,7 @@ static int fetch_envs(struct model *m, uint32_t id, uint32_t *cursor, uint32_t u
 	struct source_cmd cmd = { .flags = SOURCE_STREAM, .fn = run_env, .ud = &ctx };
 	struct buf set = { 0 };
 	uint32_t uidvalidity = m->mbox[id].uidvalidity;
+	bool got = false;
 	char *wire;
 	int rc;
 
@@ -218,9 +215,15 @@ static int fetch_envs(struct model *m, uint32_t id, uint32_t *cursor, uint32_t u
 		if (msg && !msg->env) {
 			msg->env = ctx.got[i].env;
 			ctx.got[i].env = NULL;
-			m->mbox[id].dirty = true;
-			listing_touched(m, id);
+			got = true;
 		}
+	}
+	/* Once a batch: each touch tells the kernel to drop .summary's
+	 * attributes, and the kernel ignores a size answered while one
+	 * arrives (a read may then stop at the old size). */
+	if (got) {
+		m->mbox[id].dirty = true;
+		listing_touched(m, id);
 	}
 	if (rc == -ESTALE)
 		m->mbox[id].loaded = false; /* listed again before its UIDs are used */

@@ -344,6 +344,37 @@ class TestSummaryFetches(unittest.TestCase):
         sent = rawlog_command_lines(rawlog_sessions_since(self.d, before))
         self.assertEqual([l for l in sent if "ENVELOPE" in l or BODY_ITEM.search(l)], [])
 
+    def test_new_envelopes_tell_the_kernel_once_a_batch(self):
+        # Each notice drops .summary's attributes in the kernel, and one that
+        # arrives while it reads makes it drop the size it was just given:
+        # the envelopes of 600 new messages are one notice, not 600.
+        box = "Flood"
+        self.d.create(self.d.user, box)
+        self.d.append(self.d.user, box, message(0))
+        m = Imapfs(self.d, tls_opts(self.d), env={"TZ": TZ}, args=["-d"])
+        self.addCleanup(m.cleanup)
+        m.mount()
+        p = os.path.join(m.mnt, box, ".summary")
+
+        def read():
+            with open(p, "rb") as f:
+                return f.read()
+        self.assertEqual(len(read().splitlines()), 1)
+        self.d.append_many(self.d.user, box, [(message(i), (), None) for i in range(1, 601)])
+        before = m.stderr().count("NOTIFY: code=2 ")
+        deadline = time.monotonic() + 20
+        while len(read().splitlines()) != 601:
+            self.assertLess(time.monotonic(), deadline, "the new messages never showed")
+            time.sleep(0.2)
+        notices = m.stderr().count("NOTIFY: code=2 ") - before
+        self.assertGreater(notices, 0)  # the debug log shows them
+        self.assertLess(notices, 50)
+        data = read()
+        self.assertEqual(os.stat(p).st_size, len(data))
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        self.assertEqual(data.decode().splitlines(), reference(c, box))
+
 
 # A server that sends, in the middle of the listing, a flags update of a
 # message it listed (an unsolicited FETCH with UID, as a QRESYNC server does
