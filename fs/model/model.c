@@ -398,7 +398,7 @@ void listing_touched(struct model *m, uint32_t id)
 	struct mbox *b = &m->mbox[id];
 
 	b->gen++;
-	if (b->summary)
+	if (b->summary_mtime.tv_sec || b->summary_mtime.tv_nsec)
 		inval_inode(m->inval, ino_make(INO_SUMMARY, b->view, 0, 0));
 }
 

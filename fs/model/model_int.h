@@ -139,6 +139,13 @@ struct mbox {
 	uint64_t gen;
 	struct summary_text *summary;  /* the last .summary made, or NULL */
 	uint64_t summary_used;         /* model.summary_tick when last used */
+	/* What the last text made showed, kept past its eviction: made again
+	 * with nothing changed, it keeps its mtime (README: when its content
+	 * last changed), and changes are still told to the kernel, which may
+	 * hold its size. summary_mtime 0: none made. */
+	struct timespec summary_mtime;
+	uint64_t summary_gen;
+	uint32_t summary_view;
 };
 
 /*

@@ -236,6 +236,34 @@ class TestSummary(unittest.TestCase):
         data = until(lambda s: not re.search(rf"^{second}\t", s, re.M), "an expunge")
         self.assertEqual(data, "\n".join(reference(self.c, box)) + "\n")
 
+    def test_mtime_kept_when_read_again_unchanged(self):
+        # More mailboxes' .summary read than imapfs keeps texts of: the first
+        # is made again, and its mtime still says when its content changed.
+        boxes = ["SummK%d" % i for i in range(6)]
+        for box in boxes:
+            self.d.create(self.d.user, box)
+            self.d.append(self.d.user, box, message(30))
+        paths = [os.path.join(self.mnt, box, ".summary") for box in boxes]
+        deadline = time.monotonic() + 10
+        while not all(os.path.exists(p) for p in paths):
+            self.assertLess(time.monotonic(), deadline, "the new mailboxes never showed")
+            os.listdir(self.mnt)
+            time.sleep(0.2)
+
+        def mtime(p):  # asked of imapfs, not the kernel's cache
+            return subprocess.run(["stat", "--cached=never", "-c", "%.9Y", p],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+        with open(paths[0], "rb") as f:
+            first = f.read()
+        before = mtime(paths[0])
+        for p in paths[1:]:
+            with open(p, "rb") as f:
+                f.read()
+            mtime(p)
+        self.assertEqual(mtime(paths[0]), before)
+        with open(paths[0], "rb") as f:
+            self.assertEqual(f.read(), first)
+
     def test_refused_changes(self):
         p = os.path.join(self.mnt, BOX, ".summary")
         before = self.summary(BOX)
