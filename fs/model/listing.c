@@ -402,6 +402,24 @@ static int merge(struct model *m, struct mbox *b, struct load_ctx *ctx)
 	return changed;
 }
 
+/* One entry per UID, with its facts: a flags update the server sent in the
+ * middle of the listing (an unsolicited FETCH) or a UID sent twice is no
+ * second message; as in merge, the first listing entry of a UID wins. */
+static void one_per_uid(struct load_ctx *ctx)
+{
+	size_t k = 0;
+
+	if (ctx->n)
+		qsort(ctx->msgs, ctx->n, sizeof(*ctx->msgs), cmp_entry);
+	for (size_t i = 0; i < ctx->n; i++) {
+		if (ctx->msgs[i].size == UINT64_MAX || (k && ctx->msgs[k - 1].uid == ctx->msgs[i].uid))
+			msg_clear(&ctx->msgs[i]);
+		else
+			ctx->msgs[k++] = ctx->msgs[i];
+	}
+	ctx->n = k;
+}
+
 /* Installs a whole new listing; what is cached of a message survives,
  * unless the UIDVALIDITY changed: then every old name goes from the kernel
  * (the UIDs name other messages, under the mailbox's new view id). */
@@ -409,8 +427,7 @@ static void install(struct model *m, struct mbox *b, struct load_ctx *ctx)
 {
 	bool same = b->uidvalidity == ctx->st.uidvalidity;
 
-	if (ctx->n)
-		qsort(ctx->msgs, ctx->n, sizeof(*ctx->msgs), cmp_msg);
+	one_per_uid(ctx);
 	if (same) {
 		for (size_t i = 0; i < ctx->n; i++) {
 			struct msg *old = msg_find(b, ctx->msgs[i].uid);

@@ -398,7 +398,7 @@ void listing_touched(struct model *m, uint32_t id)
 	struct mbox *b = &m->mbox[id];
 
 	b->gen++;
-	if (b->summary)
+	if (b->summary_mtime.tv_sec || b->summary_mtime.tv_nsec)
 		inval_inode(m->inval, ino_make(INO_SUMMARY, b->view, 0, 0));
 }
 
@@ -454,6 +454,8 @@ static size_t detail_batch(struct mbox *b, struct msg *msg, uint32_t *uids, bool
 static void detail_install(struct model *m, uint32_t id, const uint32_t *uids,
 			   struct msg_detail **ds, size_t n)
 {
+	bool envs = false;
+
 	for (size_t i = 0; i < n; i++) {
 		struct msg *msg = ds[i] ? msg_find(&m->mbox[id], uids[i]) : NULL;
 
@@ -461,12 +463,14 @@ static void detail_install(struct model *m, uint32_t id, const uint32_t *uids,
 			msg->detail = msg_detail_ref(ds[i]);
 			detail_note(m, id, uids[i]);
 		}
-		if (msg)
-			env_keep(m, id, msg, msg_detail_subject(ds[i]), msg_detail_from(ds[i]),
-				 msg_detail_message_id(ds[i]));
+		if (msg && env_keep(msg, msg_detail_subject(ds[i]), msg_detail_from(ds[i]),
+				    msg_detail_message_id(ds[i])))
+			envs = true;
 		if (i > 0)
 			msg_detail_unref(ds[i]);
 	}
+	if (envs)
+		listing_touched(m, id); /* once: see fetch_envs */
 }
 
 int detail_get(struct model *m, uint64_t ino, struct msg_detail **out)

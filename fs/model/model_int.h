@@ -139,6 +139,13 @@ struct mbox {
 	uint64_t gen;
 	struct summary_text *summary;  /* the last .summary made, or NULL */
 	uint64_t summary_used;         /* model.summary_tick when last used */
+	/* What the last text made showed, kept past its eviction: made again
+	 * with nothing changed, it keeps its mtime (README: when its content
+	 * last changed), and changes are still told to the kernel, which may
+	 * hold its size. summary_mtime 0: none made. */
+	struct timespec summary_mtime;
+	uint64_t summary_gen;
+	uint32_t summary_view;
 };
 
 /*
@@ -218,10 +225,10 @@ void summary_forget(struct mbox *b);
 /* A copy of message ino's envelope (env_pack form), fetched with the
  * envelopes of the messages after it when not known: never a body. */
 int env_get(struct model *m, uint64_t ino, char **env);
-/* Keeps an envelope for msg (of mailbox id) if it has none. Caller holds
- * the lock. */
-void env_keep(struct model *m, uint32_t id, struct msg *msg, const char *subject,
-	      const char *from, const char *message_id);
+/* Keeps an envelope for msg if it has none: whether it did (then the
+ * caller marks the mailbox dirty and touched, once for a batch). Caller
+ * holds the lock. */
+bool env_keep(struct msg *msg, const char *subject, const char *from, const char *message_id);
 
 /* tree.c: the mailbox table and its name index (0, -ENOMEM), and their end
  * (every entry's strings and messages too). */

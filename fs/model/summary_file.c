@@ -8,9 +8,11 @@
  * The text is made at getattr, when what it shows changed (mbox.gen), and
  * kept whole until the next change: reads, which come without an open
  * (FUSE no_open), are served from the text the last getattr sized, so size
- * and bytes agree. Its mtime is when it was made: a new text has a new
- * mtime, from which the kernel drops the pages of the old (auto_inval_data);
- * listing_touched drops the kernel's attributes, so the next look asks.
+ * and bytes agree. Its mtime is when what it shows last changed: a new text
+ * has a new mtime, from which the kernel drops the pages of the old
+ * (auto_inval_data), and one made again after its eviction (SUMMARY_KEEP)
+ * with nothing changed keeps the old; listing_touched drops the kernel's
+ * attributes, so the next look asks.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -166,16 +168,12 @@ static void env_set(const struct mbox *b, uint32_t *cursor, uint32_t until, size
 	*cursor = i < b->nmsgs && b->msgs[i].uid < until ? b->msgs[i].uid : UINT32_MAX;
 }
 
-void env_keep(struct model *m, uint32_t id, struct msg *msg, const char *subject,
-	      const char *from, const char *message_id)
+bool env_keep(struct msg *msg, const char *subject, const char *from, const char *message_id)
 {
 	if (msg->env)
-		return;
+		return false;
 	msg->env = env_pack(subject, from, message_id);
-	if (msg->env) {
-		m->mbox[id].dirty = true;
-		listing_touched(m, id);
-	}
+	return msg->env != NULL;
 }
 
 /* Fetches the envelopes env_set names from *cursor on. Caller holds the
@@ -190,6 +188,7 @@ static int fetch_envs(struct model *m, uint32_t id, uint32_t *cursor, uint32_t u
 	struct source_cmd cmd = { .flags = SOURCE_STREAM, .fn = run_env, .ud = &ctx };
 	struct buf set = { 0 };
 	uint32_t uidvalidity = m->mbox[id].uidvalidity;
+	bool got = false;
 	char *wire;
 	int rc;
 
@@ -218,9 +217,15 @@ static int fetch_envs(struct model *m, uint32_t id, uint32_t *cursor, uint32_t u
 		if (msg && !msg->env) {
 			msg->env = ctx.got[i].env;
 			ctx.got[i].env = NULL;
-			m->mbox[id].dirty = true;
-			listing_touched(m, id);
+			got = true;
 		}
+	}
+	/* Once a batch: each touch tells the kernel to drop .summary's
+	 * attributes, and the kernel ignores a size answered while one
+	 * arrives (a read may then stop at the old size). */
+	if (got) {
+		m->mbox[id].dirty = true;
+		listing_touched(m, id);
 	}
 	if (rc == -ESTALE)
 		m->mbox[id].loaded = false; /* listed again before its UIDs are used */
@@ -306,7 +311,8 @@ static int make(struct model *m, uint32_t id)
 	struct mbox *b = &m->mbox[id];
 	struct summary_text *t = calloc(1, sizeof(*t));
 	struct buf out = { 0 };
-	struct timespec *was = b->summary ? &b->summary->mtime : NULL;
+	struct timespec last = b->summary_mtime;
+	bool made = last.tv_sec || last.tv_nsec;
 
 	if (!t)
 		return -ENOMEM;
@@ -327,16 +333,23 @@ static int make(struct model *m, uint32_t id)
 	}
 	*t = (struct summary_text){ .refs = 1, .view = b->view, .gen = b->gen, .len = out.len };
 	t->data = out.data; /* NULL for an empty mailbox */
-	clock_gettime(CLOCK_REALTIME, &t->mtime);
-	/* Strictly later than the text it replaces, or the kernel keeps its pages. */
-	if (was && (t->mtime.tv_sec < was->tv_sec ||
-		    (t->mtime.tv_sec == was->tv_sec && t->mtime.tv_nsec <= was->tv_nsec))) {
-		t->mtime = *was;
-		if (++t->mtime.tv_nsec == 1000000000) {
-			t->mtime.tv_sec++;
-			t->mtime.tv_nsec = 0;
+	if (made && b->summary_view == b->view && b->summary_gen == b->gen) {
+		t->mtime = last; /* made again after its eviction: the same bytes */
+	} else {
+		clock_gettime(CLOCK_REALTIME, &t->mtime);
+		/* Strictly later than the last text, or the kernel keeps its pages. */
+		if (made && (t->mtime.tv_sec < last.tv_sec ||
+			     (t->mtime.tv_sec == last.tv_sec && t->mtime.tv_nsec <= last.tv_nsec))) {
+			t->mtime = last;
+			if (++t->mtime.tv_nsec == 1000000000) {
+				t->mtime.tv_sec++;
+				t->mtime.tv_nsec = 0;
+			}
 		}
 	}
+	b->summary_mtime = t->mtime;
+	b->summary_gen = b->gen;
+	b->summary_view = b->view;
 	summary_forget(b);
 	b->summary = t;
 	b->summary_used = ++m->summary_tick;

@@ -9,11 +9,14 @@ import email.header
 import errno
 import os
 import re
+import shlex
 import subprocess
+import sys
+import tempfile
 import time
 import unittest
 
-from helpers import (Imapfs, examine, mount_for_class, rawlog_command_lines, rawlog_files,
+from helpers import (ROOT, Imapfs, examine, mount_for_class, rawlog_command_lines, rawlog_files,
                      rawlog_sessions_since, require_binary, start_fixture, tls_opts)
 import dovecot
 import seed
@@ -233,6 +236,34 @@ class TestSummary(unittest.TestCase):
         data = until(lambda s: not re.search(rf"^{second}\t", s, re.M), "an expunge")
         self.assertEqual(data, "\n".join(reference(self.c, box)) + "\n")
 
+    def test_mtime_kept_when_read_again_unchanged(self):
+        # More mailboxes' .summary read than imapfs keeps texts of: the first
+        # is made again, and its mtime still says when its content changed.
+        boxes = ["SummK%d" % i for i in range(6)]
+        for box in boxes:
+            self.d.create(self.d.user, box)
+            self.d.append(self.d.user, box, message(30))
+        paths = [os.path.join(self.mnt, box, ".summary") for box in boxes]
+        deadline = time.monotonic() + 10
+        while not all(os.path.exists(p) for p in paths):
+            self.assertLess(time.monotonic(), deadline, "the new mailboxes never showed")
+            os.listdir(self.mnt)
+            time.sleep(0.2)
+
+        def mtime(p):  # asked of imapfs, not the kernel's cache
+            return subprocess.run(["stat", "--cached=never", "-c", "%.9Y", p],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+        with open(paths[0], "rb") as f:
+            first = f.read()
+        before = mtime(paths[0])
+        for p in paths[1:]:
+            with open(p, "rb") as f:
+                f.read()
+            mtime(p)
+        self.assertEqual(mtime(paths[0]), before)
+        with open(paths[0], "rb") as f:
+            self.assertEqual(f.read(), first)
+
     def test_refused_changes(self):
         p = os.path.join(self.mnt, BOX, ".summary")
         before = self.summary(BOX)
@@ -340,6 +371,113 @@ class TestSummaryFetches(unittest.TestCase):
         again.unmount()
         sent = rawlog_command_lines(rawlog_sessions_since(self.d, before))
         self.assertEqual([l for l in sent if "ENVELOPE" in l or BODY_ITEM.search(l)], [])
+
+    def test_new_envelopes_tell_the_kernel_once_a_batch(self):
+        # Each notice drops .summary's attributes in the kernel, and one that
+        # arrives while it reads makes it drop the size it was just given:
+        # the envelopes of 600 new messages are one notice, not 600.
+        box = "Flood"
+        self.d.create(self.d.user, box)
+        self.d.append(self.d.user, box, message(0))
+        m = Imapfs(self.d, tls_opts(self.d), env={"TZ": TZ}, args=["-d"])
+        self.addCleanup(m.cleanup)
+        m.mount()
+        p = os.path.join(m.mnt, box, ".summary")
+
+        def read():
+            with open(p, "rb") as f:
+                return f.read()
+        self.assertEqual(len(read().splitlines()), 1)
+        self.d.append_many(self.d.user, box, [(message(i), (), None) for i in range(1, 601)])
+        before = m.stderr().count("NOTIFY: code=2 ")
+        deadline = time.monotonic() + 20
+        while len(read().splitlines()) != 601:
+            self.assertLess(time.monotonic(), deadline, "the new messages never showed")
+            time.sleep(0.2)
+        notices = m.stderr().count("NOTIFY: code=2 ") - before
+        self.assertGreater(notices, 0)  # the debug log shows them
+        self.assertLess(notices, 50)
+        data = read()
+        self.assertEqual(os.stat(p).st_size, len(data))
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        self.assertEqual(data.decode().splitlines(), reference(c, box))
+
+
+# A server that sends, in the middle of the listing, a flags update of a
+# message it listed (an unsolicited FETCH with UID, as a QRESYNC server does
+# when another client changes flags meanwhile) and one message twice; then
+# envelopes with NILs, 8-bit junk and controls in a literal, one for a UID
+# not asked and a second one for a UID.
+HOSTILE = r"""S: * PREAUTH [CAPABILITY IMAP4rev1 LITERAL+] fake ready
+C: \S+ LIST "" "\*"
+S: * LIST () "/" INBOX
+S: {TAG} OK LIST done
+C: \S+ EXAMINE "INBOX"
+S: * 2 EXISTS
+S: * OK [UIDVALIDITY 7] ok
+S: * OK [UIDNEXT 6] ok
+S: {TAG} OK [READ-ONLY] done
+C: \S+ UID FETCH 1:\* \(UID FLAGS INTERNALDATE RFC822.SIZE\)
+S: * 1 FETCH (UID 4 FLAGS (\Seen) INTERNALDATE "01-Jan-2024 10:00:00 +0000" RFC822.SIZE 100)
+S: * 1 FETCH (UID 4 FLAGS (\Seen \Flagged))
+S: * 2 FETCH (UID 5 FLAGS () INTERNALDATE "02-Jan-2024 10:00:00 +0000" RFC822.SIZE 200)
+S: * 2 FETCH (UID 5 FLAGS () INTERNALDATE "02-Jan-2024 10:00:00 +0000" RFC822.SIZE 200)
+S: {TAG} OK done
+C: \S+ UID FETCH 4:5 \(UID ENVELOPE\)
+S: * 1 FETCH (UID 4 ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))
+R: * 2 FETCH (UID 5 ENVELOPE (NIL {8}\r\nx\xffy\tz\r\nw (("Ann" NIL "a" "b.example")) NIL NIL NIL NIL NIL NIL "<m5@x>"))\r\n
+S: * 3 FETCH (UID 99 ENVELOPE (NIL "not asked" NIL NIL NIL NIL NIL NIL NIL NIL))
+S: * 2 FETCH (UID 5 ENVELOPE (NIL "second" NIL NIL NIL NIL NIL NIL NIL NIL))
+S: {TAG} OK done
+C: \S+ LOGOUT
+S: * BYE bye
+S: {TAG} OK LOGOUT done
+"""
+
+
+class TestSummaryHostileServer(unittest.TestCase):
+    """What a broken or hostile server sends shows as one line per message."""
+
+    def test_one_line_per_uid(self):
+        require_binary()
+        work = tempfile.mkdtemp(prefix="imapfs-summary-hostile-")
+        script = os.path.join(work, "script")
+        with open(script, "w") as f:
+            f.write(HOSTILE)
+        fake = " ".join(shlex.quote(a) for a in (
+            sys.executable, os.path.join(ROOT, "tests", "fake", "fakeimap.py"), script))
+        fixture = type("Fake", (), {"user": "alice", "host": "127.0.0.1", "password": "x"})()
+        m = Imapfs(fixture, ["tunnel=" + fake.replace("\\", "\\\\").replace(",", "\\,"),
+                             "connections=1"], workdir=work, env={"TZ": "UTC0"})
+        self.addCleanup(m.cleanup)
+        m.mount()
+        self.assertEqual(sorted(os.listdir(os.path.join(m.mnt, "INBOX"))),
+                         [".summary", "4", "5"])
+        p = os.path.join(m.mnt, "INBOX", ".summary")
+        with open(p, "rb") as f:
+            data = f.read()
+        self.assertEqual(os.stat(p).st_size, len(data))
+        lines = [l.split("\t") for l in data.decode("utf-8").split("\n")]
+        self.assertEqual(lines[-1], [""])
+        lines = lines[:-1]
+        self.assertEqual([l[0] for l in lines], ["4", "5"], data)
+        self.assertEqual([len(l) for l in lines], [6, 6], data)
+        self.assertEqual([l[1] for l in lines],
+                         ["2024-01-01T10:00:00+00:00", "2024-01-02T10:00:00+00:00"])
+        self.assertEqual([l[3] for l in lines], ["100", "200"])
+        self.assertEqual(lines[0][4:], ["", ""])  # an envelope of NILs
+        self.assertEqual(lines[1][4], "Ann <a@b.example>")
+        subject = lines[1][5]
+        self.assertTrue(subject.startswith("x") and subject.endswith("w"), subject)
+        self.assertEqual(re.findall(r"[\x00-\x1f\x7f]", subject), [])
+        self.assertEqual(os.getxattr(os.path.join(m.mnt, "INBOX", "5"), XA + "message-id"),
+                         b"<m5@x>")
+        with self.assertRaises(OSError) as cm:
+            os.getxattr(os.path.join(m.mnt, "INBOX", "4"), XA + "subject")
+        self.assertEqual(cm.exception.errno, errno.ENODATA)
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        self.assertNotIn("fakeimap: expected", m.stderr())  # no command it did not expect
 
 
 if __name__ == "__main__":
