@@ -66,6 +66,28 @@ def start_fixture(testcase_cls, seeded=True, **kw):
     return d
 
 
+# libfuse 3.14 queues an INTERRUPT whose request was already answered (a reader
+# killed as its answer went out) on the session's interrupt list, which
+# fuse_session_destroy never frees: one struct fuse_req (128 bytes) allocated
+# by libfuse's own receive loop, with no imapfs frame. A report made only of
+# such leaks is libfuse's, not imapfs's; any other leak or error still counts.
+_LIBFUSE_REQ_LEAK = re.compile(
+    r"Direct leak of 128 byte\(s\) in 1 object\(s\) allocated from:\n"
+    r"\s+#0 0x[0-9a-f]+ in __interceptor_calloc [^\n]*\n"
+    r"\s+#1 0x[0-9a-f]+ +\(/[^)]*libfuse3\.so\.3\+0x[0-9a-f]+\)\n")
+
+
+def without_libfuse_interrupt_leak(err):
+    if "LeakSanitizer" not in err:
+        return err
+    rest = _LIBFUSE_REQ_LEAK.sub("", err)
+    leaks = re.findall(r"^(?:Direct|Indirect) leak of", rest, re.M)
+    if leaks or "ERROR: AddressSanitizer" in rest or "runtime error" in rest:
+        return err
+    return re.sub(r"=+\n==\d+==ERROR: LeakSanitizer.*?SUMMARY: AddressSanitizer: [^\n]*\n", "",
+                  rest, flags=re.S)
+
+
 class Imapfs:
     """One imapfs process, run in the foreground (-f) with its output in files."""
 
@@ -173,7 +195,7 @@ class Imapfs:
             raise AssertionError(f"sanitizer report from imapfs:\n{report[-8000:]}")
 
     def sanitizer_report(self):
-        err = self.stderr()
+        err = without_libfuse_interrupt_leak(self.stderr())
         return err if any(m in err for m in SANITIZER_MARKS) else None
 
 
