@@ -999,6 +999,154 @@ int imap_fetch_binary_sizes(struct imap_conn *c, uint32_t uid, const char *const
 	return rc;
 }
 
+/* ---- GETQUOTAROOT (RFC 9208) ---- */
+
+/* Roots kept of one answer; more is no real server's (Dovecot sends one
+ * per quota rule set) and is left out. */
+#define QUOTA_ROOTS 16
+
+struct quota_got {
+	char *root;
+	struct imap_quota q;
+};
+
+struct quota_ctx {
+	const char *mailbox;
+	char *roots[QUOTA_ROOTS];     /* mailbox's, from QUOTAROOT */
+	size_t nroots;
+	struct quota_got got[QUOTA_ROOTS];  /* QUOTA responses, in any order */
+	size_t ngot;
+	bool oom;
+};
+
+/* An astring that is a C string (no NUL inside): malloc'd, or NULL. */
+static char *astring_dup(const struct imap_arg *a, bool *oom)
+{
+	const char *s;
+	size_t len;
+	char *out;
+
+	if (!imap_arg_astring(a, &s, &len) || strlen(s) != len)
+		return NULL;
+	out = strdup(s);
+	if (!out)
+		*oom = true;
+	return out;
+}
+
+static bool same_mailbox(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0 || (strcasecmp(a, "INBOX") == 0 && strcasecmp(b, "INBOX") == 0);
+}
+
+/* "* QUOTAROOT mailbox root...": the roots, when it is about our mailbox. */
+static void on_quotaroot(struct quota_ctx *ctx, const struct imap_resp *r)
+{
+	const char *name;
+	size_t len;
+
+	if (r->args.len < 1 || !imap_arg_astring(&r->args.items[0], &name, &len) ||
+	    strlen(name) != len || !same_mailbox(name, ctx->mailbox))
+		return;
+	for (size_t i = 1; i < r->args.len && ctx->nroots < QUOTA_ROOTS; i++) {
+		char *root = astring_dup(&r->args.items[i], &ctx->oom);
+
+		if (root)
+			ctx->roots[ctx->nroots++] = root;
+	}
+}
+
+/* The list of "* QUOTA root (STORAGE 10 512 MESSAGE 1 100)" into *q;
+ * false when it does not parse. */
+static bool quota_list(const struct imap_arg *list, struct imap_quota *q)
+{
+	const struct imap_arg *items;
+	size_t n;
+
+	memset(q, 0, sizeof(*q));
+	if (!imap_arg_list(list, &items, &n) || n % 3 != 0)
+		return false;
+	for (size_t i = 0; i < n; i += 3) {
+		struct imap_quota_resource res = { .known = true }, *to = NULL;
+
+		if (!imap_arg_atom(&items[i]) || !imap_arg_number(&items[i + 1], &res.usage) ||
+		    !imap_arg_number(&items[i + 2], &res.limit))
+			return false;
+		if (imap_arg_atom_eq(&items[i], "STORAGE"))
+			to = &q->storage;
+		else if (imap_arg_atom_eq(&items[i], "MESSAGE"))
+			to = &q->messages;
+		if (to && res.usage <= IMAP_QUOTA_MAX && res.limit <= IMAP_QUOTA_MAX)
+			*to = res;
+	}
+	return true;
+}
+
+static void on_quota(struct quota_ctx *ctx, const struct imap_resp *r)
+{
+	struct quota_got *g = &ctx->got[ctx->ngot];
+
+	if (ctx->ngot == QUOTA_ROOTS || r->args.len != 2 || !quota_list(&r->args.items[1], &g->q))
+		return;
+	g->root = astring_dup(&r->args.items[0], &ctx->oom);
+	if (g->root)
+		ctx->ngot++;
+}
+
+static void on_getquotaroot(void *ud, const struct imap_resp *r)
+{
+	if (is_data(r, "QUOTAROOT"))
+		on_quotaroot(ud, r);
+	else if (is_data(r, "QUOTA"))
+		on_quota(ud, r);
+}
+
+static uint64_t room(const struct imap_quota_resource *res)
+{
+	return res->limit > res->usage ? res->limit - res->usage : 0;
+}
+
+/* Takes from, when it binds more than *into. */
+static void tighter(struct imap_quota_resource *into, const struct imap_quota_resource *from)
+{
+	if (from->known && (!into->known || room(from) < room(into)))
+		*into = *from;
+}
+
+int imap_getquotaroot(struct imap_conn *c, const char *mailbox, struct imap_quota *q)
+{
+	struct quota_ctx ctx = { .mailbox = mailbox };
+	char *quoted;
+	int rc;
+
+	memset(q, 0, sizeof(*q));
+	if (!imap_conn_has_cap(c, "QUOTA"))
+		return imap_conn_refuse(c, IMAP_ENO, "the server has no QUOTA");
+	quoted = imap_quote(mailbox);
+	if (!quoted)
+		return imap_conn_refuse(c, errno == ENOMEM ? IMAP_ENOMEM : IMAP_EBAD,
+					"mailbox name cannot be quoted");
+	rc = imap_conn_cmd(c, on_getquotaroot, &ctx, "GETQUOTAROOT %s", quoted);
+	free(quoted);
+	if (rc == IMAP_OK && ctx.oom)
+		rc = IMAP_ENOMEM;
+	for (size_t i = 0; i < ctx.ngot; i++) {
+		for (size_t j = 0; rc == IMAP_OK && j < ctx.nroots; j++) {
+			if (strcmp(ctx.got[i].root, ctx.roots[j]) != 0)
+				continue;
+			tighter(&q->storage, &ctx.got[i].q.storage);
+			tighter(&q->messages, &ctx.got[i].q.messages);
+			break;
+		}
+		free(ctx.got[i].root);
+	}
+	for (size_t j = 0; j < ctx.nroots; j++)
+		free(ctx.roots[j]);
+	if (rc != IMAP_OK)
+		memset(q, 0, sizeof(*q));
+	return rc;
+}
+
 /* ---- INTERNALDATE ---- */
 
 /* Exactly n decimal digits, or -1. */

@@ -151,6 +151,32 @@ int imap_fetch_binary(struct imap_conn *c, uint32_t uid, const char *section, ui
 int imap_fetch_binary_sizes(struct imap_conn *c, uint32_t uid, const char *const *sections,
 			    size_t n, uint64_t *sizes);
 
+/* ---- quota (RFC 9208, RFC 2087) ---- */
+
+/* The largest usage or limit taken (RFC 9208's number64 has 63 bits); a
+ * larger one is no figure at all. */
+#define IMAP_QUOTA_MAX ((uint64_t)INT64_MAX)
+
+/* One resource's figures as the server counts them. */
+struct imap_quota_resource {
+	bool known;
+	uint64_t usage, limit;      /* each at most IMAP_QUOTA_MAX; usage may pass limit */
+};
+struct imap_quota {
+	struct imap_quota_resource storage;   /* STORAGE, in units of 1024 bytes */
+	struct imap_quota_resource messages;  /* MESSAGE, in messages */
+};
+/*
+ * GETQUOTAROOT mailbox (needs QUOTA: without it IMAP_ENO, nothing sent).
+ * Of the quota roots the QUOTAROOT response names for mailbox, each
+ * resource is taken from the one with the least room left (limit - usage):
+ * the one that binds. A resource no root names is unknown, and so is all
+ * of *q when there is no root (no quota). QUOTA responses for other roots
+ * are left out; one that does not parse is left out whole; a resource
+ * whose number passes IMAP_QUOTA_MAX is left out. On error *q is zeroed.
+ */
+int imap_getquotaroot(struct imap_conn *c, const char *mailbox, struct imap_quota *q);
+
 /* Parses an INTERNALDATE ("17-Jul-1996 02:44:25 -0700"). -1 if malformed. */
 time_t imap_parse_internaldate(const char *s);
 

@@ -1384,6 +1384,12 @@ bool imap_conn_has_cap(const struct imap_conn *c, const char *cap)
 	return false;
 }
 
+const char *const *imap_conn_caps(const struct imap_conn *c, size_t *n)
+{
+	*n = c->ncaps;
+	return (const char *const *)c->caps;
+}
+
 bool imap_conn_broken(const struct imap_conn *c)
 {
 	/* Aborted between two commands, c is no better than broken: the next

@@ -143,6 +143,10 @@ int imap_conn_refuse(struct imap_conn *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Capability check, case-insensitive ("BINARY", "AUTH=PLAIN", "QRESYNC"). */
 bool imap_conn_has_cap(const struct imap_conn *c, const char *cap);
+/* The capabilities as the server last sent them, in its order and
+ * spelling (after login: what it offers a logged-in client); *n of them.
+ * Valid until the next command on c. */
+const char *const *imap_conn_caps(const struct imap_conn *c, size_t *n);
 /* c is unusable: a command broke it, or imap_conn_abort ran (even between
  * two commands, so that a pool never lends it again). */
 bool imap_conn_broken(const struct imap_conn *c);

@@ -641,6 +641,62 @@ static void test_fetch_bodies(void **state)
 	imap_conn_close(c);
 }
 
+/* ---- GETQUOTAROOT ---- */
+
+static void assert_resource(const struct imap_quota_resource *r, bool known, uint64_t usage,
+			    uint64_t limit)
+{
+	assert_int_equal(r->known, known);
+	assert_true(r->usage == usage);
+	assert_true(r->limit == limit);
+}
+
+static void test_quota(void **state)
+{
+	struct imap_conn *c = open_script("quota.txt");
+	struct imap_quota q;
+
+	(void)state;
+	assert_int_equal(imap_getquotaroot(c, "INBOX", &q), IMAP_OK);
+	assert_resource(&q.storage, true, 0, 10240);
+	assert_resource(&q.messages, true, 0, 1000);
+
+	assert_int_equal(imap_getquotaroot(c, "INBOX", &q), IMAP_OK);
+	assert_resource(&q.storage, true, 50, 200);    /* b: 150 left, a: 900 */
+	assert_resource(&q.messages, true, 1, 2);      /* a: 1 left, b: 7 */
+
+	assert_int_equal(imap_getquotaroot(c, "INBOX", &q), IMAP_OK);
+	assert_resource(&q.storage, false, 0, 0);
+	assert_resource(&q.messages, true, 5, 4);
+
+	assert_int_equal(imap_getquotaroot(c, "INBOX", &q), IMAP_OK);
+	assert_resource(&q.storage, false, 0, 0);
+	assert_resource(&q.messages, true, 1, IMAP_QUOTA_MAX);
+
+	assert_int_equal(imap_getquotaroot(c, "INBOX", &q), IMAP_OK);
+	assert_resource(&q.storage, false, 0, 0);
+	assert_resource(&q.messages, false, 0, 0);
+
+	memset(&q, 0xff, sizeof(q));
+	assert_int_equal(imap_getquotaroot(c, "INBOX", &q), IMAP_ENO);
+	assert_resource(&q.storage, false, 0, 0);
+	assert_resource(&q.messages, false, 0, 0);
+	imap_conn_close(c);
+}
+
+static void test_quota_none(void **state)
+{
+	struct imap_conn *c = open_script("quota_none.txt");
+	struct imap_quota q;
+
+	(void)state;
+	memset(&q, 0xff, sizeof(q));
+	assert_int_equal(imap_getquotaroot(c, "INBOX", &q), IMAP_ENO);
+	assert_resource(&q.storage, false, 0, 0);
+	assert_false(imap_conn_broken(c));
+	imap_conn_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +716,8 @@ int main(void)
 		cmocka_unit_test(test_enable_refused),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_fetch_bodies),
+		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_quota_none),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
