@@ -40,7 +40,9 @@ struct model *model_new(struct source *source, struct store *store, struct meta_
 	m->prefetch = prefetch_new(source, store, workers);
 	m->open_cache = open_cache_new();
 	m->appends = append_area_new(m);
-	if (!m->prefetch || !m->open_cache || !m->appends) {
+	m->info = server_info_new();
+	if (!m->prefetch || !m->open_cache || !m->appends || !m->info) {
+		server_info_free(m->info);
 		append_area_free(m->appends);
 		prefetch_free(m->prefetch);
 		open_cache_free(m->open_cache);
@@ -155,6 +157,7 @@ void model_free(struct model *m)
 	prefetch_free(m->prefetch);
 	open_cache_free(m->open_cache);
 	append_area_free(m->appends);
+	server_info_free(m->info);
 	for (size_t i = 0; i < DIR_CACHE; i++)
 		model_dir_free(m->dirs[i].d);
 	pthread_mutex_destroy(&m->dir_lock);

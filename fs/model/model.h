@@ -84,6 +84,13 @@ int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value
 /* The NUL-separated list of names, malloc'd. */
 int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len);
 
+/* statfs: the account's quota (GETQUOTAROOT INBOX) as size and free space
+ * (STORAGE) and inodes (MESSAGE), asked at most every few seconds; the
+ * figures last known (zeros at first, and without QUOTA) when the server
+ * fails or another thread asks it now. Never an error. */
+struct statvfs;
+void model_statfs(struct model *m, struct statvfs *sv);
+
 /* Lists the mailboxes now, at mount, in a thread of its own, so that the
  * first look waits for one round trip less. This first LIST may take
  * LIST_AT_MOUNT_MS: Dovecot takes 15-30 s to LIST 70,000 folders (70-117 s

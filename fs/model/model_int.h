@@ -169,6 +169,7 @@ struct model {
 	time_t mounted_at;
 	bool read_only;           /* -o ro: set before the mount serves */
 	struct append_area *appends;  /* files being appended (append.c); own lock */
+	struct server_info *info; /* quota, capabilities (server_info.c); own lock */
 	uid_t uid;
 	gid_t gid;
 
@@ -380,5 +381,17 @@ int append_getattr(struct model *m, uint64_t ino, struct stat *st);
 int append_read(struct model *m, uint64_t ino, uint64_t off, size_t size, char *buf, size_t *n);
 int append_list(struct model *m, uint32_t id, int (*add)(void *, const char *, uint64_t),
 		void *ud);
+
+/* server_info.c: what the mount shows of the server (quota for statfs,
+ * capabilities) and the xattrs of the root and of mailbox directories:
+ * 0, -ENODATA (no such attribute), or the source's errno; names are
+ * added NUL-terminated to b. */
+struct buf;
+struct server_info *server_info_new(void);
+void server_info_free(struct server_info *si);
+int root_xattr(struct model *m, const char *name, char **value);
+void root_xattr_names(struct buf *b);
+int mbox_xattr(struct model *m, uint64_t ino, const char *name, char **value);
+void mbox_xattr_names(struct model *m, uint64_t ino, struct buf *b);
 
 #endif

@@ -77,6 +77,23 @@ static bool is_text_content(const struct msg_detail *d, uint64_t ino)
 	return p && strcmp(p->type, "text") == 0;
 }
 
+/* The root's and a mailbox directory's names (server_info.c). */
+static int dir_name_list(struct model *m, uint64_t ino, char **list, size_t *len)
+{
+	struct buf b = { 0 };
+
+	if (ino_type(ino) == INO_ROOT)
+		root_xattr_names(&b);
+	else
+		mbox_xattr_names(m, ino, &b);
+	buf_add(&b, "", 0);
+	*len = b.len;
+	*list = buf_take(&b);
+	if (!*list)
+		*len = 0;
+	return *list ? 0 : -ENOMEM;
+}
+
 int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len)
 {
 	struct msg_detail *d;
@@ -110,6 +127,9 @@ int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len)
 		rc = env ? name_list(file_xattrs, text, env, list, len) : -ENOMEM;
 		free(env);
 		return rc;
+	case INO_ROOT:
+	case INO_MBOX:
+		return dir_name_list(m, ino, list, len);
 	default:
 		return 0;
 	}
@@ -248,6 +268,12 @@ int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value
 			rc = file_xattr(d, ino, name, value);
 			msg_detail_unref(d);
 		}
+		break;
+	case INO_ROOT:
+		rc = root_xattr(m, name, value);
+		break;
+	case INO_MBOX:
+		rc = mbox_xattr(m, ino, name, value);
 		break;
 	default:
 		rc = -ENODATA;
