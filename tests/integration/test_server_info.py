@@ -162,6 +162,10 @@ class TestServerInfoQuota(ServerInfoBase):
             # rawlog lines: "TIME TAG COMMAND"
             self.assertRegex(line, rb'^[\d.]+ \S+ GETQUOTAROOT "?INBOX"?\r?$')
 
+    def test_capability_lists_quota(self):
+        caps = os.getxattr(self.m.mnt, "user.imap.capability").decode().split()
+        self.assertIn("QUOTA", caps)
+
 
 class TestServerInfoQuotaFailing(ServerInfoBase):
     """The quota known, then GETQUOTAROOT refused or its connection lost:
