@@ -1,6 +1,7 @@
 /*
  * xattr — extended attributes of message directories and files (the
- * names and values are in README).
+ * names and values are in README); the root's and mailbox directories'
+ * come from server_info.c.
  */
 #include <errno.h>
 #include <stdio.h>
