@@ -2,6 +2,7 @@
 """Deterministic sample mail for the integration tests and the demo.
 
     import seed; seed.seed(dovecot)        # load into a running fixture (all users get nothing but USER)
+    seed.seed_shared(dovecot)              # Dovecot(shared=True): bob shares two mailboxes, a public one
     python3 tests/data/seed.py --write DIR # dump the generated messages as .eml files
 
 Everything is generated here with the email package (fixed dates, boundaries and
@@ -242,6 +243,33 @@ def seed(fixture, user=None):
             dv.append_with(c, mb, data, flags, date)
     finally:
         c.logout()
+
+
+def seed_shared(fixture, user=None, owner="bob"):
+    """For a fixture started with shared=True: OWNER shares Projects with USER
+    read-only and Team read-write, each with a message, and a public folder
+    Announcements that everybody reads and USER may also write."""
+    user = user or fixture.user
+    when = datetime.datetime(2026, 11, 20, 9, 30, tzinfo=datetime.timezone.utc)
+    fixture.share(owner, "Projects", user, "lr")
+    fixture.share(owner, "Team", user, "lrswipkxte")
+    for mb, subject in (("Projects", "Roadmap 2027"), ("Team", "Standup notes")):
+        m = EmailMessage(policy=POLICY)
+        m["From"] = f"{owner.capitalize()} <{owner}@example.org>"
+        m["To"] = f"{user}@example.org"
+        m["Subject"] = subject
+        m["Date"] = email.utils.format_datetime(when)
+        m["Message-ID"] = f"<{mb.lower()}-1@example.org>"
+        m.set_content(f"{subject}: shared by {owner}.\n")
+        fixture.append(owner, mb, m.as_bytes(), date=when)
+    fixture.public_mailbox("Announcements", f"anyone lr\nuser={user} lrwsipkxte")
+    m = EmailMessage(policy=POLICY)
+    m["From"] = "IT <it@example.org>"
+    m["Subject"] = "Maintenance on Saturday"
+    m["Date"] = email.utils.format_datetime(when)
+    m["Message-ID"] = "<announce-1@example.org>"
+    m.set_content("The mail server restarts on Saturday at 06:00.\n")
+    fixture.append(user, "Public/Announcements", m.as_bytes(), date=when)
 
 
 def main(argv):
