@@ -110,6 +110,8 @@ int model_listxattr(struct model *m, uint64_t ino, char **list, size_t *len)
 		rc = env ? name_list(file_xattrs, text, env, list, len) : -ENOMEM;
 		free(env);
 		return rc;
+	case INO_MBOX:
+		return rights_xattr_names(m, ino_mbox(ino), list, len);
 	default:
 		return 0;
 	}
@@ -248,6 +250,10 @@ int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value
 			rc = file_xattr(d, ino, name, value);
 			msg_detail_unref(d);
 		}
+		break;
+	case INO_MBOX:
+		rc = strcmp(name, "user.imap.rights") == 0 ? rights_xattr(m, ino_mbox(ino), value)
+							    : -ENODATA;
 		break;
 	default:
 		rc = -ENODATA;
