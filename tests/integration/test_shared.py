@@ -201,6 +201,35 @@ class TestRightsWithdrawn(unittest.TestCase):
         self.assertEqual(os.getxattr(box, RIGHTS).decode(), "lr")
 
 
+class TestNamespacePrefixList(unittest.TestCase):
+    """A server whose LIST "*" leaves the other namespaces out (Cyrus, Courier,
+    Exchange may): the proxy answers that LIST with nothing, and the mount
+    still shows them, through NAMESPACE and a LIST of each prefix."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = d = start_fixture(cls, seeded=False, shared=True)
+        d.share("bob", RO, "alice", "lr")
+        cls.uid = d.append("bob", RO, message("prefix"))
+        cls.public = d.public_mailbox(PUBLIC, acl="anyone lr")
+        cls.p = FaultProxy(d, ['empty ^LIST "" "\\*"'])
+        cls.addClassCleanup(cls.p.cleanup)
+        cls.m = mount_for_class(cls, d, cls.p.opts())
+        cls.mnt = cls.m.mnt
+
+    def test_listed_by_prefix(self):
+        self.assertEqual(sorted(os.listdir(self.mnt)), ["Public", "shared"])
+        self.assertEqual(os.listdir(os.path.join(self.mnt, "shared", "bob")), [RO])
+        self.assertEqual(os.listdir(os.path.join(self.mnt, "Public")), [PUBLIC])
+        with open(os.path.join(self.mnt, "shared", "bob", RO, str(self.uid), "message.eml"),
+                  "rb") as f:
+            self.assertIn(b"Subject: prefix 0", f.read())
+        self.assertEqual(len(self.p.commands(r"^NAMESPACE")), 1)
+        self.assertTrue(self.p.commands(r'^LIST "" "shared/\*"'))
+        self.assertTrue(self.p.commands(r'^LIST "" "Public/\*"'))
+
+
 class TestWithoutAcl(unittest.TestCase):
     """A server without ACL: nothing asked, modes as they always were."""
 
