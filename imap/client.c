@@ -108,11 +108,24 @@ static void on_list(void *ud, const struct imap_resp *r)
 
 int imap_list(struct imap_conn *c, imap_list_fn *fn, void *ud)
 {
-	struct list_ctx ctx = { fn, ud };
+	return imap_list_pattern(c, "*", fn, ud);
+}
 
+int imap_list_pattern(struct imap_conn *c, const char *pattern, imap_list_fn *fn, void *ud)
+{
+	struct list_ctx ctx = { fn, ud };
+	char *q = imap_quote(pattern);
+	int rc;
+
+	if (!q)
+		return errno == ENOMEM ? IMAP_ENOMEM
+				       : imap_conn_refuse(c, IMAP_EBAD, "LIST pattern cannot be quoted");
 	if (imap_conn_has_cap(c, "SPECIAL-USE"))
-		return imap_conn_cmd(c, on_list, &ctx, "LIST \"\" \"*\" RETURN (SPECIAL-USE)");
-	return imap_conn_cmd(c, on_list, &ctx, "LIST \"\" \"*\"");
+		rc = imap_conn_cmd(c, on_list, &ctx, "LIST \"\" %s RETURN (SPECIAL-USE)", q);
+	else
+		rc = imap_conn_cmd(c, on_list, &ctx, "LIST \"\" %s", q);
+	free(q);
+	return rc;
 }
 
 /* ---- EXAMINE ---- */

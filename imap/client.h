@@ -40,6 +40,8 @@ enum imap_mbox_attr {
 typedef void imap_list_fn(void *ud, const char *name, char delim, unsigned attrs);
 /* LIST "" "*" (with RETURN (SPECIAL-USE) when offered). */
 int imap_list(struct imap_conn *c, imap_list_fn *fn, void *ud);
+/* LIST "" pattern (e.g. the prefix "shared/" and a star), likewise. */
+int imap_list_pattern(struct imap_conn *c, const char *pattern, imap_list_fn *fn, void *ud);
 
 struct imap_mailbox_status {
 	uint32_t uidvalidity;

@@ -372,6 +372,8 @@ int append_create(struct model *m, uint32_t id, const char *name, struct stat *o
 	if (uid_like(name))
 		return -EINVAL; /* it would read as a message's UID */
 	rc = may_create(m, id, name);
+	if (rc == 0)
+		rc = rights_need(m, id, "i"); /* refused at once, not at close */
 	if (rc)
 		return rc;
 	fd = staging_fd(m);

@@ -286,6 +286,8 @@ int append_send(struct model *m, uint32_t id, int fd, uint64_t size, struct imap
 	request_begin(REQUEST_MS + (long)(size / 1000));
 	rc = mailbox_facts(m, id, &wire, &j.flags);
 	if (rc == 0)
+		rc = rights_need(m, id, "i");
+	if (rc == 0)
 		rc = prepare(m, &j, fd, size, scan, &converted);
 	if (rc == 0) {
 		j.wire = wire;
@@ -299,6 +301,7 @@ int append_send(struct model *m, uint32_t id, int fd, uint64_t size, struct imap
 		/* Dovecot's answer to a message over its size limit. */
 		if (rc && strcmp(cmd.code, "LIMIT") == 0)
 			rc = -EFBIG;
+		rights_refused(m, id, rc);
 	}
 	if (converted >= 0)
 		close(converted);

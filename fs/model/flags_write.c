@@ -109,6 +109,38 @@ static int run_store(struct imap_conn *c, const struct imap_mailbox_status *st, 
 	return imap_store_flags(c, r->uid, r->flags);
 }
 
+/* Notes the right changing each flag of a that b lacks takes (RFC 4314):
+ * s for \Seen, t for \Deleted, w for the others. */
+static void rights_of_change(const char *a, const char *b, bool *s, bool *t, bool *w)
+{
+	for (const char *p = a; *p;) {
+		size_t n = strcspn(p, " ");
+
+		if (n && !imap_flags_has(b, p, n)) {
+			if (n == 5 && strncasecmp(p, "\\Seen", 5) == 0)
+				*s = true;
+			else if (n == 8 && strncasecmp(p, "\\Deleted", 8) == 0)
+				*t = true;
+			else
+				*w = true;
+		}
+		p += n + (p[n] == ' ');
+	}
+}
+
+/* The rights a STORE of flags over old takes, in need (room for 4). */
+static void store_rights(const char *old, const char *flags, char *need)
+{
+	bool s = false, t = false, w = false;
+
+	rights_of_change(old, flags, &s, &t, &w);
+	rights_of_change(flags, old, &s, &t, &w);
+	*need = 0;
+	strcat(need, s ? "s" : "");
+	strcat(need, t ? "t" : "");
+	strcat(need, w ? "w" : "");
+}
+
 /* The table shows the new flags at once (getfattr right after). */
 static void flags_show(struct model *m, uint64_t ino, uint32_t uidvalidity, char *flags)
 {
@@ -134,7 +166,8 @@ int flags_set(struct model *m, uint64_t ino, const char *value, size_t len)
 {
 	struct store_req req = { .uid = ino_uid(ino) };
 	struct source_cmd cmd = { .flags = SOURCE_SELECT, .fn = run_store, .ud = &req };
-	char *flags, *wire = NULL;
+	char *flags, *wire = NULL, need[4] = "";
+	const struct msg *msg;
 	uint32_t id;
 	int rc = parse_flags(value, len, &flags);
 
@@ -142,7 +175,9 @@ int flags_set(struct model *m, uint64_t ino, const char *value, size_t len)
 		return rc;
 	pthread_mutex_lock(&m->lock);
 	id = msg_mbox(m, ino);
-	if (id && mbox_visible(m, id) && msg_find(&m->mbox[id], req.uid)) {
+	msg = id && mbox_visible(m, id) ? msg_find(&m->mbox[id], req.uid) : NULL;
+	if (msg) {
+		store_rights(msg->flags ? msg->flags : "", flags, need);
 		wire = strdup(m->mbox[id].wire);
 		cmd.uidvalidity = m->mbox[id].uidvalidity;
 		rc = wire ? 0 : -ENOMEM;
@@ -150,10 +185,13 @@ int flags_set(struct model *m, uint64_t ino, const char *value, size_t len)
 		rc = -ENOENT;
 	}
 	pthread_mutex_unlock(&m->lock);
+	if (rc == 0)
+		rc = rights_need(m, id, need);
 	if (rc == 0) {
 		req.flags = flags;
 		cmd.mailbox = wire;
 		rc = source_run(m->source, &cmd);
+		rights_refused(m, id, rc);
 	}
 	if (rc == -ESTALE) {
 		mbox_stale(m, id);

@@ -46,6 +46,8 @@ struct load_ctx {
 	struct uid_range *gone;   /* CHANGES: VANISHED ranges */
 	size_t ngone, capgone;
 	int err;
+	bool want_rights;         /* ask MYRIGHTS too (rights.c) */
+	struct rights_answer rights;
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
@@ -221,7 +223,7 @@ static int fetch_new(struct imap_conn *c, struct load_ctx *ctx)
 	return imap_fetch_meta(c, set, META_ALL, on_meta, ctx);
 }
 
-static int run_load(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+static int run_sync(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
 {
 	struct load_ctx *ctx = ud;
 	bool qresync = imap_conn_enabled(c, "QRESYNC");
@@ -252,6 +254,19 @@ static int run_load(struct imap_conn *c, const struct imap_mailbox_status *st, v
 		rc = imap_fetch_meta(c, "1:*", IMAP_META_FLAGS, on_meta, ctx);
 	}
 	return rc == IMAP_OK ? fetch_new(c, ctx) : rc;
+}
+
+/* The sync, and the rights on the same connection when wanted: the
+ * mailbox is being opened anyway. */
+static int run_load(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct load_ctx *ctx = ud;
+	int rc = run_sync(c, st, ud);
+
+	ctx->rights = (struct rights_answer){ 0 };
+	if (rc == IMAP_OK && ctx->want_rights)
+		rights_ask(c, ctx->wire, &ctx->rights); /* not known is no failure */
+	return rc;
 }
 
 /* By UID, a listing entry before a flags-only one of the same UID. */
@@ -766,6 +781,7 @@ int ensure_loaded(struct model *m, uint32_t id, bool force)
 	}
 	ctx.wire = wire;
 	ctx.source = m->source;
+	ctx.want_rights = rights_wanted(m, id);
 	if (m->mbox[id].loaded) {
 		ctx.base_uidvalidity = m->mbox[id].uidvalidity;
 		ctx.base_uidnext = m->mbox[id].uidnext;
@@ -784,6 +800,7 @@ int ensure_loaded(struct model *m, uint32_t id, bool force)
 		ctx.err = -ENOENT;
 	} else if (rc == 0 && ctx.err == 0) {
 		ctx.err = apply(m, &m->mbox[id], &ctx);
+		rights_keep(m, id, &ctx.rights);
 	}
 	msgs_free(ctx.msgs, ctx.n);
 	free(ctx.gone);

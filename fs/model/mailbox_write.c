@@ -359,8 +359,14 @@ int mailbox_create(struct model *m, uint64_t parent, const char *name, struct st
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc;
+	rc = rights_need(m, up, "k"); /* RFC 4314: k on the parent */
+	if (rc) {
+		target_free(&t);
+		return rc;
+	}
 	ch = (struct change){ .wire = t.wire };
 	rc = change(m, run_create, check_create, &ch);
+	rights_refused(m, up, rc);
 	if (rc == 0) {
 		pthread_mutex_lock(&m->lock);
 		rc = tree_add(m, t.path, t.wire, t.delim, &id);
@@ -404,8 +410,14 @@ int mailbox_delete(struct model *m, uint32_t id)
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc;
+	rc = rights_need(m, id, "x");
+	if (rc) {
+		free(wire);
+		return rc;
+	}
 	ch.wire = wire;
 	rc = change(m, run_delete, check_delete, &ch);
+	rights_refused(m, id, rc);
 	if (rc == 0 && ch.not_empty)
 		rc = -ENOTEMPTY;
 	if (rc == 0) {
@@ -524,7 +536,17 @@ int mailbox_rename(struct model *m, uint32_t id, uint64_t newparent, const char 
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc == 1 ? 0 : rc;
+	rc = rights_need(m, id, "x");
+	if (rc == 0 && ino_type(newparent) == INO_MBOX)
+		rc = rights_need(m, ino_mbox(newparent), "k");
+	if (rc) {
+		names_free(ch.below);
+		target_free(&t);
+		free(wire);
+		return rc;
+	}
 	rc = change(m, run_rename, check_rename, &ch);
+	rights_refused(m, id, rc);
 	names_free(ch.below);
 	if (rc == 0) {
 		uint32_t to = ino_type(newparent) == INO_MBOX ? ino_mbox(newparent) : 0;

@@ -400,7 +400,13 @@ static void show_done(struct model *m, struct moving *mv)
 
 static int do_move(struct model *m, struct moving *mv)
 {
-	int rc = learn_caps(m, mv);
+	/* Out of the source (RFC 4314: t and e), into the target (i). */
+	int rc = rights_need(m, mv->from, "te");
+
+	if (rc == 0)
+		rc = rights_need(m, mv->to, "i");
+	if (rc == 0)
+		rc = learn_caps(m, mv);
 
 	if (rc)
 		return rc;
@@ -411,12 +417,17 @@ static int do_move(struct model *m, struct moving *mv)
 		show_done(m, mv);
 		carry_content(m, mv);
 	}
+	rights_refused(m, mv->from, rc); /* either may have refused */
+	rights_refused(m, mv->to, rc);
 	return rc;
 }
 
 static int do_expunge(struct model *m, struct moving *mv)
 {
-	int rc = learn_caps(m, mv);
+	int rc = rights_need(m, mv->from, "te");
+
+	if (rc == 0)
+		rc = learn_caps(m, mv);
 
 	if (rc)
 		return rc;
@@ -425,6 +436,7 @@ static int do_expunge(struct model *m, struct moving *mv)
 	rc = expunge(m, mv);
 	if (rc == 0)
 		show_done(m, mv);
+	rights_refused(m, mv->from, rc);
 	return rc;
 }
 

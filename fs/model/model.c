@@ -41,7 +41,9 @@ struct model *model_new(struct source *source, struct store *store, struct meta_
 	m->open_cache = open_cache_new();
 	m->appends = append_area_new(m);
 	m->info = server_info_new();
-	if (!m->prefetch || !m->open_cache || !m->appends || !m->info) {
+	m->namespaces = imap_namespaces_new();
+	if (!m->prefetch || !m->open_cache || !m->appends || !m->info || !m->namespaces) {
+		imap_namespaces_free(m->namespaces);
 		server_info_free(m->info);
 		append_area_free(m->appends);
 		prefetch_free(m->prefetch);
@@ -158,6 +160,7 @@ void model_free(struct model *m)
 	open_cache_free(m->open_cache);
 	append_area_free(m->appends);
 	server_info_free(m->info);
+	imap_namespaces_free(m->namespaces);
 	for (size_t i = 0; i < DIR_CACHE; i++)
 		model_dir_free(m->dirs[i].d);
 	pthread_mutex_destroy(&m->dir_lock);
@@ -249,6 +252,7 @@ static void on_list(void *ud, const char *wire, char delim, unsigned attrs)
 			free(b->wire);
 			b->wire = strdup(wire);
 			b->loaded = false;
+			rights_forget(b);
 		}
 		b->seen = b->wire != NULL;
 		b->delim = delim;
@@ -266,7 +270,8 @@ static void on_list(void *ud, const char *wire, char delim, unsigned attrs)
 static int run_list(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
 {
 	(void)st;
-	return imap_list(c, on_list, ud);
+	/* Other users' and public mailboxes too (acl.h), where "*" leaves them out. */
+	return imap_list_all(((struct list_ctx *)ud)->m->namespaces, c, on_list, ud);
 }
 
 /* LISTs the server when never done or stale (force: on readdir). */
@@ -573,8 +578,10 @@ static int attr_locked(struct model *m, uint64_t ino, struct stat *st, struct ms
 		return ino == 1 ? 0 : -ENOENT;
 	case INO_MBOX:
 		rc = mbox_of(m, ino, &id);
-		if (rc == 0)
+		if (rc == 0) {
 			stat_dir_ts(m, st, ino, &m->mbox[id].changed);
+			st->st_mode = S_IFDIR | rights_mode(m, id);
+		}
 		return rc;
 	case INO_MSG:
 	case INO_EML:

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "acl.h"
 #include "message.h"
 #include "clock.h"
 #include "inval.h"
@@ -146,6 +147,9 @@ struct mbox {
 	struct timespec summary_mtime;
 	uint64_t summary_gen;
 	uint32_t summary_view;
+	/* MYRIGHTS (rights.c), learned at rights_at (CLOCK_MONOTONIC; 0: not known). */
+	char rights[IMAP_RIGHTS_MAX];
+	struct timespec rights_at;
 };
 
 /*
@@ -201,6 +205,8 @@ struct model {
 	struct timespec root_changed;  /* protected by lock: the root's mtime */
 	size_t header_bytes;      /* protected by lock: of all msg.header */
 	uint64_t summary_tick;    /* protected by lock: .summary snapshots' use */
+	int acl;                  /* protected by lock: the server has ACL 1, has not -1, not known 0 */
+	struct imap_namespaces *namespaces;  /* has its own lock (acl.h) */
 };
 
 /* A mailbox directory's summary file (README). A mailbox named so shows
@@ -393,5 +399,37 @@ int root_xattr(struct model *m, const char *name, char **value);
 void root_xattr_names(struct buf *b);
 int mbox_xattr(struct model *m, uint64_t ino, const char *name, char **value);
 void mbox_xattr_names(struct model *m, uint64_t ino, struct buf *b);
+/* ---- rights (rights.c) ------------------------------------------------------ */
+
+/* What MYRIGHTS answered on a connection: acl 1 when it offers ACL (-1 not);
+ * got: rights holds the answer. */
+struct rights_answer {
+	int acl;
+	bool got;
+	char rights[IMAP_RIGHTS_MAX];
+};
+/* Whether mailbox id's rights are worth asking: not known or old, and the
+ * server may have ACL. Caller holds the lock. */
+bool rights_wanted(const struct model *m, uint32_t id);
+/* On the pool's side: MYRIGHTS wire when c offers ACL (nothing sent
+ * otherwise). A refusal is no error (unknown rights); an imap_err else. */
+int rights_ask(struct imap_conn *c, const char *wire, struct rights_answer *a);
+/* Keeps an answer for mailbox id. Caller holds the lock. */
+void rights_keep(struct model *m, uint32_t id, const struct rights_answer *a);
+/* Forgets a mailbox's rights (its wire name changed). Caller holds the lock. */
+void rights_forget(struct mbox *b);
+/* 0 when mailbox id's rights hold every letter of need (or are not
+ * known: the server decides), else -EACCES; asked first when wanted.
+ * Takes the lock; no lock held. */
+int rights_need(struct model *m, uint32_t id, const char *need);
+/* A change in mailbox id ended with rc: after -EACCES (NOPERM) the rights
+ * are asked again. Takes the lock. */
+void rights_refused(struct model *m, uint32_t id, int rc);
+/* The permission bits of mailbox id's directory. Caller holds the lock. */
+mode_t rights_mode(const struct model *m, uint32_t id);
+/* user.imap.rights of mailbox id (-ENODATA without ACL), and its name
+ * added NUL-terminated to b when the server has ACL. */
+int rights_xattr(struct model *m, uint32_t id, char **value);
+void rights_xattr_name(struct model *m, uint32_t id, struct buf *b);
 
 #endif

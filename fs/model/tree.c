@@ -297,6 +297,7 @@ int tree_add(struct model *m, const char *path, const char *wire, char delim, ui
 	b->delim = delim;
 	b->attrs = 0;
 	b->loaded = false;
+	rights_forget(b);
 	clock_deadline(&b->pinned_until, PIN_MS);
 	gone_drop(m, path);
 	writer_changed(m, *id, true);

@@ -85,8 +85,10 @@ static int dir_name_list(struct model *m, uint64_t ino, char **list, size_t *len
 
 	if (ino_type(ino) == INO_ROOT)
 		root_xattr_names(&b);
-	else
+	else {
 		mbox_xattr_names(m, ino, &b);
+		rights_xattr_name(m, ino_mbox(ino), &b);
+	}
 	buf_add(&b, "", 0);
 	*len = b.len;
 	*list = buf_take(&b);
@@ -274,7 +276,8 @@ int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value
 		rc = root_xattr(m, name, value);
 		break;
 	case INO_MBOX:
-		rc = mbox_xattr(m, ino, name, value);
+		rc = strcmp(name, "user.imap.rights") == 0 ? rights_xattr(m, ino_mbox(ino), value)
+							    : mbox_xattr(m, ino, name, value);
 		break;
 	default:
 		rc = -ENODATA;
