@@ -106,6 +106,11 @@ int imap_myrights(struct imap_conn *c, const char *mailbox, char rights[IMAP_RIG
 
 /* ---- every namespace's LIST ---- */
 
+/* The most namespaces LISTed by prefix: real servers have a handful, and
+ * each costs a LIST at every listing; a server naming thousands would make
+ * every listing outrun its deadline. The others are left out. */
+#define NS_PREFIXES_MAX 32
+
 struct imap_namespaces {
 	pthread_mutex_t lock;
 	bool asked;               /* protected by lock; once true, prefixes never change */
@@ -150,7 +155,7 @@ static void on_ns(void *ud, enum imap_ns_kind kind, const char *prefix, char del
 	char **grown;
 
 	(void)delim; /* each LISTed mailbox brings its own */
-	if (kind == IMAP_NS_PERSONAL || !prefix[0] || col->nomem)
+	if (kind == IMAP_NS_PERSONAL || !prefix[0] || col->nomem || col->n == NS_PREFIXES_MAX)
 		return; /* "" would be "*" again */
 	grown = realloc(col->p, (col->n + 2) * sizeof(*grown));
 	if (grown)
@@ -178,8 +183,11 @@ static int learn(struct imap_namespaces *ns, struct imap_conn *c)
 		rc = imap_namespace(c, on_ns, &col);
 	if (rc == IMAP_OK && col.nomem)
 		rc = IMAP_ENOMEM;
-	if (rc == IMAP_ENO || rc == IMAP_EBAD)
-		rc = IMAP_OK; /* refused: "*" alone, as without NAMESPACE */
+	/* Refused, or answered with nothing usable on a connection still
+	 * sound: "*" alone, as without NAMESPACE (asking again would get the
+	 * same, and failing would leave the mount without any mailbox). */
+	if (rc == IMAP_ENO || rc == IMAP_EBAD || (rc == IMAP_EPROTO && !imap_conn_broken(c)))
+		rc = IMAP_OK;
 	pthread_mutex_lock(&ns->lock);
 	if (rc == IMAP_OK && !ns->asked) {
 		ns->prefixes = col.p;

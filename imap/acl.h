@@ -44,6 +44,8 @@ void imap_namespaces_free(struct imap_namespaces *ns);
  * than the personal ones whose mailboxes "*" did not return: Dovecot lists
  * them all under "*", Cyrus, Courier or Exchange may not. A mailbox may
  * come to fn twice (once per LIST) when a server lists it under both.
+ * A NAMESPACE refused, or answered without data that parses, is as none
+ * (LIST "*" alone); at most 32 namespaces are LISTed by prefix.
  */
 int imap_list_all(struct imap_namespaces *ns, struct imap_conn *c, imap_list_fn *fn, void *ud);
 

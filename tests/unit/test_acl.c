@@ -91,11 +91,35 @@ static void test_no_namespace(void **state)
 	imap_conn_close(c);
 }
 
+/* A NAMESPACE without its data leaves the listing whole ("*" alone, not
+ * asked again); a server naming many namespaces gets a LIST for 32. */
+static void test_namespace_odd(void **state)
+{
+	struct imap_conn *c = open_script("acl_namespace_odd.txt");
+	struct imap_namespaces *ns = imap_namespaces_new();
+	struct listed l = { 0 };
+
+	(void)state;
+	assert_int_equal(imap_list_all(ns, c, on_mailbox, &l), IMAP_OK);
+	assert_int_equal(l.n, 1);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(imap_list_all(ns, c, on_mailbox, &l), IMAP_OK);
+	assert_int_equal(l.n, 1);
+	imap_namespaces_free(ns);
+	ns = imap_namespaces_new();
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(imap_list_all(ns, c, on_mailbox, &l), IMAP_OK);
+	assert_int_equal(l.n, 1);
+	imap_namespaces_free(ns);
+	imap_conn_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list_all),
 		cmocka_unit_test(test_no_namespace),
+		cmocka_unit_test(test_namespace_odd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
