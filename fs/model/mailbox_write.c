@@ -546,7 +546,9 @@ int mailbox_rename(struct model *m, uint32_t id, uint64_t newparent, const char 
 		return rc;
 	}
 	rc = change(m, run_rename, check_rename, &ch);
-	rights_refused(m, id, rc);
+	rights_refused(m, id, rc); /* x here, or k on the new parent, was missing */
+	if (ino_type(newparent) == INO_MBOX)
+		rights_refused(m, ino_mbox(newparent), rc);
 	names_free(ch.below);
 	if (rc == 0) {
 		uint32_t to = ino_type(newparent) == INO_MBOX ? ino_mbox(newparent) : 0;
