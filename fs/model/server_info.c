@@ -32,6 +32,7 @@ struct server_info {
 	struct imap_quota quota;       /* protected by lock: the last figures had */
 	bool no_quota;                 /* protected by lock: the server offers no QUOTA */
 	bool asking;                   /* protected by lock: a thread asks the server now */
+	bool failing;                  /* protected by lock: the last ask failed (logged once) */
 	struct timespec fresh_until;   /* protected by lock: CLOCK_MONOTONIC; 0: never asked */
 	char *caps;                    /* protected by lock: space-separated, NULL until had */
 };
@@ -111,7 +112,7 @@ static void quota_refresh(struct model *m)
 	struct server_info *si = m->info;
 	struct info_req r = { .want_quota = true };
 	struct source_cmd cmd = { .fn = run_info, .ud = &r };
-	bool ask;
+	bool ask, tell;
 	int rc;
 
 	pthread_mutex_lock(&si->lock);
@@ -131,10 +132,15 @@ static void quota_refresh(struct model *m)
 	/* A failure too waits its turn: df shows what was known meanwhile. */
 	clock_deadline(&si->fresh_until, STATFS_FRESH_MS);
 	si->asking = false;
+	/* Once a run of failures: a file manager's statfs every few seconds
+	 * against a server that keeps refusing would fill the log. */
+	tell = rc && !si->failing;
+	si->failing = rc != 0;
 	pthread_mutex_unlock(&si->lock);
 	free(r.caps);
-	if (rc)
-		log_msg(LOG_WARNING, "quota: showing what was known: %s", strerror(-rc));
+	if (tell)
+		log_msg(LOG_WARNING, "quota: showing what was known (until it can be asked again): %s",
+			strerror(-rc));
 }
 
 /* ---- statfs ----------------------------------------------------------------- */

@@ -209,6 +209,28 @@ class TestServerInfoQuotaFailing(ServerInfoBase):
     def test_connection_lost(self):
         self.failing("close")
 
+    def asks_until(self, action, count, since):
+        """statvfs until COUNT GETQUOTAROOTs after the first SINCE were ACTIONed."""
+        deadline = time.monotonic() + POLL_S
+        while len([c for c in self.proxy.commands(r"^GETQUOTAROOT")[since:]
+                   if c.action == action]) < count:
+            os.statvfs(self.m.mnt)
+            self.assertLess(time.monotonic(), deadline, f"fewer than {count} {action}")
+            time.sleep(0.2)
+
+    def test_refused_logged_once(self):
+        # A run of refusals is logged once, not at every statfs's ask.
+        self.proxy.set([])
+        self.known()
+        self.asks_until("forward", 1, len(self.proxy.commands(r"^GETQUOTAROOT")))
+        logged = self.m.stderr().count("quota: showing what was known")
+        n = len(self.proxy.commands(r"^GETQUOTAROOT"))
+        self.proxy.set(["no ^GETQUOTAROOT"])
+        self.addCleanup(self.proxy.set, [])
+        self.asks_until("no", 2, n)
+        self.assertEqual(self.m.stderr().count("quota: showing what was known") - logged, 1,
+                         self.m.stderr())
+
 
 class TestServerInfoNoQuota(ServerInfoBase):
     """A Dovecot without the quota plugin: statfs as before (zeros), no
