@@ -200,6 +200,17 @@ static int learn(struct imap_namespaces *ns, struct imap_conn *c)
 	return rc;
 }
 
+bool imap_namespaces_other(struct imap_namespaces *ns, const char *name)
+{
+	bool other = false;
+
+	pthread_mutex_lock(&ns->lock);
+	for (size_t i = 0; ns->asked && i < ns->n && !other; i++)
+		other = strncmp(name, ns->prefixes[i], strlen(ns->prefixes[i])) == 0;
+	pthread_mutex_unlock(&ns->lock);
+	return other;
+}
+
 struct list_all {
 	const struct imap_namespaces *ns;
 	bool *hit;                /* per prefix: "*" returned a mailbox in it */

@@ -48,5 +48,8 @@ void imap_namespaces_free(struct imap_namespaces *ns);
  * (LIST "*" alone); at most 32 namespaces are LISTed by prefix.
  */
 int imap_list_all(struct imap_namespaces *ns, struct imap_conn *c, imap_list_fn *fn, void *ud);
+/* Whether mailbox name lies in another user's or a shared namespace (by
+ * the prefixes NAMESPACE gave; false before it was asked, or without it). */
+bool imap_namespaces_other(struct imap_namespaces *ns, const char *name);
 
 #endif

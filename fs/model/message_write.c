@@ -94,8 +94,10 @@ static uint32_t trash_of(const struct model *m)
 	for (size_t i = 1; i < m->nmbox; i++) {
 		const struct mbox *b = &m->mbox[i];
 
+		/* Another user's Trash, shared with us, is not ours: a delete
+		 * must not move our mail into it. */
 		if (!b->gone && !b->view_of && b->wire && b->present &&
-		    (b->attrs & IMAP_MBOX_TRASH))
+		    (b->attrs & IMAP_MBOX_TRASH) && !imap_namespaces_other(m->namespaces, b->wire))
 			return (uint32_t)i;
 	}
 	return 0;

@@ -7,10 +7,13 @@ another read-write, and a public folder lets alice write (issue 11).
 import errno
 import os
 import re
+import shlex
 import stat
+import sys
+import tempfile
 import unittest
 
-from helpers import (FaultProxy, Imapfs, examine, fetch_item, fetch_meta, mount_for_class, rawlog_files,
+from helpers import (ROOT, FaultProxy, Imapfs, examine, fetch_item, fetch_meta, mount_for_class, rawlog_files,
                      rawlog_sessions_since, rawlog_command_lines, require_binary, start_fixture,
                      tls_opts, uids)
 from dovecot import imap_quote
@@ -228,6 +231,70 @@ class TestNamespacePrefixList(unittest.TestCase):
         self.assertEqual(len(self.p.commands(r"^NAMESPACE")), 1)
         self.assertTrue(self.p.commands(r'^LIST "" "shared/\*"'))
         self.assertTrue(self.p.commands(r'^LIST "" "Public/\*"'))
+
+
+# An account without a Trash of its own that sees bob's, shared with it and
+# marked \Trash (a server may keep the special use where a mailbox is
+# shared), played by tests/fake/fakeimap.py: a delete expunges, and never
+# moves the message into bob's Trash (a command about it there makes the
+# conversation diverge, and the fake server ends).
+OTHERS_TRASH = r"""S: * PREAUTH [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS UNSELECT MOVE NAMESPACE SPECIAL-USE] fake
+C: \S+ NAMESPACE
+S: * NAMESPACE (("" "/")) (("shared/" "/")) NIL
+S: {TAG} OK done
+C: \S+ LIST "" "\*" RETURN \(SPECIAL-USE\)
+S: * LIST () "/" INBOX
+S: * LIST (\Noselect) "/" shared
+S: * LIST (\Noselect) "/" shared/bob
+S: * LIST (\Trash) "/" shared/bob/Trash
+S: {TAG} OK LIST done
+C: \S+ EXAMINE "INBOX"
+S: * 1 EXISTS
+S: * OK [UIDVALIDITY 7] ok
+S: * OK [UIDNEXT 5] ok
+S: {TAG} OK [READ-ONLY] done
+C: \S+ UID FETCH 1:\* \(UID FLAGS INTERNALDATE RFC822.SIZE\)
+S: * 1 FETCH (UID 4 FLAGS () INTERNALDATE "01-Jan-2024 10:00:00 +0000" RFC822.SIZE 100)
+S: {TAG} OK done
+C: \S+ SELECT "INBOX"
+S: * 1 EXISTS
+S: * OK [UIDVALIDITY 7] ok
+S: * OK [UIDNEXT 5] ok
+S: * OK [PERMANENTFLAGS (\Seen \Deleted \*)] ok
+S: {TAG} OK [READ-WRITE] done
+C: \S+ UID STORE 4 \+FLAGS.SILENT \(\\Deleted\)
+S: {TAG} OK done
+C: \S+ UID EXPUNGE 4
+S: * 1 EXPUNGE
+S: {TAG} OK done
+C: \S+ LOGOUT
+S: * BYE bye
+S: {TAG} OK LOGOUT done
+"""
+
+
+class TestOthersTrash(unittest.TestCase):
+    """Another user's Trash is never where a delete puts one's mail."""
+
+    def test_delete_expunges(self):
+        require_binary()
+        work = tempfile.mkdtemp(prefix="imapfs-otherstrash-")
+        script = os.path.join(work, "script")
+        with open(script, "w") as f:
+            f.write(OTHERS_TRASH)
+        fake = " ".join(shlex.quote(a) for a in (
+            sys.executable, os.path.join(ROOT, "tests", "fake", "fakeimap.py"), script))
+        fixture = type("Fake", (), {"user": "alice", "host": "127.0.0.1", "password": "x"})()
+        m = Imapfs(fixture, ["tunnel=" + fake.replace("\\", "\\\\").replace(",", "\\,"),
+                             "connections=1"], workdir=work)
+        self.addCleanup(m.cleanup)
+        m.mount()
+        try:
+            os.rmdir(os.path.join(m.mnt, "INBOX", "4"))
+        except OSError as e:
+            self.fail(f"{e}\n{m.stderr()}")
+        self.assertEqual(m.unmount(), 0, m.stderr())
+        self.assertNotIn("fakeimap: expected", m.stderr())  # no command it did not expect
 
 
 class TestWithoutAcl(unittest.TestCase):
