@@ -52,7 +52,8 @@ struct search {
 	bool computed;
 	bool running;             /* a thread asks the server (others wait) */
 	struct timespec computed_at;  /* CLOCK_MONOTONIC */
-	struct timespec changed;      /* the directory's mtime: its hits last changed */
+	struct timespec changed;      /* the directory's mtime: what it shows last changed */
+	uint64_t shown;               /* shown_digest when last sent */
 	uint64_t used;
 };
 
@@ -269,17 +270,33 @@ static int cmp_hit(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-static bool hit_has(const struct search *s, uint32_t mbox, uint32_t uid)
-{
-	struct hit key = { .mbox = mbox, .uid = uid };
-
-	return s->hits && bsearch(&key, s->hits, s->nhits, sizeof(key), cmp_hit);
-}
-
-/* Whether message uid of mailbox id shows: hit and in the listing. Locked. */
+/* Whether message uid of mailbox id shows: a hit of the generation the
+ * listing holds, and in the listing. Locked. */
 static bool hit_shows(struct model *m, const struct search *s, uint32_t id, uint32_t uid)
 {
-	return searchable(m, id) && hit_has(s, id, uid) && msg_find(&m->mbox[id], uid);
+	struct hit key = { .mbox = id, .uid = uid }, *h;
+
+	if (!searchable(m, id) || !s->hits)
+		return false;
+	h = bsearch(&key, s->hits, s->nhits, sizeof(key), cmp_hit);
+	return h && (!h->uidvalidity || h->uidvalidity == m->mbox[id].uidvalidity) &&
+	       msg_find(&m->mbox[id], uid);
+}
+
+/* A digest of the hits that show: when it changes, so does the
+ * directory's mtime, and the kernel drops its cached listing (a hit the
+ * listing lacked may show now though the server's answer is the same). */
+static uint64_t shown_digest(struct model *m, const struct search *s)
+{
+	uint64_t d = 1469598103934665603u;
+
+	for (size_t i = 0; i < s->nhits; i++) {
+		if (!hit_shows(m, s, s->hits[i].mbox, s->hits[i].uid))
+			continue;
+		d = (d ^ s->hits[i].mbox) * 1099511628211u;
+		d = (d ^ s->hits[i].uid) * 1099511628211u;
+	}
+	return d;
 }
 
 /* The hits of every box that answered; a box that failed for an outage
@@ -320,8 +337,6 @@ static int install(struct model *m, struct search *s, struct search_run *run)
 			hits[n++] = (struct hit){ o->mbox, o->uids[j], o->uidvalidity };
 	}
 	qsort(hits, n, sizeof(*hits), cmp_hit);
-	if (n != s->nhits || (n && memcmp(hits, s->hits, n * sizeof(*hits)) != 0))
-		now_after(&s->changed);
 	free(s->hits);
 	s->hits = hits;
 	s->nhits = n;
@@ -390,6 +405,7 @@ static int search_ensure(struct model *m, uint32_t sid, bool stale)
 {
 	struct search_run run = { 0 };
 	struct timespec until;
+	uint64_t digest;
 	struct search *s;
 	int rc;
 
@@ -415,6 +431,10 @@ static int search_ensure(struct model *m, uint32_t sid, bool stale)
 		s->computed = true;
 		clock_gettime(CLOCK_MONOTONIC, &s->computed_at);
 		listings_follow(m, s);
+		digest = shown_digest(m, s);
+		if (digest != s->shown)
+			now_after(&s->changed);
+		s->shown = digest;
 	}
 	s->running = false;
 	pthread_cond_broadcast(&m->loaded);
@@ -474,18 +494,35 @@ static int search_make(struct model *m, uint32_t id, const char *name, uint32_t 
  * level of a top-level search (sub 1) must hold hits. Locked. */
 static struct search *search_of(struct model *m, uint64_t ino);
 
-/* Whether level id of top-level search s holds hits, at it or below. */
+/* The end of the run of hits in the mailbox of hit i. */
+static size_t run_end(const struct search *s, size_t i)
+{
+	size_t lo = i + 1, hi = s->nhits;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->hits[mid].mbox == s->hits[i].mbox)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Whether level id of top-level search s holds hits that show, at it or
+ * below: a look at each mailbox with hits, not at each hit. */
 static bool level_has_hits(struct model *m, const struct search *s, uint32_t id)
 {
-	for (size_t i = 0; i < s->nhits; i++) {
+	for (size_t i = 0, end; i < s->nhits; i = end) {
 		uint32_t p = s->hits[i].mbox;
 
-		if (!hit_shows(m, s, p, s->hits[i].uid))
-			continue;
+		end = run_end(s, i);
 		while (p && p != id && p < m->nmbox)
 			p = m->mbox[p].parent;
-		if (p == id)
-			return true;
+		for (size_t j = i; p == id && j < end; j++)
+			if (hit_shows(m, s, s->hits[j].mbox, s->hits[j].uid))
+				return true;
 	}
 	return false;
 }
