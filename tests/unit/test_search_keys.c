@@ -543,6 +543,86 @@ static void test_huge_answers(void **state)
 	unlink(path);
 }
 
+/* ---- imap_multisearch ---- */
+
+struct mhits {
+	int n;
+	char mailbox[8][32];
+	uint32_t first[8], last[8];
+};
+
+static void on_mhit(void *ud, const char *mailbox, uint32_t first, uint32_t last)
+{
+	struct mhits *h = ud;
+
+	assert_true(first <= last);
+	assert_true(h->n < 8);
+	snprintf(h->mailbox[h->n], sizeof h->mailbox[0], "%s", mailbox);
+	h->first[h->n] = first;
+	h->last[h->n] = last;
+	h->n++;
+}
+
+static int msearch(struct imap_conn *c, const char *source, const char *name, struct mhits *h)
+{
+	struct search_keys *k = parse_ok(name);
+	int rc;
+
+	memset(h, 0, sizeof *h);
+	rc = imap_multisearch(c, source, k, on_mhit, h);
+	search_keys_free(k);
+	return rc;
+}
+
+static void test_multisearch(void **state)
+{
+	struct imap_conn *c = open_script("search_multi.txt");
+	struct mhits h;
+
+	(void)state;
+	assert_true(imap_multisearch_offered(c));
+	/* Refused before sending (the script would hang up on them). */
+	assert_int_equal(msearch(c, "subtree INBOX", "ALL", &h), IMAP_EBAD);
+	assert_int_equal(msearch(c, "personal) X (", "ALL", &h), IMAP_EBAD);
+	assert_int_equal(msearch(c, NULL, "ALL", &h), IMAP_EBAD);
+	assert_int_equal(msearch(c, "personal", "OLDER 5", &h), IMAP_EBAD);
+
+	assert_int_equal(msearch(c, "personal", "FROM alice BODY 北京", &h), IMAP_EPROTO);
+	assert_int_equal(h.n, 3);
+	assert_string_equal(h.mailbox[0], "INBOX");
+	assert_int_equal(h.first[0], 1);
+	assert_int_equal(h.last[0], 3);
+	assert_string_equal(h.mailbox[1], "INBOX");
+	assert_int_equal(h.first[1], 9);
+	assert_string_equal(h.mailbox[2], "Archive/&ZeVnLIqe-");
+	assert_int_equal(h.first[2], 5);
+	assert_int_equal(h.last[2], 5);
+
+	assert_int_equal(msearch(c, "inboxes", "SEEN", &h), IMAP_OK);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.first[0], 2);
+	assert_int_equal(h.last[0], UINT32_MAX);
+
+	assert_int_equal(msearch(c, "personal", "ALL", &h), IMAP_ENO);
+	assert_string_equal(imap_conn_last_code(c), "LIMIT");
+	assert_false(imap_conn_broken(c));
+	imap_conn_close(c);
+}
+
+/* Without MULTISEARCH offered, nothing is sent. */
+static void test_multisearch_not_offered(void **state)
+{
+	struct imap_conn *c = open_script("search_no_multi.txt");
+	struct mhits h;
+	struct hits uh;
+
+	(void)state;
+	assert_false(imap_multisearch_offered(c));
+	assert_int_equal(msearch(c, "personal", "ALL", &h), IMAP_EBAD);
+	assert_int_equal(search(c, "BODY 北京", &uh), IMAP_OK);
+	imap_conn_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +636,8 @@ int main(void)
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_literal_minus),
 		cmocka_unit_test(test_huge_answers),
+		cmocka_unit_test(test_multisearch),
+		cmocka_unit_test(test_multisearch_not_offered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
