@@ -6,10 +6,10 @@
  * Input: the name, as is.
  *
  * Checks, besides the sanitizers: a refusal leaves *out NULL and a one-line
- * reason; an accepted name was valid UTF-8 without control characters; its
- * wire form is text pieces of printable 7-bit ASCII (nothing of it can
- * end the command or start another) and literals of 8-bit strings only;
- * the text form parses again to the same text.
+ * reason in UTF-8; an accepted name was valid UTF-8 without control
+ * characters; its wire form is text pieces of printable 7-bit ASCII
+ * (nothing of it can end the command or start another) and literals of
+ * 8-bit strings only; the text form parses again to the same text.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -38,7 +38,7 @@ static int check_piece(void *ud, const char *data, size_t len, bool literal)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct search_keys *k = (struct search_keys *)1, *k2 = NULL;
-	char why[128], *text, *text2;
+	char why[256], *text, *text2;
 	int rc = search_keys_parse((const char *)data, size, &k, why, sizeof why);
 
 	FUZZ_CHECK(memchr(why, '\0', sizeof why) != NULL, "why not terminated");
@@ -46,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(rc == -EINVAL || rc == -ENOMEM, "rc %d", rc);
 		FUZZ_CHECK(k == NULL, "*out set on failure");
 		FUZZ_CHECK(why[0] && !strpbrk(why, "\r\n"), "why \"%s\"", why);
+		FUZZ_CHECK(fuzz_utf8_valid(why, strlen(why)), "why not UTF-8: \"%s\"", why);
 		return 0;
 	}
 	FUZZ_CHECK(fuzz_utf8_valid((const char *)data, size), "accepted invalid UTF-8");
