@@ -50,7 +50,6 @@ static int send_search(struct imap_conn *c, const char *head, const struct searc
 {
 	struct cmd m = { 0 };
 	struct imap_cmd_piece *p = NULL;
-
 	int rc = add_span(&m, head, strlen(head), false);
 
 	if (rc == 0)
