@@ -666,15 +666,13 @@ int imap_conn_cmd_pieces(struct imap_conn *c, imap_untagged_fn *fn, void *ud,
 		}
 		buf_addf(&b, "{%zu%s}\r\n", p[i].len, nonsync ? "+" : "");
 		buf_addf(&trace, "{%zu%s}", p[i].len, nonsync ? "+" : "");
-		if (nonsync)
-			buf_str(&trace, "<literal>");
 		if (!nonsync) {
 			trace_flush(&trace);
 			rc = send_buf(c, &b);
 			if (rc == IMAP_OK)
 				rc = await_continuation(c, tag, fn, ud);
-			buf_str(&trace, "<literal>");
 		}
+		buf_str(&trace, "<literal>");
 		buf_add(&b, p[i].data, p[i].len);
 	}
 	if (rc == IMAP_OK) {
