@@ -620,7 +620,15 @@ static bool piece_text_ok(const struct imap_cmd_piece *p)
 			      !memchr(p->data, '\0', p->len));
 }
 
-/* Sends what b holds and empties it (for the trace, the text up to here). */
+/* Logs the command sent so far (literals summarised) and empties trace. */
+static void trace_flush(struct buf *trace)
+{
+	if (trace->len && !trace->oom && log_debug_enabled())
+		log_msg(LOG_DEBUG, "C: %s", trace->data);
+	trace->len = 0;
+}
+
+/* Sends what b holds and empties it. */
 static int send_buf(struct imap_conn *c, struct buf *b)
 {
 	int rc;
@@ -657,17 +665,18 @@ int imap_conn_cmd_pieces(struct imap_conn *c, imap_untagged_fn *fn, void *ud,
 			continue;
 		}
 		buf_addf(&b, "{%zu%s}\r\n", p[i].len, nonsync ? "+" : "");
-		buf_addf(&trace, "{%zu%s}<literal>", p[i].len, nonsync ? "+" : "");
+		buf_addf(&trace, "{%zu%s}", p[i].len, nonsync ? "+" : "");
 		if (!nonsync) {
+			trace_flush(&trace);
 			rc = send_buf(c, &b);
 			if (rc == IMAP_OK)
 				rc = await_continuation(c, tag, fn, ud);
 		}
+		buf_str(&trace, "<literal>");
 		buf_add(&b, p[i].data, p[i].len);
 	}
 	if (rc == IMAP_OK) {
-		if (!trace.oom && log_debug_enabled())
-			log_msg(LOG_DEBUG, "C: %s", trace.data);
+		trace_flush(&trace);
 		buf_add(&b, "\r\n", 2);
 		rc = send_buf(c, &b);
 	}

@@ -36,4 +36,20 @@
 int imap_uid_search(struct imap_conn *c, const struct search_keys *k, imap_uids_fn *fn,
 		    void *ud);
 
+/*
+ * MULTISEARCH (RFC 7377): ESEARCH IN (source_spec) RETURN (ALL) CHARSET
+ * UTF-8 keys, over many mailboxes at once. source_spec is one of the
+ * filters that take no mailbox list: "personal", "inboxes", "subscribed",
+ * "selected" (anything else: IMAP_EBAD, nothing sent; so is a server that
+ * does not offer MULTISEARCH). fn gets (mailbox as the server names it,
+ * modified UTF-7 unless UTF8=ACCEPT is on; first; last) for each range of
+ * hits. Errors as imap_uid_search; an answer without its mailbox is
+ * malformed. Dovecot 2.3 does not offer it.
+ */
+typedef void imap_mbox_uids_fn(void *ud, const char *mailbox, uint32_t first, uint32_t last);
+int imap_multisearch(struct imap_conn *c, const char *source_spec, const struct search_keys *k,
+		     imap_mbox_uids_fn *fn, void *ud);
+/* MULTISEARCH is in the server's capabilities. */
+bool imap_multisearch_offered(struct imap_conn *c);
+
 #endif

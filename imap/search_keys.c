@@ -226,6 +226,19 @@ static char *tok_bytes(const struct tok *t, size_t *len)
 	return d;
 }
 
+/* How much of a token a reason quotes: 40 bytes at most, whole characters. */
+static int shown(const struct tok *t)
+{
+	size_t n = t->len;
+
+	if (n > 40) {
+		n = 40;
+		while (n && ((unsigned char)t->p[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return (int)n;
+}
+
 /* ---- arguments ---- */
 
 static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -361,11 +374,9 @@ static int check_arg(struct parser *p, enum argt a, const struct tok *t, char **
 		break;
 	case A_FLAG:
 		ok = t->kind == T_ATOM && **bytes != '\\' && imap_flag_syntax_ok(*bytes, *len);
-		tmp[0] = '\0';
 		break;
 	case A_SEQSET:
 		ok = t->kind == T_ATOM && seqset_ok(*bytes, *len);
-		tmp[0] = '\0';
 		break;
 	default:
 		ok = t->kind == T_ATOM &&
@@ -376,7 +387,7 @@ static int check_arg(struct parser *p, enum argt a, const struct tok *t, char **
 		break;
 	}
 	if (!ok)
-		return refuse(p, "expected %s, not \"%.*s\"", argt_name(a), (int)(t->len > 40 ? 40 : t->len), t->p);
+		return refuse(p, "expected %s, not \"%.*s\"", argt_name(a), shown(t), t->p);
 	if (a == A_DATE || a == A_NUMBER || a == A_NZ || a == A_MODSEQ) {
 		char *c = strdup(tmp);
 
@@ -468,8 +479,7 @@ static int parse_named(struct parser *p, unsigned depth, const struct tok *t, st
 	else if (t->len == 7 && strncasecmp(t->p, "CHARSET", 7) == 0)
 		return refuse(p, "CHARSET is not to be given: imapfs sends CHARSET UTF-8");
 	else if (!(d = find_key(t)))
-		return refuse(p, "unknown search key \"%.*s\"", (int)(t->len > 40 ? 40 : t->len),
-			      t->p);
+		return refuse(p, "unknown search key \"%.*s\"", shown(t), t->p);
 	n->kind = N_KEY;
 	n->def = d;
 	p->needs |= d->needs;
