@@ -242,6 +242,11 @@ class TestSearch(unittest.TestCase):
         self.assertEqual(inbox_state(self.c), state)
         for name in os.listdir(os.path.join(self.mnt, "INBOX", ".search")):
             self.assertNotIn(name, REFUSED)
+        # The reason is in the log, its control characters escaped (no forged line).
+        log = self.m.stderr()
+        self.assertIn("search 'NOSUCHKEY' refused: ", log)
+        self.assertIn("search 'ALL\\x0D\\x0AA1 DELETE INBOX' refused: ", log)
+        self.assertNotIn("\nA1 DELETE", log)
 
     def test_follows_append_and_expunge(self):
         keys = "SUBJECT freshnessprobe"
