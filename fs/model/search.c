@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,16 @@ static void *search_worker(void *arg)
 	return NULL;
 }
 
+/* A worker of its own: signals go to the FUSE session's threads. */
+static void *search_thread(void *arg)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	return search_worker(arg);
+}
+
 /* Runs every box's search, on up to source_connections() threads. */
 static void search_all(struct search_run *run)
 {
@@ -252,7 +263,7 @@ static void search_all(struct search_run *run)
 		want = (unsigned)run->nboxes;
 	/* This thread is one of the workers. */
 	while (started + 1 < want &&
-	       pthread_create(&threads[started], NULL, search_worker, run) == 0)
+	       pthread_create(&threads[started], NULL, search_thread, run) == 0)
 		started++;
 	search_worker(run);
 	for (size_t i = 0; i < started; i++)
