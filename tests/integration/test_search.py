@@ -278,6 +278,9 @@ class TestSearch(unittest.TestCase):
         self.assertIn("SEEN", kept)
         self.assertIn("FROM alice UNSEEN", kept)
         self.assertNotIn("FROM alice UNSEEN", os.listdir(os.path.join(self.mnt, ".search")))
+        os.listdir(os.path.join(self.mnt, ".search", "UNSEEN"))
+        self.assertIn("UNSEEN", os.listdir(os.path.join(self.mnt, ".search")))
+        self.assertNotIn("UNSEEN", os.listdir(os.path.join(inbox, ".search")))
         self.assertTrue(os.path.isdir(os.path.join(inbox, ".search")))
 
     def test_real_mailbox_named_search(self):
