@@ -163,6 +163,7 @@ struct one_search {
 	size_t n, cap;
 	int err;                  /* out: 0 or -errno */
 	char why[160];            /* the server's text of a NO or BAD */
+	bool bad;                 /* it answered BAD: it refuses these keys */
 };
 
 struct search_run {
@@ -212,6 +213,7 @@ static int run_one(struct imap_conn *c, const struct imap_mailbox_status *st, vo
 	rc = imap_uid_search(c, r->keys, on_uids, r->o);
 	if (rc == IMAP_ENO || rc == IMAP_EBAD)
 		snprintf(r->o->why, sizeof(r->o->why), "%s", imap_conn_last_text(c));
+	r->o->bad = rc == IMAP_EBAD;
 	return rc;
 }
 
@@ -224,8 +226,10 @@ static void search_box(struct search_run *run, struct one_search *o)
 	if (rc == 0 && o->err == 0)
 		return;
 	o->err = rc ? rc : o->err;
-	if (o->why[0] || rc == -ENOENT)
-		o->err = -EINVAL; /* the server refused the keys or the mailbox */
+	if (o->bad || (rc == -ENOENT && !o->why[0]))
+		o->err = -EINVAL; /* the server refused the keys, or the mailbox is gone */
+	else if (rc == -ENOENT)
+		o->err = -EIO; /* a NO: it cannot search now ([UNAVAILABLE]...) */
 }
 
 static void *search_worker(void *arg)

@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from helpers import (Imapfs, examine, mount_for_class, rawlog_command_lines, rawlog_files,
+from helpers import (FaultProxy, Imapfs, examine, mount_for_class, rawlog_command_lines, rawlog_files,
                      rawlog_sessions_since, require_binary, start_fixture, tls_opts, uids)
 import dovecot
 import seed
@@ -312,6 +312,43 @@ class TestSearch(unittest.TestCase):
         after = server_mailboxes(self.c)
         self.assertEqual(after, before)
         self.assertEqual({n for n, _ in after if "search" in n.lower()}, {".search"})
+
+
+class TestSearchServerTrouble(unittest.TestCase):
+    """A search the server cannot run now (NO) fails with EIO, never ENOENT; one that
+    ran before keeps showing its last hits."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.d = start_fixture(cls)
+        cls.proxy = FaultProxy(cls.d)
+        cls.addClassCleanup(cls.proxy.cleanup)
+        cls.m = mount_for_class(cls, cls.d, cls.proxy.opts())
+        cls.mnt = cls.m.mnt
+
+    def test_no_answer_keeps_last_hits(self):
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        want = literal_uids(c, "INBOX", ["FLAGGED"])
+        self.assertTrue(want)
+        sdir = os.path.join(self.mnt, "INBOX", ".search", "FLAGGED")
+        self.assertEqual(sorted(int(n) for n in os.listdir(sdir)), want)
+        self.proxy.set([r"no ^UID SEARCH"])
+        try:
+            with self.assertRaises(OSError) as cm:
+                os.listdir(os.path.join(self.mnt, "INBOX", ".search", "SEEN"))
+            self.assertEqual(cm.exception.errno, errno.EIO)
+            # Sent again (more than 2 s later) and refused: the last hits stay.
+            sent = lambda: len(self.proxy.commands(r"^UID SEARCH .*FLAGGED"))  # noqa: E731
+            first = sent()
+            self.assertTrue(poll(lambda: (os.listdir(sdir), sent() > first)[1]))
+            self.assertEqual(sorted(int(n) for n in os.listdir(sdir)), want)
+            self.assertTrue([e for e in self.proxy.commands(r"^UID SEARCH .*FLAGGED")
+                             if e.action == "no"])
+        finally:
+            self.proxy.set([])
+        self.assertEqual(sorted(int(n) for n in os.listdir(sdir)), want)
 
 
 class TestSearchReadOnly(unittest.TestCase):
