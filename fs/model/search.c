@@ -317,13 +317,12 @@ static uint64_t shown_digest(struct model *m, const struct search *s)
 /* The hits of every box that answered; a box that failed for an outage
  * keeps what it had. -EINVAL when the server refused the keys (every box
  * did), or a box's error when none answered the first time. Locked. */
-static int install(struct model *m, struct search *s, struct search_run *run)
+static int install(struct search *s, struct search_run *run)
 {
 	size_t cap = s->nhits, n = 0, ok = 0, refused = 0;
 	struct hit *hits;
 	int err = 0;
 
-	(void)m;
 	for (size_t i = 0; i < run->nboxes; i++) {
 		struct one_search *o = &run->boxes[i];
 
@@ -441,7 +440,7 @@ static int search_ensure(struct model *m, uint32_t sid, bool stale)
 	pthread_mutex_unlock(&m->lock);
 	search_all(&run);
 	pthread_mutex_lock(&m->lock);
-	rc = install(m, s, &run);
+	rc = install(s, &run);
 	if (rc == 0) {
 		s->computed = true;
 		clock_gettime(CLOCK_MONOTONIC, &s->computed_at);
