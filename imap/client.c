@@ -556,6 +556,11 @@ static bool walk_uid_set(const char *s, imap_uids_fn *fn, void *ud)
 	}
 }
 
+bool imap_uid_set_walk(const char *set, imap_uids_fn *fn, void *ud)
+{
+	return walk_uid_set(set, NULL, NULL) && walk_uid_set(set, fn, ud);
+}
+
 static void on_vanished(struct changes_ctx *ctx, const struct imap_resp *r)
 {
 	const struct imap_arg *set = &r->args.items[r->args.len - 1];

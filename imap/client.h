@@ -101,6 +101,10 @@ int imap_enable(struct imap_conn *c, const char *ext);
 
 /* Expunged UIDs first..last (first <= last). */
 typedef void imap_uids_fn(void *ud, uint32_t first, uint32_t last);
+/* Hands fn each range of a uid-set as a server sends one ("41,43:45,50:48";
+ * "7:3" as 3..7), after checking all of it: false, and fn never called,
+ * when it is not one (0, "*", numbers past 2^32-1, empty items). */
+bool imap_uid_set_walk(const char *set, imap_uids_fn *fn, void *ud);
 /*
  * UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE modseq[ VANISHED]) (RFC 7162) on
  * the selected mailbox: fn gets each changed message (FLAGS and MODSEQ),

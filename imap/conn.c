@@ -614,6 +614,82 @@ int imap_conn_cmd_literal(struct imap_conn *c, imap_untagged_fn *fn, void *ud, c
 	return rc ? rc : await_reply(c, tag, fn, ud, NULL);
 }
 
+static bool piece_text_ok(const struct imap_cmd_piece *p)
+{
+	return p->literal || (!memchr(p->data, '\r', p->len) && !memchr(p->data, '\n', p->len) &&
+			      !memchr(p->data, '\0', p->len));
+}
+
+/* Logs the command sent so far (literals summarised) and empties trace. */
+static void trace_flush(struct buf *trace)
+{
+	if (trace->len && !trace->oom && log_debug_enabled())
+		log_msg(LOG_DEBUG, "C: %s", trace->data);
+	trace->len = 0;
+}
+
+/* Sends what b holds and empties it. */
+static int send_buf(struct imap_conn *c, struct buf *b)
+{
+	int rc;
+
+	if (b->oom)
+		return conn_fail(c, IMAP_ENOMEM, "out of memory");
+	rc = send_raw(c, b->data, b->len, NULL);
+	b->len = 0;
+	return rc;
+}
+
+int imap_conn_cmd_pieces(struct imap_conn *c, imap_untagged_fn *fn, void *ud,
+			 const struct imap_cmd_piece *p, size_t n)
+{
+	bool plus = imap_conn_has_cap(c, "LITERAL+"), minus = imap_conn_has_cap(c, "LITERAL-");
+	struct buf b = { 0 }, trace = { 0 };
+	char tag[16];
+	int rc = IMAP_OK;
+
+	if (c->broken)
+		return IMAP_ENET;
+	for (size_t i = 0; i < n; i++)
+		if (!piece_text_ok(&p[i]))
+			return imap_conn_refuse(c, IMAP_EBAD, "command contains CR, LF or NUL, not sent");
+	begin_cmd(c, tag);
+	buf_addf(&b, "%s ", tag);
+	buf_addf(&trace, "%s ", tag);
+	for (size_t i = 0; i < n && rc == IMAP_OK; i++) {
+		bool nonsync = plus || (minus && p[i].len <= LITERAL_MINUS_MAX);
+
+		if (!p[i].literal) {
+			buf_add(&b, p[i].data, p[i].len);
+			buf_add(&trace, p[i].data, p[i].len);
+			continue;
+		}
+		buf_addf(&b, "{%zu%s}\r\n", p[i].len, nonsync ? "+" : "");
+		buf_addf(&trace, "{%zu%s}", p[i].len, nonsync ? "+" : "");
+		if (!nonsync) {
+			trace_flush(&trace);
+			rc = send_buf(c, &b);
+			if (rc == IMAP_OK)
+				rc = await_continuation(c, tag, fn, ud);
+		}
+		buf_str(&trace, "<literal>");
+		buf_add(&b, p[i].data, p[i].len);
+	}
+	if (rc == IMAP_OK) {
+		trace_flush(&trace);
+		buf_add(&b, "\r\n", 2);
+		rc = send_buf(c, &b);
+	}
+	buf_free(&b);
+	buf_free(&trace);
+	return rc ? rc : await_reply(c, tag, fn, ud, NULL);
+}
+
+void imap_conn_tag(const struct imap_conn *c, char tag[16])
+{
+	snprintf(tag, 16, "a%u", c->next_tag);
+}
+
 static int to_parser(void *ud, const char *data, size_t len)
 {
 	return imap_parser_feed(ud, data, len);

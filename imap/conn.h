@@ -128,6 +128,27 @@ typedef int imap_literal_fn(void *ud, char *buf, size_t len, uint64_t off);
 int imap_conn_cmd_literal(struct imap_conn *c, imap_untagged_fn *fn, void *ud, const char *head,
 			  uint64_t size, imap_literal_fn *rd, void *rd_ud);
 
+/* One piece of a command for imap_conn_cmd_pieces: text (no CR, LF or NUL),
+ * or, with literal true, bytes sent as one literal. */
+struct imap_cmd_piece {
+	const char *data;
+	size_t len;
+	bool literal;
+};
+/*
+ * A command made of n pieces, with literals anywhere in it (SEARCH with
+ * 8-bit strings): "tag text{len}CRLF bytes text ... CRLF". Each literal is
+ * non-synchronising ({n+}) with LITERAL+, or with LITERAL- when its size is
+ * at most 4096; else the server's "+" is awaited before its bytes, and a
+ * tagged reply in its place ends the command with that reply (the rest
+ * unsent, the connection usable). Text with CR, LF or NUL: IMAP_EBAD,
+ * nothing sent. Literals are held in memory (meant for small ones).
+ */
+int imap_conn_cmd_pieces(struct imap_conn *c, imap_untagged_fn *fn, void *ud,
+			 const struct imap_cmd_piece *p, size_t n);
+/* The tag of the command running (or last run) on c, e.g. "a12". */
+void imap_conn_tag(const struct imap_conn *c, char tag[16]);
+
 /* Text of the last tagged reply, or of the error that broke the connection. */
 const char *imap_conn_last_text(const struct imap_conn *c);
 /* Response code of the last tagged reply (upper-case, e.g. "TRYCREATE"), or NULL. */

@@ -33,6 +33,15 @@ enum ino_type {
 			   * uid holds the file's serial number (fs/model/append.c) */
 	INO_SUMMARY = 10, /* a mailbox's .summary (fs/model/summary_file.c); mailbox field:
 			   * its view id, uid and sub 0 */
+	/* fs/model/search.c (README "Searching"): */
+	INO_SEARCHES = 11, /* a .search directory: mailbox field its mailbox id (0: the
+			    * root's), uid and sub 0 */
+	INO_SEARCH = 12,  /* .search/<keys>: mailbox field the mailbox id (0: the
+			   * top-level search), uid a search id never reused, sub 0; a
+			   * mailbox level inside a top-level search: mailbox field the
+			   * level's id, sub 1 */
+	INO_LINK = 13,    /* a search hit (symlink): mailbox field the view id, uid the
+			   * UID; sub 0 in a mailbox's search, 1 in a top-level one */
 };
 
 #define INO_MAX_MBOX 0xffffu

@@ -204,6 +204,19 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
+/* A search hit (README "Searching"). */
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char *target = NULL;
+	int rc = model_readlink(model_of(req), ino, &target);
+
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_readlink(req, target);
+	free(target);
+}
+
 /* getxattr and listxattr share the size protocol: 0 asks for the length. */
 static void reply_xattr_value(fuse_req_t req, int rc, char *value, size_t len, size_t size)
 {
@@ -382,6 +395,7 @@ const struct fuse_lowlevel_ops imapfs_ll_ops = {
 	.readdirplus = op_readdirplus,
 	.open = op_open,
 	.read = op_read,
+	.readlink = op_readlink,
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,
 	.statfs = op_statfs,

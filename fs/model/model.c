@@ -29,7 +29,8 @@ struct model *model_new(struct source *source, struct store *store, struct meta_
 
 	if (!m)
 		return NULL;
-	if (tree_init(m) != 0 || clock_cond_init(&m->loaded) != 0) {
+	if (tree_init(m) != 0 || search_init(m) != 0 || clock_cond_init(&m->loaded) != 0) {
+		search_free(m);
 		tree_free(m);
 		free(m);
 		return NULL;
@@ -49,6 +50,7 @@ struct model *model_new(struct source *source, struct store *store, struct meta_
 		prefetch_free(m->prefetch);
 		open_cache_free(m->open_cache);
 		pthread_cond_destroy(&m->loaded);
+		search_free(m);
 		tree_free(m);
 		free(m);
 		return NULL;
@@ -171,6 +173,7 @@ void model_free(struct model *m)
 	pthread_mutex_lock(&m->lock);
 	save_all(m);
 	pthread_mutex_unlock(&m->lock);
+	search_free(m);
 	tree_free(m);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->loaded);
@@ -649,6 +652,9 @@ int model_getattr(struct model *m, uint64_t ino, struct stat *st)
 		return append_getattr(m, ino, st);
 	if (ino_type(ino) == INO_SUMMARY)
 		return summary_getattr(m, ino, st);
+	if (ino_type(ino) == INO_SEARCHES || ino_type(ino) == INO_SEARCH ||
+	    ino_type(ino) == INO_LINK)
+		return search_getattr(m, ino, st);
 	pthread_mutex_lock(&m->lock);
 	rc = attr_locked(m, ino, st, &facts);
 	pthread_mutex_unlock(&m->lock);
@@ -666,6 +672,8 @@ bool model_attr_cheap(struct model *m, uint64_t ino)
 		return msg_whole_here(m, ino);
 	case INO_SUMMARY:
 		return false; /* it needs every envelope: left to lookup */
+	case INO_SEARCH:
+		return false; /* it may need the server */
 	default:
 		return true;
 	}
@@ -680,6 +688,10 @@ static int lookup_in_mbox(struct model *m, uint32_t parent, const char *name, ui
 
 	if (child) {
 		*ino = ino_make(INO_MBOX, child, 0, 0);
+		return 0;
+	}
+	if (strcmp(name, SEARCH_NAME) == 0 && (parent == 0 || m->mbox[parent].wire)) {
+		*ino = ino_make(INO_SEARCHES, parent, 0, 0);
 		return 0;
 	}
 	if (parent && m->mbox[parent].wire && strcmp(name, SUMMARY_NAME) == 0) {
@@ -772,6 +784,10 @@ int model_lookup(struct model *m, uint64_t parent, const char *name, struct stat
 	case INO_PART:
 		rc = lookup_in_part(m, parent, name, &ino);
 		break;
+	case INO_SEARCHES:
+	case INO_SEARCH:
+		rc = search_lookup(m, parent, name, &ino);
+		break;
 	default:
 		rc = -ENOTDIR;
 	}
@@ -780,7 +796,7 @@ int model_lookup(struct model *m, uint64_t parent, const char *name, struct stat
 
 /* ---- directories ---------------------------------------------------------- */
 
-static int dir_add(struct model_dir *d, size_t *cap, const char *name, uint64_t ino, mode_t type)
+int dir_add(struct model_dir *d, size_t *cap, const char *name, uint64_t ino, mode_t type)
 {
 	if (d->n == *cap) {
 		size_t grow = *cap ? *cap * 2 : 32;
@@ -809,6 +825,8 @@ static int list_mbox(struct model *m, uint32_t id, struct model_dir *d, size_t *
 	for (uint32_t c = m->mbox[id].first_child; c && rc == 0; c = m->mbox[c].next_sibling)
 		if (mbox_visible(m, c))
 			rc = dir_add(d, cap, m->mbox[c].leaf, ino_make(INO_MBOX, c, 0, 0), S_IFDIR);
+	if (rc == 0 && (id == 0 || m->mbox[id].wire))
+		rc = dir_add(d, cap, SEARCH_NAME, ino_make(INO_SEARCHES, id, 0, 0), S_IFDIR);
 	if (id == 0 || rc)
 		return rc;
 	rc = ensure_loaded(m, id, true);
@@ -890,7 +908,7 @@ static int list_locked(struct model *m, uint64_t ino, struct model_dir *d, size_
 	return rc;
 }
 
-static int model_readdir(struct model *m, uint64_t ino, struct model_dir **out)
+static int model_readdir(struct model *m, uint64_t ino, bool fresh, struct model_dir **out)
 {
 	struct model_dir *d = calloc(1, sizeof(*d));
 	size_t cap = 0;
@@ -913,6 +931,10 @@ static int model_readdir(struct model *m, uint64_t ino, struct model_dir **out)
 		case INO_MSG:
 		case INO_PART:
 			rc = list_part(m, ino, d, &cap);
+			break;
+		case INO_SEARCHES:
+		case INO_SEARCH:
+			rc = search_list(m, ino, fresh, d, &cap);
 			break;
 		default:
 			rc = -ENOTDIR;
@@ -1026,7 +1048,7 @@ int model_readdir_at(struct model *m, uint64_t ino, uint64_t off, struct model_d
 		pthread_mutex_unlock(&m->dir_lock);
 	}
 	if (!d) {
-		rc = model_readdir(m, ino, &d);
+		rc = model_readdir(m, ino, off == 0, &d);
 		if (rc)
 			return rc;
 		pthread_mutex_lock(&m->dir_lock);
@@ -1044,6 +1066,8 @@ int model_refresh(struct model *m, uint64_t ino)
 
 	if (ino_type(ino) == INO_ROOT)
 		return ensure_listed(m, true);
+	if (ino_type(ino) == INO_SEARCH)
+		return search_refresh(m, ino);
 	if (ino_type(ino) != INO_MBOX)
 		return 0;
 	rc = ensure_listed(m, false);
@@ -1055,4 +1079,9 @@ int model_refresh(struct model *m, uint64_t ino)
 		rc = ensure_loaded(m, id, true);
 	pthread_mutex_unlock(&m->lock);
 	return rc;
+}
+
+int model_readlink(struct model *m, uint64_t ino, char **target)
+{
+	return search_readlink(m, ino, target);
 }

@@ -53,7 +53,7 @@ bool model_attr_cheap(struct model *m, uint64_t ino);
 struct model_dirent {
 	char *name;
 	uint64_t ino;
-	mode_t type;     /* S_IFDIR or S_IFREG */
+	mode_t type;     /* S_IFDIR, S_IFREG or S_IFLNK */
 };
 struct model_dir {
 	size_t n;
@@ -78,6 +78,9 @@ int model_refresh(struct model *m, uint64_t ino);
  * never change; the open state of recent files is kept here. */
 int model_read_ino(struct model *m, uint64_t ino, uint64_t off, size_t size, char *buf,
 		   size_t *n);
+
+/* A search hit's symlink target (malloc'd). */
+int model_readlink(struct model *m, uint64_t ino, char **target);
 
 /* Extended attributes of a message directory (SPEC.md): the value, malloc'd. */
 int model_getxattr(struct model *m, uint64_t ino, const char *name, char **value, size_t *len);

@@ -207,6 +207,7 @@ struct model {
 	uint64_t summary_tick;    /* protected by lock: .summary snapshots' use */
 	int acl;                  /* protected by lock: the server has ACL 1, has not -1, not known 0 */
 	struct imap_namespaces *namespaces;  /* has its own lock (acl.h) */
+	struct search_table *searches;  /* protected by lock (search.c) */
 };
 
 /* A mailbox directory's summary file (README). A mailbox named so shows
@@ -236,6 +237,24 @@ int env_get(struct model *m, uint64_t ino, char **env);
  * caller marks the mailbox dirty and touched, once for a batch). Caller
  * holds the lock. */
 bool env_keep(struct msg *msg, const char *subject, const char *from, const char *message_id);
+
+/* search.c: `.search` directories (INO_SEARCHES, INO_SEARCH, INO_LINK).
+ * A mailbox named so shows as %2Esearch (mbox_names.c). search_lookup:
+ * a name in one of them (the first look at a search sends it; a name that
+ * is no search answers -ENOENT); search_list: their entries (fresh: send
+ * the search again when old, as at readdir's start); search_refresh: the
+ * same at getattr. None is called with the lock held. */
+#define SEARCH_NAME ".search"
+struct search_table;
+int search_init(struct model *m);
+void search_free(struct model *m);
+int search_lookup(struct model *m, uint64_t parent, const char *name, uint64_t *ino);
+int search_getattr(struct model *m, uint64_t ino, struct stat *st);
+int search_list(struct model *m, uint64_t ino, bool fresh, struct model_dir *d, size_t *cap);
+int search_refresh(struct model *m, uint64_t ino);
+int search_readlink(struct model *m, uint64_t ino, char **target);
+/* model.c: one entry more in d (cap its room). */
+int dir_add(struct model_dir *d, size_t *cap, const char *name, uint64_t ino, mode_t type);
 
 /* tree.c: the mailbox table and its name index (0, -ENOMEM), and their end
  * (every entry's strings and messages too). */

@@ -71,6 +71,9 @@ int model_rmdir(struct model *m, uint64_t parent, const char *name)
 		return message_delete(m, ino);
 	case INO_PART:
 		return 0;
+	case INO_SEARCHES:
+	case INO_SEARCH:
+		return -EPERM; /* made by imapfs, not the server's */
 	default:
 		return -ENOTDIR;
 	}
@@ -87,6 +90,7 @@ int model_unlink(struct model *m, uint64_t parent, const char *name)
 	case INO_STAGE:
 		return append_unlink(m, ino);
 	case INO_SUMMARY:
+	case INO_LINK:
 		return -EPERM; /* made by imapfs, not the server's to lose */
 	case INO_EML:
 	case INO_HEADER:
@@ -110,6 +114,9 @@ int model_rename(struct model *m, uint64_t parent, const char *name, uint64_t ne
 	if (ino_type(ino) == INO_SUMMARY ||
 	    (ino_type(newparent) == INO_MBOX && strcmp(newname, SUMMARY_NAME) == 0))
 		return -EPERM;
+	if (ino_type(ino) == INO_SEARCHES || ino_type(ino) == INO_SEARCH ||
+	    ino_type(ino) == INO_LINK || strcmp(newname, SEARCH_NAME) == 0)
+		return -EPERM; /* imapfs's own names, never a mailbox's */
 	switch (ino_type(ino)) {
 	case INO_MBOX:
 		return mailbox_rename(m, ino_mbox(ino), newparent, newname, flags);

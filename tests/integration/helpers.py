@@ -372,8 +372,9 @@ def is_uid_name(name):
 
 
 def entries(path):
-    """os.listdir(PATH) less the .summary file every mailbox directory has."""
-    return [n for n in os.listdir(path) if n != ".summary"]
+    """os.listdir(PATH) less the .summary file and .search directory every mailbox
+    directory has (.search: the root too)."""
+    return [n for n in os.listdir(path) if n not in (".summary", ".search")]
 
 
 # ---- rawlog (what imapfs sent and received) ----------------------------------------

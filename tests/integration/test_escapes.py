@@ -10,7 +10,7 @@ import sys
 import tempfile
 import unittest
 
-from helpers import ROOT, Imapfs, dovecot, require_binary, start_fixture, tls_opts
+from helpers import ROOT, Imapfs, dovecot, entries, require_binary, start_fixture, tls_opts
 
 # Shown name -> modified UTF-7 name on the server. Dovecot refuses control
 # characters in new names (CREATE), except DEL and C1 ones, but lists the
@@ -96,7 +96,7 @@ class TestControlCharactersInLog(unittest.TestCase):
                              "connections=1"], workdir=work)
         self.addCleanup(m.cleanup)
         m.mount()
-        self.assertEqual(os.listdir(m.mnt), ["INBOX"])
+        self.assertEqual(entries(m.mnt), ["INBOX"])
         m.unmount()
         log = m.stderr()
         self.assertIn("mailbox 'x//\\x0Aimapfs: forged line\\x1B[2J' cannot be shown", log)

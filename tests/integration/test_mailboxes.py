@@ -59,7 +59,7 @@ class TestManyMailboxes(unittest.TestCase):
         self.addCleanup(m.cleanup)
         start = time.monotonic()
         m.mount(timeout=120)
-        names = os.listdir(m.mnt)
+        names = entries(m.mnt)
         took = time.monotonic() - start
         cpu = cpu_seconds(m.proc.pid)
         # Ids go to INBOX, Deep, Deep/er, Deep/er/est, then to boxes.

@@ -48,10 +48,6 @@ def non_loopback_address():
     return None if addr.startswith("127.") or addr == "0.0.0.0" else addr
 
 
-# Written ahead of the code they test; each names the issue that brings it.
-SEARCH = unittest.skip(".search/ arrives with a later issue")
-
-
 def nfc(s):
     return unicodedata.normalize("NFC", s)
 
@@ -270,7 +266,6 @@ class TestBrowse(unittest.TestCase):
                     os.getxattr(path, attr)
                 self.assertEqual(cm.exception.errno, errno.ENODATA, (path, attr))
 
-    @SEARCH
     def test_search_directory(self):
         want = uids(self.c, "INBOX", "TEXT", seed.SEARCH_WORD)
         sdir = os.path.join(self.mnt, "INBOX", ".search", "TEXT " + seed.SEARCH_WORD)

@@ -453,7 +453,7 @@ class TestSummaryHostileServer(unittest.TestCase):
         self.addCleanup(m.cleanup)
         m.mount()
         self.assertEqual(sorted(os.listdir(os.path.join(m.mnt, "INBOX"))),
-                         [".summary", "4", "5"])
+                         [".search", ".summary", "4", "5"])
         p = os.path.join(m.mnt, "INBOX", ".summary")
         with open(p, "rb") as f:
             data = f.read()

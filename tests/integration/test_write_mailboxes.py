@@ -123,10 +123,13 @@ class TestMailboxWrites(unittest.TestCase):
 
     def test_mkdir_names_that_would_not_show_as_typed(self):
         before = server_names(self.d)[0]
-        bad = ("2028", ".hidden2", ".search", "a%2Fb", "%41bc", "60% off", "x%2")
+        bad = ("2028", ".hidden2", "a%2Fb", "%41bc", "60% off", "x%2")
         for name in bad:
             self.assertErrno(errno.EINVAL, os.mkdir, self.path(name))
             self.assertErrno(errno.EINVAL, os.mkdir, self.path("Uni", name))
+        # .search is there already: the searches (README "Searching").
+        self.assertErrno(errno.EEXIST, os.mkdir, self.path(".search"))
+        self.assertErrno(errno.EEXIST, os.mkdir, self.path("Uni", ".search"))
         os.mkdir(self.path("Marker1"))  # the rawlog holds what came before it
         self.assertEqual(set(server_names(self.d)[0]) - set(before), {"Marker1"})
         creates = command_lines(self.d, r"^\S+ \S+ CREATE ")
@@ -431,7 +434,7 @@ class TestChangesWhileListing(unittest.TestCase):
 
     def test_changes_while_others_list(self):
         path = lambda name: os.path.join(self.mnt, name)  # noqa: E731
-        shown, gone, wrong = set(os.listdir(self.mnt)), set(), []
+        shown, gone, wrong = set(entries(self.mnt)), set(), []
         stop = threading.Event()
 
         def stat_root():
@@ -475,7 +478,7 @@ class TestChangesWhileListing(unittest.TestCase):
         c = self.d.client()
         self.addCleanup(c.logout)
         self.assertEqual(set(server_names(self.d)[0]), shown)
-        self.assertEqual(set(os.listdir(self.mnt)), shown)
+        self.assertEqual(set(entries(self.mnt)), shown)
 
 if __name__ == "__main__":
     unittest.main()

@@ -164,8 +164,18 @@ def header():
         write("header", "block%d" % i, bytes([i % 5]) + b)
 
 
+def search_keys():
+    names = ["FROM alice UNSEEN", "SUBJECT \"hóa đơn\" SINCE 1-Nov-2026", "OR FROM a FROM b",
+             "BODY 北京", "NOT SEEN", "LARGER 1000000", "HEADER X-Spam yes", "UID 100:200,5:*",
+             "(FROM a OR SEEN FLAGGED) NOT (LARGER 10)", "KEYWORD $Junk SENTON 29-feb-2024",
+             "OLDER 60 MODSEQ 7 1:5", "FROM \"a\\\"b\\\\c\"", "ALL\r\nA1 DELETE INBOX"]
+    for i, n in enumerate(names):
+        write("search_keys", "name%d" % i, n.encode("utf-8"))
+
+
 if __name__ == "__main__":
-    for t in ["parser", "bodystructure", "split", "names", "header", "meta_cache", "mailbox"]:
+    for t in ["parser", "bodystructure", "split", "names", "header", "meta_cache", "mailbox",
+              "search_keys"]:
         shutil.rmtree(HERE / t, ignore_errors=True)
     parser()
     bodystructure()
@@ -174,3 +184,4 @@ if __name__ == "__main__":
     header()
     meta_cache()
     mailbox()
+    search_keys()
