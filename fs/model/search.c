@@ -36,6 +36,9 @@
 #define SEARCH_FRESH_MS 2000
 /* A link's target: up to the root, the path, the UID. */
 #define TARGET_MAX 4096
+/* Hits one search may have in all its mailboxes: an answer with more
+ * (a hostile "1:4294967295" would be 16 GiB of UIDs) fails with EIO. */
+#define SEARCH_HITS_MAX (1u << 20)
 
 struct hit {
 	uint32_t mbox;            /* mailbox id (not a view id) */
@@ -161,6 +164,8 @@ struct one_search {
 	uint32_t uidvalidity;     /* out: the generation searched */
 	uint32_t *uids;           /* out */
 	size_t n, cap;
+	size_t counted;           /* UIDs answered, added to *total (even those refused) */
+	size_t *total;            /* atomic: the run's UIDs in all its boxes */
 	int err;                  /* out: 0 or -errno */
 	char why[160];            /* the server's text of a NO or BAD */
 	bool bad;                 /* it answered BAD: it refuses these keys */
@@ -172,15 +177,24 @@ struct search_run {
 	struct one_search *boxes;
 	size_t nboxes;
 	size_t next;              /* atomic: the next box a worker takes */
+	size_t total;             /* atomic: UIDs answered, every box (SEARCH_HITS_MAX) */
 	long ms;                  /* the request's time left, for workers */
 };
 
 static void on_uids(void *ud, uint32_t first, uint32_t last)
 {
 	struct one_search *o = ud;
+	size_t want;
 
 	if (first > last || o->err)
 		return;
+	want = (size_t)last - first + 1;
+	o->counted += want;
+	if (__atomic_add_fetch(o->total, want, __ATOMIC_RELAXED) > SEARCH_HITS_MAX) {
+		o->err = -EIO;
+		snprintf(o->why, sizeof(o->why), "more than %u hits", SEARCH_HITS_MAX);
+		return;
+	}
 	for (uint64_t u = first; u <= last; u++) {
 		if (o->n == o->cap) {
 			size_t cap = o->cap ? o->cap * 2 : 64;
@@ -209,9 +223,12 @@ static int run_one(struct imap_conn *c, const struct imap_mailbox_status *st, vo
 
 	r->o->n = 0; /* a retry starts afresh */
 	r->o->err = 0;
+	r->o->why[0] = '\0';
+	__atomic_sub_fetch(r->o->total, r->o->counted, __ATOMIC_RELAXED);
+	r->o->counted = 0;
 	r->o->uidvalidity = st ? st->uidvalidity : 0;
 	rc = imap_uid_search(c, r->keys, on_uids, r->o);
-	if (rc == IMAP_ENO || rc == IMAP_EBAD)
+	if ((rc == IMAP_ENO || rc == IMAP_EBAD) && !r->o->why[0])
 		snprintf(r->o->why, sizeof(r->o->why), "%s", imap_conn_last_text(c));
 	r->o->bad = rc == IMAP_EBAD;
 	return rc;
@@ -314,6 +331,18 @@ static uint64_t shown_digest(struct model *m, const struct search *s)
 	return d;
 }
 
+/* Sorted hits without repeats (an answer may name a UID twice: "1:5,3",
+ * "7 7"; a directory lists each name once); their new count. */
+static size_t hits_unique(struct hit *h, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || cmp_hit(&h[k - 1], &h[i]) != 0)
+			h[k++] = h[i];
+	return k;
+}
+
 /* The hits of every box that answered; a box that failed for an outage
  * keeps what it had. -EINVAL when the server refused the keys (every box
  * did), or a box's error when none answered the first time. Locked. */
@@ -353,7 +382,7 @@ static int install(struct search *s, struct search_run *run)
 	qsort(hits, n, sizeof(*hits), cmp_hit);
 	free(s->hits);
 	s->hits = hits;
-	s->nhits = n;
+	s->nhits = hits_unique(hits, n);
 	return 0;
 }
 
@@ -399,6 +428,7 @@ static int run_prepare(struct model *m, const struct search *s, struct search_ru
 	for (uint32_t id = s->mbox ? s->mbox : 1; id < m->nmbox; id++) {
 		if (searchable(m, id)) {
 			run->boxes[n].mbox = id;
+			run->boxes[n].total = &run->total;
 			run->boxes[n].wire = strdup(m->mbox[id].wire);
 			if (!run->boxes[n++].wire) {
 				run->nboxes = n;

@@ -25,6 +25,8 @@ while mounted); a missing file means no rules. One rule a line, '#' comments:
     ACTION          what happens to a matching command
     no              answered "TAG NO [UNAVAILABLE] injected", not forwarded
     empty           answered "TAG OK injected", not forwarded (a FETCH that finds nothing)
+    esearch=SET     answered '* ESEARCH (TAG "TAG") UID ALL SET' and "TAG OK injected",
+                    not forwarded (a search's hits as a hostile server may give them)
     stall           never answered and not forwarded. Later commands on the
                     connection are still relayed and answered; but imapfs waits for
                     each answer before it sends the next command on a connection,
@@ -94,6 +96,8 @@ def parse_rules(text):
         seconds = 0.0
         if action.startswith("trickle="):
             action, seconds = "trickle", float(action[len("trickle="):])
+        elif action.startswith("esearch=") and re.fullmatch(r"[0-9:,*]+", action[8:]):
+            action, seconds = "esearch", action[len("esearch="):]
         elif action not in ACTIONS:
             raise ValueError(f"faultproxy: bad rule {raw!r}")
         rules.append((action, seconds, re.compile(regex.strip()), once))
@@ -231,6 +235,9 @@ class Proxy:
                 self.to_client(f"{tag} NO [UNAVAILABLE] injected\r\n".encode())
             elif action == "empty":
                 self.to_client(f"{tag} OK injected\r\n".encode())
+            elif action == "esearch":
+                self.to_client(f'* ESEARCH (TAG "{tag}") UID ALL {seconds}\r\n'
+                               f"{tag} OK injected\r\n".encode())
             elif action == "close":
                 self.exit(0)
             elif action == "stall":

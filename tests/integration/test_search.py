@@ -350,6 +350,24 @@ class TestSearchServerTrouble(unittest.TestCase):
             self.proxy.set([])
         self.assertEqual(sorted(int(n) for n in os.listdir(sdir)), want)
 
+    def test_hostile_hits(self):
+        """A UID answered twice shows once; a range of 2^32-1 UIDs is EIO (never one entry
+        per UID of it: 16 GiB), and the mount goes on."""
+        c = self.d.client()
+        self.addCleanup(c.logout)
+        u1, u2 = literal_uids(c, "INBOX", ["ALL"])[:2]
+        self.proxy.set([rf"esearch={u1}:{u2},{u2},{u1} UTF-8 ANSWERED$",
+                        r"esearch=1:4294967295 UTF-8 LARGER 1$"])
+        try:
+            names = os.listdir(os.path.join(self.mnt, "INBOX", ".search", "ANSWERED"))
+            self.assertEqual(sorted(names, key=int), [str(u1), str(u2)])
+            with self.assertRaises(OSError) as cm:
+                os.listdir(os.path.join(self.mnt, "INBOX", ".search", "LARGER 1"))
+            self.assertEqual(cm.exception.errno, errno.EIO)
+        finally:
+            self.proxy.set([])
+        self.assertIn(str(u1), os.listdir(os.path.join(self.mnt, "INBOX")))
+
 
 class TestSearchReadOnly(unittest.TestCase):
     """Searching changes nothing on the server (rawlog: no STORE, no EXPUNGE, no \\Seen)."""
