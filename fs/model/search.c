@@ -189,8 +189,10 @@ static void on_uids(void *ud, uint32_t first, uint32_t last)
 	if (first > last || o->err)
 		return;
 	want = (size_t)last - first + 1;
-	o->counted += want;
-	if (__atomic_add_fetch(o->total, want, __ATOMIC_RELAXED) > SEARCH_HITS_MAX) {
+	if (want <= SEARCH_HITS_MAX)  /* else the sum might wrap where size_t is 32 bits */
+		o->counted += want;
+	if (want > SEARCH_HITS_MAX ||
+	    __atomic_add_fetch(o->total, want, __ATOMIC_RELAXED) > SEARCH_HITS_MAX) {
 		o->err = -EIO;
 		snprintf(o->why, sizeof(o->why), "more than %u hits", SEARCH_HITS_MAX);
 		return;
