@@ -54,7 +54,7 @@ while mounted); a missing file means no rules. One rule a line, '#' comments:
 LOG gets one line for every command and event, appended with a single write,
 so the proxies of all connections can share one file:
 
-    TIME PID cmd ACTION COMMAND     ACTION: forward, no, empty, stall, trickle, close, count
+    TIME PID cmd ACTION COMMAND     ACTION: forward, no, empty, esearch, stall, trickle, close, count
     TIME PID event EVENT            EVENT: connect, refuse, eof-client, eof-server, error
 
 TIME is time.time(), PID identifies the connection. COMMAND is the command
