@@ -265,10 +265,13 @@ static void test_silent_server(void **state)
 
 	(void)state;
 	expect_broken_within(GREETING "SLEEP 6\n", IMAP_ETIMEOUT, false, 1500);
-	/* 1.5 s to time out, up to 1.5 s to reap the sleeping fake: well
-	 * before the fake's 6 s are over. */
+	/* 1.5 s to time out, then the sleeping fake is reaped. ETIMEOUT
+	 * already says the client did not wait out the fake's 6 s (it would
+	 * then see the connection close: ENET); the bound below only catches
+	 * a gross wait, and leaves room for starting python3 on a loaded
+	 * machine (seen at 1.9 s). */
 	assert_true(now_ms() - t0 >= 1500);
-	assert_true(now_ms() - t0 < 4500);
+	assert_true(now_ms() - t0 < 7500);
 }
 
 /* Opens a preauth connection with the given time limit; the fake's stderr
@@ -386,7 +389,9 @@ static void test_huge_literal(void **state)
 	(void)state;
 	expect_broken(GREETING "R: * 1 FETCH (BODY[] {1099511627776}\\r\\nxxxx\n", IMAP_EPROTO,
 		      false);
-	assert_true(now_ms() - t0 < 1500);
+	/* EPROTO says the literal was refused, not waited for (that ends in
+	 * ETIMEOUT); the bound includes the fake's start on a loaded machine. */
+	assert_true(now_ms() - t0 < TIMEOUT_MS);
 }
 
 static void test_huge_line(void **state)
