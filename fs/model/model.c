@@ -386,9 +386,9 @@ static void stat_dir(const struct model *m, struct stat *st, uint64_t ino, time_
 	stat_dir_ts(m, st, ino, &ts);
 }
 
-void dir_changed(struct model *m, uint32_t id)
+void mtime_bump(struct timespec *t)
 {
-	struct timespec *t = id ? &m->mbox[id].changed : &m->root_changed, now;
+	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	/* Strictly later, or the kernel would not see a change. */
@@ -400,6 +400,11 @@ void dir_changed(struct model *m, uint32_t id)
 		}
 	}
 	*t = now;
+}
+
+void dir_changed(struct model *m, uint32_t id)
+{
+	mtime_bump(id ? &m->mbox[id].changed : &m->root_changed);
 	if (id)
 		listing_touched(m, id);
 }

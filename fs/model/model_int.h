@@ -214,6 +214,10 @@ struct model {
  * as %2Esummary (mbox_names.c), a message by its UID: no name clashes. */
 #define SUMMARY_NAME ".summary"
 
+/* Sets t to now, or just after what it holds when the clock has not moved
+ * past it: an mtime the kernel must see change. */
+void mtime_bump(struct timespec *t);
+
 /* Gives directory id (0: the root) a new mtime: its entries changed, and the
  * kernel's cached listing of it must go. Caller holds the lock. */
 void dir_changed(struct model *m, uint32_t id);

@@ -69,27 +69,12 @@ struct search_table {
 	struct timespec changed;  /* the .search directories' mtime */
 };
 
-static void now_after(struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (now.tv_sec < t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec <= t->tv_nsec)) {
-		now = *t;
-		if (++now.tv_nsec == 1000000000) {
-			now.tv_sec++;
-			now.tv_nsec = 0;
-		}
-	}
-	*t = now;
-}
-
 int search_init(struct model *m)
 {
 	m->searches = calloc(1, sizeof(*m->searches));
 	if (!m->searches)
 		return -ENOMEM;
-	now_after(&m->searches->changed);
+	mtime_bump(&m->searches->changed);
 	return 0;
 }
 
@@ -479,7 +464,7 @@ static int search_ensure(struct model *m, uint32_t sid, bool stale)
 		listings_follow(m, s);
 		digest = shown_digest(m, s);
 		if (digest != s->shown)
-			now_after(&s->changed);
+			mtime_bump(&s->changed);
 		s->shown = digest;
 	}
 	s->running = false;
@@ -530,8 +515,8 @@ static int search_make(struct model *m, uint32_t id, const char *name, uint32_t 
 	s->mbox = id;
 	s->id = ++m->searches->last_id;
 	s->used = ++m->searches->tick;
-	now_after(&s->changed);
-	now_after(&m->searches->changed);
+	mtime_bump(&s->changed);
+	mtime_bump(&m->searches->changed);
 	*sid = s->id;
 	return 0;
 }
@@ -643,7 +628,7 @@ int search_lookup(struct model *m, uint64_t parent, const char *name, uint64_t *
 
 		if (s && !s->running)
 			search_clear(s);
-		now_after(&m->searches->changed);
+		mtime_bump(&m->searches->changed);
 		rc = -ENOENT;
 	}
 	if (rc == 0)
