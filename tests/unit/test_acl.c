@@ -14,25 +14,7 @@
 #include <cmocka.h>
 
 #include "acl.h"
-
-static struct imap_conn *open_script(const char *script)
-{
-	const char *root = getenv("IMAPFS_SOURCE_ROOT");
-	struct imap_conn_config cfg = { .host = "fake", .timeout_ms = 5000 };
-	struct imap_conn *c;
-	char cmd[1024], err[256] = "";
-	int why = 0;
-
-	if (!root)
-		root = ".";
-	snprintf(cmd, sizeof cmd, "python3 %s/tests/fake/fakeimap.py %s/tests/fake/client/%s", root,
-		 root, script);
-	cfg.tunnel = cmd;
-	c = imap_conn_open(&cfg, err, sizeof err, &why);
-	if (!c)
-		fail_msg("cannot open %s: %s (%d)", script, err, why);
-	return c;
-}
+#include "fake_script.h"
 
 struct listed {
 	int n;
