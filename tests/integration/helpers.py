@@ -215,6 +215,25 @@ def mount_for_class(testcase_cls, fixture, opts, **kw):
     return m
 
 
+def fake_server_mount(testcase, prefix, script=None, env=None):
+    """An imapfs (not mounted yet) whose server is tests/fake/fakeimap.py playing
+    SCRIPT (the script's text; None: the caller writes the file at m.script),
+    over a tunnel on one connection; cleaned up with the test."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    path = os.path.join(work, "script")
+    if script is not None:
+        with open(path, "w") as f:
+            f.write(script)
+    fake = " ".join(shlex.quote(a) for a in (
+        sys.executable, os.path.join(ROOT, "tests", "fake", "fakeimap.py"), path))
+    fixture = type("Fake", (), {"user": "alice", "host": "127.0.0.1", "password": "x"})()
+    m = Imapfs(fixture, ["tunnel=" + fake.replace("\\", "\\\\").replace(",", "\\,"),
+                         "connections=1"], workdir=work, env=env)
+    m.script = path
+    testcase.addCleanup(m.cleanup)
+    return m
+
+
 def tls_opts(fixture, *extra):
     return [f"tls=implicit,port={fixture.port_tls},cafile={fixture.ca}", *extra]
 

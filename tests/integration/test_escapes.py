@@ -5,13 +5,10 @@
 import os
 import pwd
 import re
-import shlex
-import sys
-import tempfile
 import unittest
 
-from helpers import ROOT, Imapfs, dovecot, entries, require_binary, start_fixture, tls_opts
-
+from helpers import (Imapfs, dovecot, entries, fake_server_mount, require_binary, start_fixture,
+                     tls_opts)
 # Shown name -> modified UTF-7 name on the server. Dovecot refuses control
 # characters in new names (CREATE), except DEL and C1 ones, but lists the
 # Maildir folders it finds on disk whatever their names.
@@ -84,17 +81,9 @@ class TestControlCharactersInLog(unittest.TestCase):
 
     def test_forged_line(self):
         require_binary()
-        work = tempfile.mkdtemp(prefix="imapfs-forger-")
-        script = os.path.join(work, "script")
-        with open(script, "w") as f:
-            f.write(FORGER.format(n=len(FORGED_NAME.encode().decode("unicode_escape")),
-                                  name=FORGED_NAME))
-        fake = " ".join(shlex.quote(a) for a in (
-            sys.executable, os.path.join(ROOT, "tests", "fake", "fakeimap.py"), script))
-        fixture = type("Fake", (), {"user": "alice", "host": "127.0.0.1", "password": "x"})()
-        m = Imapfs(fixture, ["tunnel=" + fake.replace("\\", "\\\\").replace(",", "\\,"),
-                             "connections=1"], workdir=work)
-        self.addCleanup(m.cleanup)
+        script = FORGER.format(n=len(FORGED_NAME.encode().decode("unicode_escape")),
+                               name=FORGED_NAME)
+        m = fake_server_mount(self, "imapfs-forger-", script)
         m.mount()
         self.assertEqual(entries(m.mnt), ["INBOX"])
         m.unmount()

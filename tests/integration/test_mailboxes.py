@@ -4,14 +4,10 @@
 """
 import errno
 import os
-import shlex
-import sys
-import tempfile
 import time
 import unittest
 
-from helpers import ROOT, Imapfs, entries, require_binary, start_fixture, tls_opts
-
+from helpers import Imapfs, entries, fake_server_mount, require_binary, start_fixture, tls_opts
 # Past the 65,535 mailbox ids a mount has (fs/fuse/inode.h). A fake server
 # lists them: Dovecot takes 15 to 30 s to LIST 70,000 Maildir folders here,
 # beyond a command's 20 s limit.
@@ -48,15 +44,8 @@ class TestManyMailboxes(unittest.TestCase):
 
     def test_listing(self):
         require_binary()
-        work = tempfile.mkdtemp(prefix="imapfs-many-")
-        script = os.path.join(work, "script")
-        many_script(script)
-        fake = " ".join(shlex.quote(a) for a in (
-            sys.executable, os.path.join(ROOT, "tests", "fake", "fakeimap.py"), script))
-        fixture = type("Fake", (), {"user": "alice", "host": "127.0.0.1", "password": "x"})()
-        m = Imapfs(fixture, ["tunnel=" + fake.replace("\\", "\\\\").replace(",", "\\,"),
-                             "connections=1"], workdir=work)
-        self.addCleanup(m.cleanup)
+        m = fake_server_mount(self, "imapfs-many-")
+        many_script(m.script)
         start = time.monotonic()
         m.mount(timeout=120)
         names = entries(m.mnt)

@@ -7,15 +7,12 @@ another read-write, and a public folder lets alice write (issue 11).
 import errno
 import os
 import re
-import shlex
 import stat
-import sys
-import tempfile
 import unittest
 
-from helpers import (ROOT, FaultProxy, Imapfs, examine, fetch_item, fetch_meta, mount_for_class, rawlog_files,
-                     rawlog_sessions_since, rawlog_command_lines, require_binary, start_fixture,
-                     tls_opts, uids)
+from helpers import (FaultProxy, examine, fake_server_mount, fetch_item, fetch_meta,
+                     mount_for_class, rawlog_command_lines, rawlog_files, rawlog_sessions_since,
+                     require_binary, start_fixture, tls_opts, uids)
 from dovecot import imap_quote
 
 RIGHTS = "user.imap.rights"
@@ -278,16 +275,7 @@ class TestOthersTrash(unittest.TestCase):
 
     def test_delete_expunges(self):
         require_binary()
-        work = tempfile.mkdtemp(prefix="imapfs-otherstrash-")
-        script = os.path.join(work, "script")
-        with open(script, "w") as f:
-            f.write(OTHERS_TRASH)
-        fake = " ".join(shlex.quote(a) for a in (
-            sys.executable, os.path.join(ROOT, "tests", "fake", "fakeimap.py"), script))
-        fixture = type("Fake", (), {"user": "alice", "host": "127.0.0.1", "password": "x"})()
-        m = Imapfs(fixture, ["tunnel=" + fake.replace("\\", "\\\\").replace(",", "\\,"),
-                             "connections=1"], workdir=work)
-        self.addCleanup(m.cleanup)
+        m = fake_server_mount(self, "imapfs-otherstrash-", OTHERS_TRASH)
         m.mount()
         try:
             os.rmdir(os.path.join(m.mnt, "INBOX", "4"))

@@ -9,15 +9,12 @@ import email.header
 import errno
 import os
 import re
-import shlex
 import subprocess
-import sys
-import tempfile
 import time
 import unittest
 
-from helpers import (ROOT, Imapfs, examine, mount_for_class, rawlog_command_lines, rawlog_files,
-                     rawlog_sessions_since, require_binary, start_fixture, tls_opts)
+from helpers import (Imapfs, examine, fake_server_mount, mount_for_class, rawlog_command_lines,
+                     rawlog_files, rawlog_sessions_since, require_binary, start_fixture, tls_opts)
 import dovecot
 import seed
 
@@ -441,16 +438,7 @@ class TestSummaryHostileServer(unittest.TestCase):
 
     def test_one_line_per_uid(self):
         require_binary()
-        work = tempfile.mkdtemp(prefix="imapfs-summary-hostile-")
-        script = os.path.join(work, "script")
-        with open(script, "w") as f:
-            f.write(HOSTILE)
-        fake = " ".join(shlex.quote(a) for a in (
-            sys.executable, os.path.join(ROOT, "tests", "fake", "fakeimap.py"), script))
-        fixture = type("Fake", (), {"user": "alice", "host": "127.0.0.1", "password": "x"})()
-        m = Imapfs(fixture, ["tunnel=" + fake.replace("\\", "\\\\").replace(",", "\\,"),
-                             "connections=1"], workdir=work, env={"TZ": "UTC0"})
-        self.addCleanup(m.cleanup)
+        m = fake_server_mount(self, "imapfs-summary-hostile-", HOSTILE, env={"TZ": "UTC0"})
         m.mount()
         self.assertEqual(sorted(os.listdir(os.path.join(m.mnt, "INBOX"))),
                          [".search", ".summary", "4", "5"])

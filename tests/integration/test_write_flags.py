@@ -5,14 +5,11 @@ checked by a second IMAP client (issue 9, SPEC.md "Changing mail").
 """
 import errno
 import os
-import shlex
 import subprocess
-import sys
-import tempfile
 import unittest
 
-from helpers import (ROOT, FaultProxy, Imapfs, examine, fetch_meta, mount_for_class, require_binary,
-                     start_fixture, tls_opts)
+from helpers import (FaultProxy, Imapfs, examine, fake_server_mount, fetch_meta, mount_for_class,
+                     require_binary, start_fixture, tls_opts)
 from mailstate import store_lines
 
 FLAGS = "user.imap.flags"
@@ -188,16 +185,7 @@ class TestPermanentFlags(unittest.TestCase):
 
     def test_refused_keyword(self):
         require_binary()
-        work = tempfile.mkdtemp(prefix="imapfs-permflags-")
-        script = os.path.join(work, "script")
-        with open(script, "w") as f:
-            f.write(PERMANENT)
-        fake = " ".join(shlex.quote(a) for a in (
-            sys.executable, os.path.join(ROOT, "tests", "fake", "fakeimap.py"), script))
-        fixture = type("Fake", (), {"user": "alice", "host": "127.0.0.1", "password": "x"})()
-        m = Imapfs(fixture, ["tunnel=" + fake.replace("\\", "\\\\").replace(",", "\\,"),
-                             "connections=1"], workdir=work)
-        self.addCleanup(m.cleanup)
+        m = fake_server_mount(self, "imapfs-permflags-", PERMANENT)
         m.mount()
         msg = os.path.join(m.mnt, "INBOX", "4")
         self.assertEqual(os.getxattr(msg, FLAGS), b"\\Seen")
