@@ -259,12 +259,14 @@ static int run(const struct imapfs_opts *o, struct fuse_session *se,
 	/* Threads, so only now: threads do not survive fuse_daemonize's fork. */
 	watch = unmount_watch_start(fuse_session_fd(se), stop_source, source);
 	inval = inval_new(se);
+	mnt->se = se;
 	if (!inval)
 		goto out_model;
 	model_set_inval(mnt->model, inval);
 	model_prime(mnt->model);
 	log_msg(LOG_INFO, "mounted %s@%s on %s", o->user ? o->user : "", o->host, o->mountpoint);
 	rc = serve(se, fopts) ? 1 : 0;
+	ops_log_requests(mnt);
 out_model:
 	/* Unmounted (or signalled): whatever the threads wait on (a server
 	 * that went away, a backoff) ends now, so that they can be joined. */

@@ -11,6 +11,7 @@
  *   open_cache.c  the open state of the files read lately (FUSE no_open)
  *   fill.c        a large file read from its start, streamed ahead
  *   prefetch.c    small messages fetched whole ahead of the reader
+ *   push.c        small messages' files handed to the kernel's page cache
  */
 #ifndef IMAPFS_CONTENT_H
 #define IMAPFS_CONTENT_H
@@ -91,5 +92,8 @@ void file_release(struct model_file *f);
 
 /* open_cache.c: keeps f (a reference of its own) for the reads to come. */
 void keep_open(struct model *m, struct model_file *f);
+/* ino's open state, a reference for the caller: the kept one, or opened now
+ * (and kept if keep). */
+int file_get(struct model *m, uint64_t ino, bool keep, struct model_file **out);
 
 #endif

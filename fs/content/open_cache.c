@@ -89,10 +89,28 @@ void keep_open(struct model *m, struct model_file *f)
 	file_release(evicted);
 }
 
+int file_get(struct model *m, uint64_t ino, bool keep, struct model_file **out)
+{
+	struct model_file *f;
+	int rc;
+
+	pthread_mutex_lock(&m->open_cache->lock);
+	f = cached_file(m->open_cache, ino);
+	pthread_mutex_unlock(&m->open_cache->lock);
+	if (!f) {
+		rc = file_open(m, ino, &f);
+		if (rc)
+			return rc;
+		if (keep)
+			keep_open(m, f);
+	}
+	*out = f;
+	return 0;
+}
+
 int model_read_ino(struct model *m, uint64_t ino, uint64_t off, size_t size, char *buf,
 		   size_t *n)
 {
-	struct open_cache *oc = m->open_cache;
 	struct model_file *f;
 	int rc;
 
@@ -100,15 +118,9 @@ int model_read_ino(struct model *m, uint64_t ino, uint64_t off, size_t size, cha
 		return append_read(m, ino, off, size, buf, n); /* a file being appended */
 	if (ino_type(ino) == INO_SUMMARY)
 		return summary_read(m, ino, off, size, buf, n);
-	pthread_mutex_lock(&oc->lock);
-	f = cached_file(oc, ino);
-	pthread_mutex_unlock(&oc->lock);
-	if (!f) {
-		rc = file_open(m, ino, &f);
-		if (rc)
-			return rc;
-		keep_open(m, f);
-	}
+	rc = file_get(m, ino, true, &f);
+	if (rc)
+		return rc;
 	rc = file_read(m, f, off, size, buf, n);
 	file_release(f);
 	return rc;

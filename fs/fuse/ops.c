@@ -3,25 +3,69 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include "inode.h"
 #include "log.h"
 #include "request.h"
 
+static const char *const kind_names[OPS_KINDS] = {
+	[OPS_LOOKUP] = "LOOKUP", [OPS_GETATTR] = "GETATTR", [OPS_OPENDIR] = "OPENDIR",
+	[OPS_READDIR] = "READDIR", [OPS_READDIRPLUS] = "READDIRPLUS", [OPS_OPEN] = "OPEN",
+	[OPS_READ] = "READ", [OPS_READLINK] = "READLINK", [OPS_GETXATTR] = "GETXATTR",
+	[OPS_LISTXATTR] = "LISTXATTR", [OPS_STATFS] = "STATFS", [OPS_CHANGE] = "changes",
+};
+
 /* Every operation starts here, as its request arrives: from now on it has
- * REQUEST_MS in all, whatever it waits for (request.h). */
+ * REQUEST_MS in all, whatever it waits for (request.h), however many calls
+ * it makes. */
+static struct imapfs_mount *begin_mount(fuse_req_t req, enum ops_kind kind)
+{
+	struct imapfs_mount *mnt = fuse_req_userdata(req);
+
+	request_begin(REQUEST_MS);
+	__atomic_add_fetch(&mnt->requests[kind], 1, __ATOMIC_RELAXED);
+	return mnt;
+}
+
+static struct model *begin(fuse_req_t req, enum ops_kind kind)
+{
+	return begin_mount(req, kind)->model;
+}
+
+/* What the request's operation began with. */
 static struct imapfs_mount *mount_of(fuse_req_t req)
 {
-	request_begin(REQUEST_MS);
 	return fuse_req_userdata(req);
 }
 
 static struct model *model_of(fuse_req_t req)
 {
 	return mount_of(req)->model;
+}
+
+void ops_log_requests(const struct imapfs_mount *mnt)
+{
+	char line[512];
+	size_t used = 0;
+	uint64_t all = 0;
+
+	for (int k = 0; k < OPS_KINDS; k++) {
+		uint64_t n = __atomic_load_n(&mnt->requests[k], __ATOMIC_RELAXED);
+
+		all += n;
+		if (n && used < sizeof(line))
+			used += (size_t)snprintf(line + used, sizeof(line) - used, " %s %llu",
+						 kind_names[k], (unsigned long long)n);
+	}
+	log_msg(LOG_INFO, "served %llu requests:%s; handed the content of %llu files ahead (%llu not taken)",
+		(unsigned long long)all, used ? line : " none",
+		(unsigned long long)__atomic_load_n(&mnt->pushed, __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&mnt->push_refused, __ATOMIC_RELAXED));
 }
 
 static void reply_entry(fuse_req_t req, const struct stat *st)
@@ -64,11 +108,12 @@ static int refresh(fuse_req_t req, fuse_ino_t ino)
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct model *m = begin(req, OPS_LOOKUP);
 	struct stat st;
-	int rc = model_lookup(model_of(req), parent, name, &st);
+	int rc = model_lookup(m, parent, name, &st);
 
 	if (rc == 0 && ino_type(st.st_ino) == INO_MBOX && refresh(req, st.st_ino) == 0)
-		rc = model_getattr(model_of(req), st.st_ino, &st);
+		rc = model_getattr(m, st.st_ino, &st);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -79,12 +124,13 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
  * listing (FUSE auto_inval_data): the moment to look for new mail. */
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct model *m = begin(req, OPS_GETATTR);
 	struct stat st;
 	int rc;
 
 	(void)fi;
 	refresh(req, ino);
-	rc = model_getattr(model_of(req), ino, &st);
+	rc = model_getattr(m, ino, &st);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -100,8 +146,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct imapfs_mount *mnt = begin_mount(req, OPS_OPENDIR);
+
 	(void)ino;
-	if (mount_of(req)->no_opendir)
+	if (mnt->no_opendir)
 		fuse_reply_err(req, ENOSYS);
 	else
 		fuse_reply_open(req, fi); /* an older kernel: readdir needs no state */
@@ -109,8 +157,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct imapfs_mount *mnt = begin_mount(req, OPS_OPEN);
+
 	(void)ino;
-	if (mount_of(req)->no_open) {
+	if (mnt->no_open) {
 		fuse_reply_err(req, ENOSYS);
 	} else {
 		fi->keep_cache = 1; /* content never changes under a UID */
@@ -141,6 +191,35 @@ static size_t add_entry(fuse_req_t req, char *buf, size_t room, const struct mod
 	return fuse_add_direntry_plus(req, buf, room, ent->name, &e, next);
 }
 
+/*
+ * The end of a listing is asked by a READDIR of its own, after the kernel
+ * made the inodes the listing before it handed over (READDIRPLUS) and before
+ * the reader opens any file: the moment to put the files' content into the
+ * kernel's page cache, where it is whole and here (a small message's, once
+ * prefetched), so that their reads need no request (model_content_local).
+ * The kernel takes it only for the inodes it has.
+ */
+static void push_files(fuse_req_t req, const struct model_dir *d)
+{
+	struct imapfs_mount *mnt = mount_of(req);
+	struct fuse_bufvec bufv = FUSE_BUFVEC_INIT(0);
+	size_t len;
+	char *data;
+
+	for (size_t i = 0; i < d->n; i++) {
+		if (!S_ISREG(d->ents[i].type) ||
+		    model_content_local(mnt->model, d->ents[i].ino, &data, &len) != 0)
+			continue;
+		bufv.buf[0].mem = data;
+		bufv.buf[0].size = len;
+		if (fuse_lowlevel_notify_store(mnt->se, d->ents[i].ino, 0, &bufv, 0) == 0)
+			__atomic_add_fetch(&mnt->pushed, 1, __ATOMIC_RELAXED);
+		else
+			__atomic_add_fetch(&mnt->push_refused, 1, __ATOMIC_RELAXED);
+		free(data);
+	}
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
 	struct model_dir *d;
@@ -152,6 +231,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	if (off > 0 && (size_t)off >= d->n && mount_of(req)->se)
+		push_files(req, d);
 	buf = malloc(size);
 	if (!buf) {
 		model_dir_free(d);
@@ -174,6 +255,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	(void)fi;
+	begin_mount(req, OPS_READDIR);
 	do_readdir(req, ino, size, off, false);
 }
 
@@ -181,12 +263,14 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 			   struct fuse_file_info *fi)
 {
 	(void)fi;
+	begin_mount(req, OPS_READDIRPLUS);
 	do_readdir(req, ino, size, off, true);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
+	struct model *m = begin(req, OPS_READ);
 	char *buf = malloc(size ? size : 1);
 	size_t n = 0;
 	int rc;
@@ -196,7 +280,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = model_read_ino(model_of(req), ino, (uint64_t)off, size, buf, &n);
+	rc = model_read_ino(m, ino, (uint64_t)off, size, buf, &n);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -207,8 +291,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 /* A search hit (README "Searching"). */
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
+	struct model *m = begin(req, OPS_READLINK);
 	char *target = NULL;
-	int rc = model_readlink(model_of(req), ino, &target);
+	int rc = model_readlink(m, ino, &target);
 
 	if (rc)
 		fuse_reply_err(req, -rc);
@@ -233,18 +318,20 @@ static void reply_xattr_value(fuse_req_t req, int rc, char *value, size_t len, s
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	struct model *m = begin(req, OPS_GETXATTR);
 	char *value = NULL;
 	size_t len = 0;
-	int rc = model_getxattr(model_of(req), ino, name, &value, &len);
+	int rc = model_getxattr(m, ino, name, &value, &len);
 
 	reply_xattr_value(req, rc, value, len, size);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	struct model *m = begin(req, OPS_LISTXATTR);
 	char *list = NULL;
 	size_t len = 0;
-	int rc = model_listxattr(model_of(req), ino, &list, &len);
+	int rc = model_listxattr(m, ino, &list, &len);
 
 	reply_xattr_value(req, rc, list, len, size);
 }
@@ -252,10 +339,11 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 /* Never an error: df must not fail on a mount (model_statfs). */
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	struct model *m = begin(req, OPS_STATFS);
 	struct statvfs sv;
 
 	(void)ino;
-	model_statfs(model_of(req), &sv);
+	model_statfs(m, &sv);
 	fuse_reply_statfs(req, &sv);
 }
 
@@ -268,8 +356,9 @@ static void reply_err_or_zero(fuse_req_t req, int rc)
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	struct model *m = begin(req, OPS_CHANGE);
 	struct stat st;
-	int rc = model_mkdir(model_of(req), parent, name, &st);
+	int rc = model_mkdir(m, parent, name, &st);
 
 	(void)mode;
 	if (rc)
@@ -280,38 +369,50 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	reply_err_or_zero(req, model_rmdir(model_of(req), parent, name));
+	struct model *m = begin(req, OPS_CHANGE);
+
+	reply_err_or_zero(req, model_rmdir(m, parent, name));
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	reply_err_or_zero(req, model_unlink(model_of(req), parent, name));
+	struct model *m = begin(req, OPS_CHANGE);
+
+	reply_err_or_zero(req, model_unlink(m, parent, name));
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	reply_err_or_zero(req, model_rename(model_of(req), parent, name, newparent, newname,
+	struct model *m = begin(req, OPS_CHANGE);
+
+	reply_err_or_zero(req, model_rename(m, parent, name, newparent, newname,
 					    flags));
 }
 
 /* Links and device files have no meaning in a mailbox. */
 static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p, const char *n)
 {
+	struct model *m = begin(req, OPS_CHANGE);
+
 	(void)l, (void)p, (void)n;
-	fuse_reply_err(req, model_read_only(model_of(req)) ? EROFS : EPERM);
+	fuse_reply_err(req, model_read_only(m) ? EROFS : EPERM);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t p, const char *n)
 {
+	struct model *m = begin(req, OPS_CHANGE);
+
 	(void)i, (void)p, (void)n;
-	fuse_reply_err(req, model_read_only(model_of(req)) ? EROFS : EPERM);
+	fuse_reply_err(req, model_read_only(m) ? EROFS : EPERM);
 }
 
-static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_t d)
+static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t mode, dev_t d)
 {
-	(void)p, (void)n, (void)m, (void)d;
-	fuse_reply_err(req, model_read_only(model_of(req)) ? EROFS : EPERM);
+	struct model *m = begin(req, OPS_CHANGE);
+
+	(void)p, (void)n, (void)mode, (void)d;
+	fuse_reply_err(req, model_read_only(m) ? EROFS : EPERM);
 }
 
 /* A new file in a mailbox: a message to append when it is closed. Its
@@ -319,12 +420,13 @@ static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
+	struct model *m = begin(req, OPS_CHANGE);
 	struct fuse_entry_param e;
 	int rc;
 
 	(void)mode;
 	memset(&e, 0, sizeof(e));
-	rc = model_create(model_of(req), parent, name, &e.attr);
+	rc = model_create(m, parent, name, &e.attr);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -340,8 +442,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
+	struct model *m = begin(req, OPS_CHANGE);
 	size_t written = 0;
-	int rc = model_write(model_of(req), ino, (uint64_t)off, buf, size, &written);
+	int rc = model_write(m, ino, (uint64_t)off, buf, size, &written);
 
 	(void)fi;
 	if (rc)
@@ -352,21 +455,26 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	reply_err_or_zero(req, model_flush(model_of(req), ino, fi->fh));
+	struct model *m = begin(req, OPS_CHANGE);
+
+	reply_err_or_zero(req, model_flush(m, ino, fi->fh));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct model *m = begin(req, OPS_CHANGE);
+
 	(void)fi;
-	model_release(model_of(req), ino);
+	model_release(m, ino);
 	fuse_reply_err(req, 0);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
+	struct model *m = begin(req, OPS_CHANGE);
 	struct stat st;
-	int rc = model_setattr(model_of(req), ino, attr, to_set, &st);
+	int rc = model_setattr(m, ino, attr, to_set, &st);
 
 	(void)fi;
 	if (rc)
@@ -378,12 +486,16 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
-	reply_err_or_zero(req, model_setxattr(model_of(req), ino, name, value, size, flags));
+	struct model *m = begin(req, OPS_CHANGE);
+
+	reply_err_or_zero(req, model_setxattr(m, ino, name, value, size, flags));
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	reply_err_or_zero(req, model_removexattr(model_of(req), ino, name));
+	struct model *m = begin(req, OPS_CHANGE);
+
+	reply_err_or_zero(req, model_removexattr(m, ino, name));
 }
 
 const struct fuse_lowlevel_ops imapfs_ll_ops = {

@@ -14,15 +14,28 @@
 #define IMAPFS_OPS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <fuse_lowlevel.h>
 
 #include "model.h"
 
+/* The requests served, by kind: what bench/run counts. */
+enum ops_kind {
+	OPS_LOOKUP, OPS_GETATTR, OPS_OPENDIR, OPS_READDIR, OPS_READDIRPLUS, OPS_OPEN, OPS_READ,
+	OPS_READLINK, OPS_GETXATTR, OPS_LISTXATTR, OPS_STATFS, OPS_CHANGE, OPS_KINDS
+};
+
 struct imapfs_mount {
 	struct model *model;
 	bool no_open, no_opendir;  /* the kernel can do without OPEN / OPENDIR */
+	struct fuse_session *se;   /* set before the session runs */
+	uint64_t requests[OPS_KINDS];        /* atomic */
+	uint64_t pushed, push_refused;       /* atomic: files put in the page cache */
 };
+
+/* Logs (LOG_INFO) how many requests of each kind were served: at unmount. */
+void ops_log_requests(const struct imapfs_mount *mnt);
 
 extern const struct fuse_lowlevel_ops imapfs_ll_ops;
 

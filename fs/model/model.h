@@ -73,6 +73,11 @@ void model_dir_free(struct model_dir *d);
  * before using a cached listing of it. */
 int model_refresh(struct model *m, uint64_t ino);
 
+/* File ino's whole content (malloc'd, *len bytes: its size) when it is a
+ * small message's and here without the server: what ops.c hands the kernel
+ * ahead of its reads. -EAGAIN when it is not (push.c). */
+int model_content_local(struct model *m, uint64_t ino, char **data, size_t *len);
+
 /* Reads up to size bytes at off into buf; *n is what was read (0 at EOF).
  * There is no open file: the kernel opens none (FUSE no_open), since files
  * never change; the open state of recent files is kept here. */
