@@ -10,11 +10,13 @@
  * the user's terminal; worker threads start only after the fork.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include <fuse_lowlevel.h>
 
@@ -155,6 +157,40 @@ static struct store *open_store(const struct imapfs_opts *o)
 	return store;
 }
 
+static double gib(uint64_t bytes)
+{
+	return (double)bytes / (1 << 30);
+}
+
+/*
+ * Without cache_size the content cache is sized to the disk it is on, now
+ * that store_new has found what it holds (imapfs_default_cache_size says
+ * why so). Told at LOG_INFO either way, after the fork so that it goes where
+ * the mount's other lines go.
+ */
+static void size_store(const struct imapfs_opts *o, struct store *store)
+{
+	uint64_t held = store_bytes(store), room, limit;
+	struct statvfs sv;
+
+	if (!o->cache_size_default) {
+		log_msg(LOG_INFO, "content cache: cache_size=%" PRIu64 " (%.1f GiB), %.1f GiB held",
+			o->cache_size, gib(o->cache_size), gib(held));
+		return;
+	}
+	if (statvfs(o->cache_dir, &sv) < 0) {
+		log_msg(LOG_WARNING, "content cache: no free space known for %s (%s): "
+			"cache_size=%" PRIu64, o->cache_dir, strerror(errno), o->cache_size);
+		return;
+	}
+	room = (uint64_t)sv.f_bavail * sv.f_frsize + held;
+	limit = imapfs_default_cache_size(room);
+	store_set_limit(store, limit);
+	log_msg(LOG_INFO, "content cache: cache_size=%" PRIu64 " (%.1f GiB) by default: a "
+		"tenth of room=%" PRIu64 " (%.1f GiB free in %s + %.1f GiB held), 1 to 64 GiB",
+		limit, gib(limit), room, gib(room - held), o->cache_dir, gib(held));
+}
+
 /* Files being appended keep their bytes in cache_dir/staging (else $TMPDIR). */
 static void set_staging(struct model *model, const struct imapfs_opts *o)
 {
@@ -243,6 +279,7 @@ static int run(const struct imapfs_opts *o, struct fuse_session *se,
 		if (!pool)
 			goto out_unmount;
 	}
+	size_store(o, store);
 	/* One connection stays for the reader that cannot wait; the rest fetch ahead. */
 	meta = open_meta(o);
 	source = source_new(pool);

@@ -28,7 +28,7 @@ struct stored {
 
 struct store {
 	char *dir;
-	uint64_t limit;
+	uint64_t limit;           /* protected by lock */
 	pthread_mutex_t lock;
 	void *index;              /* tsearch tree of struct stored, by name; protected by lock */
 	uint64_t bytes;           /* protected by lock */
@@ -361,4 +361,17 @@ uint64_t store_bytes(struct store *s)
 	n = s->bytes;
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+void store_set_limit(struct store *s, uint64_t limit)
+{
+	size_t count = 0;
+
+	pthread_mutex_lock(&s->lock);
+	s->limit = limit;
+	if (s->bytes > s->limit) {
+		twalk_r(s->index, count_node, &count);
+		evict(s, count, "");
+	}
+	pthread_mutex_unlock(&s->lock);
 }

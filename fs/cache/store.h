@@ -51,4 +51,8 @@ bool store_has(struct store *s, const char *key);
 /* Bytes the store holds now. */
 uint64_t store_bytes(struct store *s);
 
+/* A new bound, e.g. one sized from the disk once store_bytes is known; past
+ * it, least recently used entries are deleted at once. */
+void store_set_limit(struct store *s, uint64_t limit);
+
 #endif

@@ -27,7 +27,6 @@
 
 #define DEFAULT_CONNECTIONS 4
 #define MAX_CONNECTIONS 64
-#define DEFAULT_CACHE_SIZE (UINT64_C(1) << 30)
 
 /*
  * What fuse_opt writes. Flags are int because fuse_opt stores an int through
@@ -203,7 +202,17 @@ static void set_defaults(struct imapfs_opts *o)
 	o->tls = TLS_IMPLICIT;
 	o->tls_verify = true;
 	o->connections = DEFAULT_CONNECTIONS;
-	o->cache_size = DEFAULT_CACHE_SIZE;
+	o->cache_size = IMAPFS_CACHE_SIZE_MIN;
+	o->cache_size_default = true;
+}
+
+uint64_t imapfs_default_cache_size(uint64_t room)
+{
+	uint64_t share = room / IMAPFS_CACHE_SIZE_SHARE;
+
+	if (share < IMAPFS_CACHE_SIZE_MIN)
+		return IMAPFS_CACHE_SIZE_MIN;
+	return share > IMAPFS_CACHE_SIZE_MAX ? IMAPFS_CACHE_SIZE_MAX : share;
 }
 
 int imapfs_parse_size(const char *s, uint64_t *bytes)
@@ -330,8 +339,11 @@ static int parse_numbers(const struct raw_opts *r, struct imapfs_opts *o, char *
 {
 	if (r->connections && parse_connections(r->connections, &o->connections, err, errlen) < 0)
 		return -1;
-	if (r->cache_size && parse_cache_size(r->cache_size, &o->cache_size, err, errlen) < 0)
-		return -1;
+	if (r->cache_size) {
+		if (parse_cache_size(r->cache_size, &o->cache_size, err, errlen) < 0)
+			return -1;
+		o->cache_size_default = false;
+	}
 	if (r->port && check_port(r->port, err, errlen) < 0)
 		return -1;
 	return 0;
@@ -816,7 +828,9 @@ void imapfs_opts_usage(FILE *out, const char *progname)
 "    -o cache_dir=DIR       persistent cache\n"
 "                           (default: $XDG_CACHE_HOME/imapfs/USER@HOST,\n"
 "                           or ~/.cache/imapfs/USER@HOST)\n"
-"    -o cache_size=BYTES    content cache bound, K/M/G suffixes (default: 1G)\n"
+"    -o cache_size=BYTES    content cache bound, K/M/G suffixes (default: a tenth\n"
+"                           of the free space of cache_dir's file system plus what\n"
+"                           the cache holds, measured at mount; 1G to 64G)\n"
 "    -o ro                  read-only: never change anything on the server\n"
 "    -o rw                  read-write (the default; wins over ro = yes in the file)\n"
 "    -o offline             not in this version: refused (imapfs needs the server\n"

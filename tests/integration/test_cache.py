@@ -633,6 +633,34 @@ class TestCacheSize(CacheTestBase):
                          f"after a read {worst[0]} bytes ({worst[2]}), in the background "
                          f"{peak['total']} bytes {peak['usage']}, after unmount {final[0]}\n")
         self.assertLessEqual(final[0], self.LIMIT, f"after unmount: {final}")
+        self.assertIn("content cache: cache_size=204800 ", m.stderr())
+        self.assertNotIn("by default", m.stderr())
+
+    def test_default_from_free_space(self):
+        """Without cache_size the bound is a tenth of cache_dir's free space (plus what the
+        cache holds: nothing here), 1 GiB to 64 GiB, as the log says."""
+        cache = self.cache_dir()
+        sv = os.statvfs(cache)
+        free_before = sv.f_bavail * sv.f_frsize
+        m = self.mount(f"cache_dir={cache}")
+        x = self.uids[0]
+        read(os.path.join(m.mnt, "Many", str(x), "message.eml"))  # serving: sized by now
+        sv = os.statvfs(cache)
+        free_after = sv.f_bavail * sv.f_frsize
+        self.finish(m)
+        found = re.search(r"content cache: cache_size=(\d+) \(.*\) by default: a tenth of "
+                          r"room=(\d+) \(.* free in (.*) \+ 0\.0 GiB held\)", m.stderr())
+        self.assertIsNotNone(found, m.stderr()[-4000:])
+        size, room, where = int(found.group(1)), int(found.group(2)), found.group(3)
+        self.assertEqual(where, cache)
+        # other processes write to this disk meanwhile: a margin, far below what
+        # counting the blocks only root may use (f_bfree) adds on most disks
+        margin = 256 * MiB
+        self.assertGreaterEqual(room, min(free_before, free_after) - margin, m.stderr())
+        self.assertLessEqual(room, max(free_before, free_after) + margin, m.stderr())
+        self.assertEqual(size, min(max(room // 10, 1 << 30), 64 << 30))
+        sys.stderr.write(f"\n[measured] default cache_size {size / (1 << 30):.1f} GiB from "
+                         f"{room / (1 << 30):.1f} GiB free in {cache}\n")
 
 
 # ---- 5. a large first listing is split between two connections ---------------------------

@@ -437,6 +437,7 @@ static void test_account_from_file(void **state)
 	assert_int_equal(p.o.connections, 2);
 	assert_string_equal(p.o.cache_dir, "/home/tester/c");
 	assert_true(p.o.cache_size == UINT64_C(2) << 30);
+	assert_false(p.o.cache_size_default);
 	assert_true(p.o.read_only);
 	assert_string_equal(p.o.password, "pw");
 	assert_null(p.o.password_command);

@@ -221,6 +221,7 @@ static void test_defaults(void **state)
 	assert_int_equal(p.o.connections, 4);
 	assert_string_equal(p.o.cache_dir, "/home/tester/.cache/imapfs/alice@h");
 	assert_true(p.o.cache_size == UINT64_C(1) << 30);
+	assert_true(p.o.cache_size_default);
 	assert_false(p.o.read_only);
 	assert_false(p.o.offline);
 	assert_false(p.o.foreground);
@@ -230,6 +231,32 @@ static void test_defaults(void **state)
 	assert_int_equal(p.args.argc, 1);
 	assert_string_equal(p.args.argv[0], "imapfs");
 	parsed_free(&p);
+}
+
+/* Without cache_size: a tenth of the room, between 1 GiB and 64 GiB. */
+static void test_default_cache_size(void **state)
+{
+	const uint64_t gib = UINT64_C(1) << 30;
+	static const struct {
+		uint64_t room, want;
+	} cases[] = {
+		{ 0, UINT64_C(1) << 30 },
+		{ 5 * (UINT64_C(1) << 30), UINT64_C(1) << 30 },
+		{ 10 * (UINT64_C(1) << 30) - 1, UINT64_C(1) << 30 },
+		{ 10 * (UINT64_C(1) << 30), UINT64_C(1) << 30 },
+		{ 10 * (UINT64_C(1) << 30) + 10, (UINT64_C(1) << 30) + 1 },
+		{ 80 * (UINT64_C(1) << 30), 8 * (UINT64_C(1) << 30) },
+		{ 640 * (UINT64_C(1) << 30), 64 * (UINT64_C(1) << 30) },
+		{ 641 * (UINT64_C(1) << 30), 64 * (UINT64_C(1) << 30) },
+		{ UINT64_MAX, 64 * (UINT64_C(1) << 30) },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_true(imapfs_default_cache_size(cases[i].room) == cases[i].want);
+	/* 100,000 typical messages (~5 GB) fit with 50 GiB free */
+	assert_true(imapfs_default_cache_size(50 * gib) >= UINT64_C(5000000000));
+	assert_true(IMAPFS_CACHE_SIZE_MIN == gib && IMAPFS_CACHE_SIZE_MAX == 64 * gib);
 }
 
 static void test_all_options(void **state)
@@ -255,6 +282,7 @@ static void test_all_options(void **state)
 	assert_int_equal(p.o.connections, 64);
 	assert_string_equal(p.o.cache_dir, "/c");
 	assert_true(p.o.cache_size == UINT64_C(100) << 20);
+	assert_false(p.o.cache_size_default);
 	assert_true(p.o.offline);
 	assert_false(p.o.read_only);
 	/* none of ours is passed on */
@@ -602,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_cache_dir),
 		cmocka_unit_test(test_user_from_environment),
 		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_default_cache_size),
 		cmocka_unit_test(test_usage_lists_every_option),
 		cmocka_unit_test(test_mountpoint_check),
 		cmocka_unit_test(test_password_command),

@@ -156,6 +156,35 @@ static void test_eviction(void **state)
 	tmpdir_remove(dir);
 }
 
+/* A bound set after the store found its entries (the default sized to the
+ * disk) deletes the least recently used at once; a larger one deletes none. */
+static void test_set_limit(void **state)
+{
+	char *dir = tmpdir_make("store"), key[32];
+	struct store *s = store_new(dir, 1 << 20);
+	uint64_t size;
+
+	(void)state;
+	for (int i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "e%d", i);
+		put(s, key, 1000, (char)('a' + i));
+	}
+	assert_true(has(s, "e0", &size));
+	store_set_limit(s, 20000);
+	assert_int_equal(store_bytes(s), 10000);
+	assert_int_equal(count_files(dir), 10);
+	store_set_limit(s, 5000);
+	assert_true(store_bytes(s) <= 5000);
+	assert_int_equal(count_files(dir) * 1000, store_bytes(s));
+	assert_true(has(s, "e0", &size));
+	assert_false(has(s, "e1", &size));
+	assert_true(has(s, "e9", &size));
+	put(s, "new", 1000, 'n');
+	assert_true(store_bytes(s) <= 5000);
+	store_free(s);
+	tmpdir_remove(dir);
+}
+
 static size_t open_fds(void)
 {
 	return count_files("/proc/self/fd");
@@ -236,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_abort_leaves_nothing),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_set_limit),
 		cmocka_unit_test(test_name_too_long),
 		cmocka_unit_test(test_bad_dir),
 		cmocka_unit_test(test_content_key_version),
