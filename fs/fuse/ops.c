@@ -17,7 +17,8 @@ static const char *const kind_names[OPS_KINDS] = {
 	[OPS_LOOKUP] = "LOOKUP", [OPS_GETATTR] = "GETATTR", [OPS_OPENDIR] = "OPENDIR",
 	[OPS_READDIR] = "READDIR", [OPS_READDIRPLUS] = "READDIRPLUS", [OPS_OPEN] = "OPEN",
 	[OPS_READ] = "READ", [OPS_READLINK] = "READLINK", [OPS_GETXATTR] = "GETXATTR",
-	[OPS_LISTXATTR] = "LISTXATTR", [OPS_STATFS] = "STATFS", [OPS_CHANGE] = "changes",
+	[OPS_LISTXATTR] = "LISTXATTR", [OPS_STATFS] = "STATFS", [OPS_FLUSH] = "FLUSH",
+	[OPS_RELEASE] = "RELEASE", [OPS_CHANGE] = "changes",
 };
 
 /* Every operation starts here, as its request arrives: from now on it has
@@ -453,16 +454,21 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_write(req, written);
 }
 
+/* Every close() sends a FLUSH, needed only to append a created file: on a
+ * read-only mount, ENOSYS tells the kernel to send no more. */
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct model *m = begin(req, OPS_CHANGE);
+	struct model *m = begin(req, OPS_FLUSH);
 
-	reply_err_or_zero(req, model_flush(m, ino, fi->fh));
+	if (model_read_only(m))
+		fuse_reply_err(req, ENOSYS);
+	else
+		reply_err_or_zero(req, model_flush(m, ino, fi->fh));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct model *m = begin(req, OPS_CHANGE);
+	struct model *m = begin(req, OPS_RELEASE);
 
 	(void)fi;
 	model_release(m, ino);
