@@ -4,8 +4,12 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+/* How late an unmount may be noticed. */
+#define WATCH_MS 100
 
 struct unmount_watch {
 	int fuse_fd;
@@ -15,28 +19,37 @@ struct unmount_watch {
 	pthread_t thread;
 };
 
+/* Whether the kernel dropped the connection, without waiting. */
+static bool connection_gone(int fuse_fd)
+{
+	/* No events asked of /dev/fuse: it is always writable and often
+	 * readable, but POLLERR (the connection is gone) is always reported. */
+	struct pollfd fd = { .fd = fuse_fd, .events = 0 };
+
+	return poll(&fd, 1, 0) > 0 && (fd.revents & (POLLERR | POLLHUP | POLLNVAL));
+}
+
+/*
+ * Looks every WATCH_MS rather than sleeping in poll on /dev/fuse: a poller
+ * of it is woken by every request the kernel queues (its wait queue is the
+ * workers'), which cost a wake-up of this thread per request.
+ */
 static void *watch(void *arg)
 {
 	struct unmount_watch *w = arg;
-	/* No events asked of /dev/fuse: it is always writable and often
-	 * readable, but POLLERR (the connection is gone) is always reported. */
-	struct pollfd fds[2] = {
-		{ .fd = w->fuse_fd, .events = 0 },
-		{ .fd = w->stop[0], .events = POLLIN },
-	};
+	struct pollfd stop = { .fd = w->stop[0], .events = POLLIN };
 	sigset_t all;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		int n = poll(&stop, 1, WATCH_MS);
+
+		if (n < 0 && errno != EINTR)
 			return NULL;
-		}
-		if (fds[1].revents)
+		if (n > 0)
 			return NULL;
-		if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+		if (connection_gone(w->fuse_fd)) {
 			w->on_unmount(w->ud);
 			return NULL;
 		}

@@ -1,6 +1,6 @@
 /*
- * unmount_watch — notices the unmount the moment the kernel drops the FUSE
- * connection, while requests may still be running.
+ * unmount_watch — notices the unmount within 100 ms of the kernel dropping
+ * the FUSE connection, while requests may still be running.
  *
  *   struct unmount_watch *w = unmount_watch_start(fuse_session_fd(se), stop, source);
  *   fuse_session_loop_mt(se, cfg);   // returns once its workers are joined
@@ -9,8 +9,9 @@
  * At unmount libfuse joins its worker threads before the loop returns, and
  * a worker may be waiting on the server (up to a request's deadline): main
  * would only then stop what they wait on. The watch sees the connection end
- * (poll reports POLLERR on /dev/fuse) and calls on_unmount at once, from its
- * own thread, so that those waits end and the process exits within moments.
+ * (poll reports POLLERR on /dev/fuse; it looks 10 times a second) and calls
+ * on_unmount from its own thread, so that those waits end and the process
+ * exits within moments.
  */
 #ifndef IMAPFS_UNMOUNT_WATCH_H
 #define IMAPFS_UNMOUNT_WATCH_H
