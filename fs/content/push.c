@@ -41,8 +41,10 @@ int model_content_local(struct model *m, uint64_t ino, char **data, size_t *len)
 	rc = file_get(m, ino, false, &f);
 	if (rc)
 		return rc;
-	/* Exactly the file's size: more would make the kernel grow it. */
-	if (f->size == 0 || f->size > SMALL_MAX) {
+	/* Exactly the file's size: more would make the kernel grow it. Only
+	 * what is here: a part that must come in ranges from the server is
+	 * left to its reads. */
+	if (f->size == 0 || f->size > SMALL_MAX || (!f->whole && f->fd < 0)) {
 		rc = -EAGAIN;
 	} else if (!(*data = malloc((size_t)f->size))) {
 		rc = -ENOMEM;

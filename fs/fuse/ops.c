@@ -200,6 +200,7 @@ static size_t add_entry(fuse_req_t req, char *buf, size_t room, const struct mod
  * prefetched), so that their reads need no request (model_content_local).
  * The kernel takes it only for the inodes it has.
  */
+#define PUSHING_MAX 4  /* of the loop's 16 workers (main.c) */
 static void push_files(fuse_req_t req, const struct model_dir *d)
 {
 	struct imapfs_mount *mnt = mount_of(req);
@@ -207,6 +208,12 @@ static void push_files(fuse_req_t req, const struct model_dir *d)
 	size_t len;
 	char *data;
 
+	/* A store waits for the page locks of a READ in flight on that file,
+	 * which another worker answers: never let the stores take them all. */
+	if (__atomic_add_fetch(&mnt->pushing, 1, __ATOMIC_ACQ_REL) > PUSHING_MAX) {
+		__atomic_sub_fetch(&mnt->pushing, 1, __ATOMIC_ACQ_REL);
+		return;
+	}
 	for (size_t i = 0; i < d->n; i++) {
 		if (!S_ISREG(d->ents[i].type) ||
 		    model_content_local(mnt->model, d->ents[i].ino, &data, &len) != 0)
@@ -219,6 +226,7 @@ static void push_files(fuse_req_t req, const struct model_dir *d)
 			__atomic_add_fetch(&mnt->push_refused, 1, __ATOMIC_RELAXED);
 		free(data);
 	}
+	__atomic_sub_fetch(&mnt->pushing, 1, __ATOMIC_ACQ_REL);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)

@@ -33,6 +33,7 @@ struct imapfs_mount {
 	struct fuse_session *se;   /* set before the session runs */
 	uint64_t requests[OPS_KINDS];        /* atomic */
 	uint64_t pushed, push_refused;       /* atomic: files put in the page cache */
+	unsigned pushing;                    /* atomic: requests putting them now */
 };
 
 /* Logs (LOG_INFO) how many requests of each kind were served: at unmount. */
