@@ -10,6 +10,7 @@
  * the user's terminal; worker threads start only after the fork.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -420,6 +421,11 @@ int main(int argc, char **argv)
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* glibc gives every thread that allocates an arena of its own (up to 8
+	 * per core), and each keeps what it freed: with the FUSE workers and the
+	 * fetchers that is 10 MB of a 50 MB peak at 4,000 messages, for no
+	 * speed (bench: cold grep the same or faster with 2). */
+	mallopt(M_ARENA_MAX, 2);
 	if (imapfs_opts_parse(&o, &args, err, sizeof(err)) < 0) {
 		fuse_opt_free_args(&args);
 		return usage_error(err);
