@@ -10,8 +10,8 @@
  * the user's terminal; worker threads start only after the fork.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
