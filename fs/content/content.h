@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "b64map.h"
 #include "decode.h"
 #include "model_int.h"
 
@@ -35,8 +36,13 @@ struct model_file {
 	char *section;            /* what chunks fetch: "" (message), "2" (part)... */
 	bool binary;              /* chunks via BINARY.PEEK */
 	bool whole;               /* all content is in chunk (headers) */
-	int fd;                   /* decoded content in the store, or -1 */
+	bool mapped;              /* base64 without BINARY: chunks are windows of map */
+	struct b64map map;        /* mapped: the part's verified layout */
 	enum mime_encoding encoding;  /* of what the fill fetches */
+	/* Decoded content in the store, or -1. Set before the file is shared,
+	 * or once, under fetching, when a mapped file falls back to the whole
+	 * part (a window did not fit its layout): loaded atomically. */
+	int fd;
 
 	pthread_mutex_t lock;
 	char *chunk;              /* protected by lock */
@@ -79,7 +85,8 @@ int part_header_local(struct model *m, uint64_t ino, const struct msg_detail *d,
 int part_local(struct model *m, uint64_t ino, struct msg_detail *d, char **out, size_t *len);
 
 /* chunk.c: copies what f's cached chunk holds of [off, off+size) (caller
- * holds f->lock); fetches the chunk holding off. */
+ * holds f->lock); fetches the chunk holding off (a mapped file: -EILSEQ
+ * when its window does not fit the layout; nothing of it is kept). */
 size_t copy_cached(struct model_file *f, uint64_t off, size_t size, char *buf);
 int fetch_chunk(struct model *m, struct model_file *f, uint64_t off);
 

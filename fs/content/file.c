@@ -11,6 +11,7 @@
 #include "content.h"
 #include "fill.h"
 #include "inode.h"
+#include "inval.h"
 #include "keys.h"
 #include "log.h"
 #include "request.h"
@@ -37,6 +38,24 @@ static int spool(struct model *m, uint64_t ino, const struct msg_detail *d, int 
 }
 
 
+/* A base64 part's layout (CONTENT_B64); -EILSEQ: read it whole (spool). */
+static int part_map(struct model *m, uint64_t ino, struct msg_detail *d, struct b64map *map)
+{
+	uint32_t uidvalidity = 0;
+	char *wire = mbox_wire(m, ino, &uidvalidity);
+	int rc;
+
+	if (!wire)
+		return -ENOENT;
+	rc = msg_content_map(m->source, m->store, wire, uidvalidity, ino_uid(ino), d,
+			     ino_sub(ino), map);
+	free(wire);
+	if (rc == -ESTALE) {
+		mbox_stale(m, ino_mbox(ino));
+		rc = -ENOENT;
+	}
+	return rc;
+}
 
 /* The size of a small message's part file: remembered, or cut once to know;
  * what was cut is kept as the file's open state, for the read that follows
@@ -79,7 +98,15 @@ int content_size(struct model *m, uint64_t ino, struct msg_detail *d, uint64_t *
 		if (rc != -EAGAIN)
 			return rc;
 	}
-	if (msg_content_mode(d, ino_sub(ino)) != CONTENT_SPOOL) {
+	if (msg_content_mode(d, ino_sub(ino)) == CONTENT_B64) {
+		struct b64map map;
+
+		rc = part_map(m, ino, d, &map);
+		if (rc != -EILSEQ) {
+			*size = rc == 0 ? map.dec_size : 0;
+			return rc;
+		}
+	} else if (msg_content_mode(d, ino_sub(ino)) != CONTENT_SPOOL) {
 		*size = msg_content_size(d, ino_sub(ino));
 		return 0;
 	}
@@ -204,6 +231,14 @@ static int open_part(struct model *m, struct model_file *f)
 		rc = 0;
 		f->size = p->size;
 		f->fillable = true;
+	} else if (msg_content_mode(d, sub) == CONTENT_B64 &&
+		   (rc = part_map(m, f->ino, d, &f->map)) != -EILSEQ) {
+		/* Ranges of whole lines, decoded here; read from its start, a
+		 * fill as for BINARY's. */
+		f->mapped = rc == 0;
+		f->size = f->map.dec_size;
+		f->fillable = true;
+		f->encoding = MIME_ENC_BASE64;
 	} else if (msg_content_mode(d, sub) == CONTENT_SPOOL) {
 		rc = spool(m, f->ino, d, &f->fd, &f->size);
 	} else {
@@ -294,13 +329,13 @@ int file_open(struct model *m, uint64_t ino, struct model_file **out)
 }
 
 
-/* Reads decoded content from the store. */
-static int read_stored(struct model_file *f, uint64_t off, size_t size, char *buf, size_t *n)
+/* Reads decoded content from the store (fd: f's). */
+static int read_stored(int fd, uint64_t off, size_t size, char *buf, size_t *n)
 {
 	size_t done = 0;
 
 	while (done < size) {
-		ssize_t got = pread(f->fd, buf + done, size - done, (off_t)(off + done));
+		ssize_t got = pread(fd, buf + done, size - done, (off_t)(off + done));
 
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -334,19 +369,52 @@ static int read_filled(struct model_file *f, uint64_t off, size_t size, char *bu
 	return rc;
 }
 
+/*
+ * A window of a mapped file did not fit the part's layout, so none of its
+ * bytes are shown: the part is read whole from now on, by this file (its
+ * store descriptor) and by every later open and stat. The size stat gave
+ * stays this file's; if the whole part decodes to another, the kernel is
+ * told to ask again. Caller holds f->fetching.
+ */
+static int to_whole(struct model *m, struct model_file *f)
+{
+	struct msg_detail *d;
+	uint64_t size;
+	int fd, rc = detail_get(m, f->ino, &d);
+
+	if (rc)
+		return rc;
+	log_msg(LOG_WARNING, "UID %u part %s: base64 lines not regular after all; reading it whole",
+		ino_uid(f->ino), f->section);
+	msg_content_map_drop(d, ino_sub(f->ino));
+	rc = spool(m, f->ino, d, &fd, &size);
+	msg_detail_unref(d);
+	if (rc)
+		return rc;
+	if (size != f->size) {
+		log_msg(LOG_WARNING, "UID %u part %s: %llu bytes decoded whole, %llu from its lines",
+			ino_uid(f->ino), f->section, (unsigned long long)size,
+			(unsigned long long)f->size);
+		if (m->inval)
+			inval_inode(m->inval, f->ino);
+	}
+	__atomic_store_n(&f->fd, fd, __ATOMIC_RELEASE);
+	return 0;
+}
+
 int file_read(struct model *m, struct model_file *f, uint64_t off, size_t size,
 	      char *buf, size_t *n)
 {
 	size_t done = 0, got;
-	int rc;
+	int rc, fd;
 
 	*n = 0;
 	if (off >= f->size)
 		return 0;
 	if (size > f->size - off)
 		size = (size_t)(f->size - off);
-	if (f->fd >= 0)
-		return read_stored(f, off, size, buf, n);
+	if ((fd = __atomic_load_n(&f->fd, __ATOMIC_ACQUIRE)) >= 0)
+		return read_stored(fd, off, size, buf, n);
 	if (off == 0 && f->size >= FILL_MIN && __atomic_load_n(&f->fillable, __ATOMIC_ACQUIRE)) {
 		pthread_mutex_lock(&f->fetching);
 		if (f->fillable)
@@ -354,6 +422,14 @@ int file_read(struct model *m, struct model_file *f, uint64_t off, size_t size,
 		pthread_mutex_unlock(&f->fetching);
 	}
 	while (done < size) {
+		/* A mapped file gone over to the whole part (to_whole). */
+		if ((fd = __atomic_load_n(&f->fd, __ATOMIC_ACQUIRE)) >= 0) {
+			rc = read_stored(fd, off + done, size - done, buf + done, &got);
+			if (rc && done == 0)
+				return rc;
+			done += rc ? 0 : got;
+			break;
+		}
 		rc = read_filled(f, off + done, size - done, buf + done, &got);
 		if (rc == 0) {
 			done += got;
@@ -382,6 +458,8 @@ int file_read(struct model *m, struct model_file *f, uint64_t off, size_t size,
 		got = copy_cached(f, off + done, size - done, buf + done);
 		pthread_mutex_unlock(&f->lock);
 		rc = got ? 0 : fetch_chunk(m, f, off + done);
+		if (rc == -EILSEQ)
+			rc = to_whole(m, f);
 		pthread_mutex_unlock(&f->fetching);
 		done += got;
 		if (rc && done == 0)

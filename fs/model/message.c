@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "b64map.h"
 #include "bodystructure.h"
 #include "buf.h"
 #include "client.h"
@@ -29,7 +30,15 @@ struct msg_detail {
 	uint64_t *binsize;        /* per part: BINARY.SIZE, or UINT64_MAX */
 	char *bodystructure;      /* as IMAP text, for the metadata cache */
 	uint64_t *local_size;     /* per part: size cut and decoded locally, or UINT64_MAX */
+	/* Per part (NULL for a small message): a base64 part's verified layout
+	 * (CONTENT_B64), NULL until probed; set once by compare-and-swap and
+	 * kept until the detail goes, so that a copy taken is never torn. */
+	struct b64map **map;
+	/* Per part (with map): set (atomically, never cleared) when the part is
+	 * read whole instead, its layout irregular or its content in the store. */
+	bool *map_whole;
 	bool small;               /* served from a whole copy of the message */
+	bool binary;              /* the server offered BINARY when it was fetched */
 };
 
 struct detail_ctx {
@@ -58,6 +67,10 @@ void msg_detail_unref(struct msg_detail *d)
 	free(d->binsize);
 	free(d->bodystructure);
 	free(d->local_size);
+	for (size_t i = 0; d->map && i < part_tree_count(d->tree); i++)
+		free(d->map[i]);
+	free(d->map);
+	free(d->map_whole);
 	free(d);
 }
 
@@ -143,7 +156,8 @@ static int fetch_binary_sizes(struct imap_conn *c, uint32_t uid, struct msg_deta
 		}
 	}
 	rc = IMAP_OK;
-	if (k && imap_conn_has_cap(c, "BINARY")) {
+	d->binary = imap_conn_has_cap(c, "BINARY");
+	if (k && d->binary) {
 		rc = imap_fetch_binary_sizes(c, uid, sections, k, sizes);
 		for (size_t j = 0; rc == IMAP_OK && j < k; j++) {
 			if (sizes[j] != UINT64_MAX && !size_trusted(d->tree, which[j]))
@@ -182,6 +196,12 @@ static int detail_sizes(struct msg_detail *d)
 	d->local_size = malloc(n * sizeof(*d->local_size));
 	if (!d->local_size)
 		return -ENOMEM;
+	if (!d->small && d->tree) {
+		d->map = calloc(n, sizeof(*d->map));
+		d->map_whole = calloc(n, sizeof(*d->map_whole));
+		if (!d->map || !d->map_whole)
+			return -ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++)
 		d->local_size[i] = UINT64_MAX;
 	return 0;
@@ -356,6 +376,12 @@ enum content_mode msg_content_mode(const struct msg_detail *d, size_t part)
 		return CONTENT_BINARY;
 	if (p->encoding == MIME_ENC_7BIT || p->encoding == MIME_ENC_OTHER)
 		return CONTENT_RAW;
+	/* Without BINARY a base64 part is read in ranges when its lines are
+	 * regular: known once probed (msg_content_map). With BINARY offered, a
+	 * part whose BINARY.SIZE was wrong keeps the whole-part path. */
+	if (p->encoding == MIME_ENC_BASE64 && !d->binary && d->map &&
+	    !__atomic_load_n(&d->map_whole[part], __ATOMIC_ACQUIRE))
+		return CONTENT_B64;
 	return CONTENT_SPOOL;
 }
 
@@ -532,4 +558,113 @@ int msg_part_local(struct msg_detail *d, size_t part, const char *raw, size_t le
 uint64_t msg_part_local_size(const struct msg_detail *d, size_t part)
 {
 	return __atomic_load_n(&d->local_size[part], __ATOMIC_RELAXED);
+}
+
+/* ---- base64 parts read in ranges (CONTENT_B64) ----------------------------- */
+
+struct probe_ctx {
+	uint32_t uid;
+	const struct mime_part *p;
+	struct b64map map;
+	int verdict;              /* 0, or -EILSEQ: not regular */
+};
+
+/* The part's head and tail, in two small fetches (one when they meet). */
+static int run_probe(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
+{
+	struct probe_ctx *ctx = ud;
+	const struct mime_part *p = ctx->p;
+	uint64_t head_len, tail_off;
+	char *head = NULL, *tail = NULL;
+	size_t hn = 0, tn = 0;
+	int rc;
+
+	(void)st;
+	b64map_probe_ranges(p->size, &head_len, &tail_off);
+	/* One byte more than the part should have: a longer part shows. */
+	rc = imap_fetch_part(c, ctx->uid, p->section, 0, head_len + (tail_off ? 0 : 1), &head, &hn);
+	if (rc == IMAP_OK && tail_off)
+		rc = imap_fetch_part(c, ctx->uid, p->section, tail_off, p->size - tail_off + 1, &tail,
+				     &tn);
+	if (rc == IMAP_OK)
+		ctx->verdict = tail_off ? b64map_probe(&ctx->map, p->size, head, hn, tail_off, tail, tn)
+					: b64map_probe(&ctx->map, p->size, head, hn, 0, head, hn);
+	free(head);
+	free(tail);
+	return rc;
+}
+
+void msg_content_map_drop(struct msg_detail *d, size_t part)
+{
+	if (d->map_whole)
+		__atomic_store_n(&d->map_whole[part], true, __ATOMIC_RELEASE);
+}
+
+/* Whether the store holds the part's decoded content already: a whole read
+ * or a complete fill, in this mount or an earlier one. It is read from
+ * there, with the size it had then. */
+static bool in_store(struct store *store, const char *mailbox, uint32_t uidvalidity,
+		     uint32_t uid, const struct mime_part *p)
+{
+	char *key = cache_key_part("content", mailbox, uidvalidity, uid, p->section);
+	uint64_t size;
+	int fd = -1;
+	bool found = key && store_open(store, key, &fd, &size) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	free(key);
+	return found;
+}
+
+/* Keeps map as part's layout (the first of racing probes wins). */
+static const struct b64map *keep_map(struct msg_detail *d, size_t part, const struct b64map *map)
+{
+	struct b64map *copy = malloc(sizeof(*copy)), *none = NULL;
+
+	if (!copy)
+		return NULL;
+	*copy = *map;
+	if (!__atomic_compare_exchange_n(&d->map[part], &none, copy, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		free(copy);
+		return none;
+	}
+	return copy;
+}
+
+int msg_content_map(struct source *src, struct store *store, const char *mailbox,
+		    uint32_t uidvalidity, uint32_t uid, struct msg_detail *d, size_t part,
+		    struct b64map *out)
+{
+	struct probe_ctx ctx = { .uid = uid, .p = part_tree_get(d->tree, part) };
+	struct source_cmd cmd = {
+		.mailbox = mailbox, .uidvalidity = uidvalidity, .fn = run_probe, .ud = &ctx,
+	};
+	const struct b64map *map;
+	int rc;
+
+	if (msg_content_mode(d, part) != CONTENT_B64)
+		return -EILSEQ;
+	map = __atomic_load_n(&d->map[part], __ATOMIC_ACQUIRE);
+	if (!map) {
+		if (in_store(store, mailbox, uidvalidity, uid, ctx.p)) {
+			msg_content_map_drop(d, part);
+			return -EILSEQ;
+		}
+		rc = source_run(src, &cmd);
+		if (rc)
+			return rc;
+		if (ctx.verdict) {
+			log_msg(LOG_INFO, "UID %u part %s: base64 lines not regular; reading it whole",
+				uid, ctx.p->section);
+			msg_content_map_drop(d, part);
+			return -EILSEQ;
+		}
+		map = keep_map(d, part, &ctx.map);
+		if (!map)
+			return -ENOMEM;
+	}
+	*out = *map;
+	return 0;
 }

@@ -6,11 +6,13 @@
  *   msg_details_fetch(src, "INBOX", uidvalidity, uids, small, n, ds);   // ENVELOPE BODYSTRUCTURE (+ BINARY.SIZE)
  *   switch (msg_content_mode(d, i)) { case CONTENT_BINARY: ... }
  *   msg_content_spool(src, store, "INBOX", uidvalidity, 42, d, i, &fd, &size);
+ *   msg_content_map(src, store, "INBOX", uidvalidity, 42, d, i, &map);   // CONTENT_B64
  *   msg_detail_unref(d);
  *
  * A detail is immutable once fetched and reference counted, so the model can
  * hand it to a request and drop its lock while the request talks to the
- * server. Functions return 0 or a negative errno.
+ * server; what is learnt later (local sizes, base64 layouts) is added to it
+ * atomically. Functions return 0 or a negative errno.
  */
 #ifndef IMAPFS_MESSAGE_H
 #define IMAPFS_MESSAGE_H
@@ -18,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "b64map.h"
 #include "part.h"
 #include "source.h"
 #include "store.h"
@@ -27,6 +30,8 @@ enum content_mode {
 	CONTENT_BINARY,  /* BINARY.PEEK[section]<o.l>: the server decodes; size from BINARY.SIZE */
 	CONTENT_RAW,     /* BODY.PEEK[section]<o.l>: identity encoding; size from BODYSTRUCTURE */
 	CONTENT_SPOOL,   /* fetched whole, decoded (and text converted to UTF-8) into the store */
+	CONTENT_B64,     /* no BINARY, base64: BODY.PEEK[section]<o.l> of whole lines around
+			  * the range, decoded here; size and layout from msg_content_map */
 };
 
 struct msg_detail;
@@ -66,6 +71,20 @@ uint64_t msg_content_size(const struct msg_detail *d, size_t part);
 int msg_content_spool(struct source *src, struct store *store, const char *mailbox,
 		      uint32_t uidvalidity, uint32_t uid, const struct msg_detail *d, size_t part,
 		      int *fd, uint64_t *size);
+
+/*
+ * A CONTENT_B64 part's layout (b64map.h), probed once (its first 4 KiB and
+ * last 512 bytes) and kept in d: 0 and *map. -EILSEQ when the part is to be
+ * read whole (msg_content_spool) instead: its lines are not regular, or the
+ * store holds its content already (read there, with the size it had). Other
+ * errors as msg_content_spool's. Not kept: a probe that failed.
+ */
+int msg_content_map(struct source *src, struct store *store, const char *mailbox,
+		    uint32_t uidvalidity, uint32_t uid, struct msg_detail *d, size_t part,
+		    struct b64map *map);
+/* From now on part is read whole (CONTENT_SPOOL): a window of it did not
+ * fit its layout. */
+void msg_content_map_drop(struct msg_detail *d, size_t part);
 
 /*
  * A small message's part cut from raw, its whole copy, into *out (malloc'd):
