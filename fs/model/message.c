@@ -60,6 +60,8 @@ void msg_detail_unref(struct msg_detail *d)
 {
 	if (!d || __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	for (size_t i = 0; d->map && i < part_tree_count(d->tree); i++)
+		free(d->map[i]);
 	part_tree_free(d->tree);
 	free(d->subject);
 	free(d->from);
@@ -67,8 +69,6 @@ void msg_detail_unref(struct msg_detail *d)
 	free(d->binsize);
 	free(d->bodystructure);
 	free(d->local_size);
-	for (size_t i = 0; d->map && i < part_tree_count(d->tree); i++)
-		free(d->map[i]);
 	free(d->map);
 	free(d->map_whole);
 	free(d);
