@@ -130,6 +130,18 @@ int imap_fetch_bodies(struct imap_conn *c, const char *uidset, imap_body_fn *fn,
 int imap_fetch_part(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
 		    uint64_t length, char **data, size_t *len);
 
+/* Ranges one imap_fetch_ranges asks at most. */
+#define IMAP_RANGES_MAX 8
+/*
+ * UID FETCH uid (BODY.PEEK[section]<off[0].len[0]> BODY.PEEK[section]<off[1].len[1]>
+ * ...): n ranges of one section in one command (1 <= n <= IMAP_RANGES_MAX,
+ * every length > 0). data[i] (malloc'd) and lens[i] as imap_fetch_part's,
+ * NULL and 0 on failure. Answers are matched by their origin; a server that
+ * leaves it out is taken to answer in the order asked.
+ */
+int imap_fetch_ranges(struct imap_conn *c, uint32_t uid, const char *section, const uint64_t *off,
+		      const uint64_t *len, size_t n, char **data, size_t *lens);
+
 /* Takes content as it arrives; non-zero stops the fetch (and breaks the
  * connection: IMAP_ESTOP). */
 typedef int imap_sink_fn(void *ud, const char *data, size_t len);

@@ -569,28 +569,30 @@ struct probe_ctx {
 	int verdict;              /* 0, or -EILSEQ: not regular */
 };
 
-/* The part's head and tail, in two small fetches (one when they meet). */
+/* The part's head and tail in one FETCH (one range when they meet), each
+ * asked with one byte more than the part should have: a longer part shows. */
 static int run_probe(struct imap_conn *c, const struct imap_mailbox_status *st, void *ud)
 {
 	struct probe_ctx *ctx = ud;
 	const struct mime_part *p = ctx->p;
-	uint64_t head_len, tail_off;
-	char *head = NULL, *tail = NULL;
-	size_t hn = 0, tn = 0;
+	uint64_t off[2] = { 0 }, len[2];
+	char *data[2] = { NULL, NULL };
+	size_t n[2] = { 0, 0 };
 	int rc;
 
 	(void)st;
-	b64map_probe_ranges(p->size, &head_len, &tail_off);
-	/* One byte more than the part should have: a longer part shows. */
-	rc = imap_fetch_part(c, ctx->uid, p->section, 0, head_len + (tail_off ? 0 : 1), &head, &hn);
-	if (rc == IMAP_OK && tail_off)
-		rc = imap_fetch_part(c, ctx->uid, p->section, tail_off, p->size - tail_off + 1, &tail,
-				     &tn);
+	b64map_probe_ranges(p->size, &len[0], &off[1]);
+	len[1] = p->size - off[1] + 1;
+	if (off[1] == 0)
+		len[0]++;
+	rc = imap_fetch_ranges(c, ctx->uid, p->section, off, len, off[1] ? 2 : 1, data, n);
 	if (rc == IMAP_OK)
-		ctx->verdict = tail_off ? b64map_probe(&ctx->map, p->size, head, hn, tail_off, tail, tn)
-					: b64map_probe(&ctx->map, p->size, head, hn, 0, head, hn);
-	free(head);
-	free(tail);
+		ctx->verdict = off[1] ? b64map_probe(&ctx->map, p->size, data[0], n[0], off[1],
+						     data[1], n[1])
+				      : b64map_probe(&ctx->map, p->size, data[0], n[0], 0, data[0],
+						     n[0]);
+	free(data[0]);
+	free(data[1]);
 	return rc;
 }
 

@@ -209,6 +209,9 @@ class B64Tests:
             for mm in re.finditer(r"BODY\.PEEK\[2\]<(\d+)\.(\d+)>", line):
                 requested += int(mm.group(2))
         self.assertGreater(requested, 0, "no range of the part fetched")
+        # the probe: head and tail in one command (the tail asked with a byte more)
+        self.assertTrue(any(re.search(r"BODY\.PEEK\[2\]<0\.4096> BODY\.PEEK\[2\]<\d+\.513>", l)
+                            for l in lines), [l for l in lines if "FETCH" in l])
         self.assertLessEqual(requested, 512 * KiB, lines)
         self.assertLessEqual(received, 512 * KiB)
 

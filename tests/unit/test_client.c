@@ -240,6 +240,41 @@ static void test_fetch_part(void **state)
 	imap_conn_close(c);
 }
 
+/* Several ranges of one part in one command. */
+static void test_fetch_ranges(void **state)
+{
+	struct imap_conn *c = open_script("fetch_ranges.txt");
+	const uint64_t off[] = { 0, 96 }, len[] = { 4, 5 }, off2[] = { 0, 9 }, len2[] = { 4, 9 };
+	char *data[2];
+	size_t n[2];
+
+	(void)state;
+	assert_int_equal(imap_fetch_ranges(c, 42, "2", off, len, 2, data, n), IMAP_OK);
+	assert_int_equal(n[0], 4);
+	assert_memory_equal(data[0], "head", 4);
+	assert_int_equal(n[1], 4);
+	assert_memory_equal(data[1], "t\r\nl", 4);
+	free(data[0]);
+	free(data[1]);
+	/* a range not answered: the message is gone */
+	assert_int_equal(imap_fetch_ranges(c, 42, "2", off, len, 2, data, n), IMAP_ENO);
+	assert_null(data[0]);
+	assert_null(data[1]);
+	/* no origins: in the order asked */
+	assert_int_equal(imap_fetch_ranges(c, 7, "1.2", off2, len2, 2, data, n), IMAP_OK);
+	assert_memory_equal(data[0], "aaaa", 4);
+	assert_int_equal(n[1], 2);
+	assert_memory_equal(data[1], "bb", 2);
+	free(data[0]);
+	free(data[1]);
+	/* refused before anything is sent */
+	assert_int_equal(imap_fetch_ranges(c, 7, "1 BODY[]", off2, len2, 2, data, n), IMAP_EBAD);
+	assert_int_equal(imap_fetch_ranges(c, 7, "1", off2, len2, 0, data, n), IMAP_EBAD);
+	assert_int_equal(imap_fetch_ranges(c, 7, "1", off2, (const uint64_t[]){ 4, 0 }, 2, data, n),
+			 IMAP_EBAD);
+	imap_conn_close(c);
+}
+
 struct sunk {
 	char data[64];
 	size_t len;
@@ -687,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_examine),
 		cmocka_unit_test(test_fetch_meta),
 		cmocka_unit_test(test_fetch_part),
+		cmocka_unit_test(test_fetch_ranges),
 		cmocka_unit_test(test_fetch_part_to),
 		cmocka_unit_test(test_reject),
 		cmocka_unit_test(test_fetch_binary),
