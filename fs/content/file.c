@@ -17,9 +17,10 @@
 #include "request.h"
 
 
-/* Decoded content in the store, fetched there first if needed. */
-static int spool(struct model *m, uint64_t ino, const struct msg_detail *d, int *fd,
-		 uint64_t *size)
+/* msg_content_map's answer for ino's part (map), else msg_content_spool's:
+ * the decoded content in the store, fetched there first if needed. */
+static int part_content(struct model *m, uint64_t ino, struct msg_detail *d, struct b64map *map,
+			int *fd, uint64_t *size)
 {
 	uint32_t uidvalidity = 0;
 	char *wire = mbox_wire(m, ino, &uidvalidity);
@@ -27,8 +28,12 @@ static int spool(struct model *m, uint64_t ino, const struct msg_detail *d, int 
 
 	if (!wire)
 		return -ENOENT;
-	rc = msg_content_spool(m->source, m->store, wire, uidvalidity, ino_uid(ino), d,
-			       ino_sub(ino), fd, size);
+	if (map)
+		rc = msg_content_map(m->source, m->store, wire, uidvalidity, ino_uid(ino), d,
+				     ino_sub(ino), map);
+	else
+		rc = msg_content_spool(m->source, m->store, wire, uidvalidity, ino_uid(ino), d,
+				       ino_sub(ino), fd, size);
 	free(wire);
 	if (rc == -ESTALE) {
 		mbox_stale(m, ino_mbox(ino));
@@ -37,24 +42,15 @@ static int spool(struct model *m, uint64_t ino, const struct msg_detail *d, int 
 	return rc;
 }
 
+static int spool(struct model *m, uint64_t ino, struct msg_detail *d, int *fd, uint64_t *size)
+{
+	return part_content(m, ino, d, NULL, fd, size);
+}
 
 /* A base64 part's layout (CONTENT_B64); -EILSEQ: read it whole (spool). */
 static int part_map(struct model *m, uint64_t ino, struct msg_detail *d, struct b64map *map)
 {
-	uint32_t uidvalidity = 0;
-	char *wire = mbox_wire(m, ino, &uidvalidity);
-	int rc;
-
-	if (!wire)
-		return -ENOENT;
-	rc = msg_content_map(m->source, m->store, wire, uidvalidity, ino_uid(ino), d,
-			     ino_sub(ino), map);
-	free(wire);
-	if (rc == -ESTALE) {
-		mbox_stale(m, ino_mbox(ino));
-		rc = -ENOENT;
-	}
-	return rc;
+	return part_content(m, ino, d, map, NULL, NULL);
 }
 
 /* The size of a small message's part file: remembered, or cut once to know;

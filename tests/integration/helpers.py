@@ -429,6 +429,21 @@ def rawlog_command_lines(sessions):
     return lines
 
 
+def fresh_mount(test, fixture):
+    """A new imapfs (implicit TLS, empty cache) unmounted by TEST's cleanup; the rawlog
+    sessions made since .before (rawlog_sessions_since) are its own."""
+    mnt = Imapfs(fixture, tls_opts(fixture))
+    test.addCleanup(mnt.cleanup)
+    mnt.before = rawlog_files(fixture)
+    mnt.mount()
+    return mnt
+
+
+def binary_commands(sessions):
+    """The lines of SESSIONS that name BINARY (none may, on a server without it)."""
+    return [l for l in rawlog_command_lines(sessions) if re.search(r"\bBINARY", l, re.I)]
+
+
 def rawlog_received_bytes(sessions):
     """Bytes the server sent to the client in SESSIONS."""
     total = 0

@@ -19,8 +19,9 @@ import unicodedata
 import unittest
 import zipfile
 
-from helpers import (Imapfs, dovecot, examine, fetch_item, fetch_meta, mount_for_class,
-                     parse_internaldate, rawlog_command_lines, readable_header, rawlog_files, rawlog_received_bytes,
+from helpers import (binary_commands, dovecot, examine, fetch_item, fetch_meta,
+                     fresh_mount, mount_for_class,
+                     parse_internaldate, rawlog_command_lines, readable_header, rawlog_received_bytes,
                      rawlog_sessions_since, require_binary, start_fixture, tls_opts)
 
 import corpus
@@ -97,16 +98,11 @@ class PartsTests:
         return out
 
     def fresh_mount(self):
-        """A new imapfs with an empty cache; its rawlog sessions are the ones after .before."""
-        mnt = Imapfs(self.d, tls_opts(self.d))
-        self.addCleanup(mnt.cleanup)
-        mnt.before = rawlog_files(self.d)
-        mnt.mount()
-        return mnt
+        return fresh_mount(self, self.d)
 
     def assert_no_binary_sent(self, sessions):
-        sent = [l for l in rawlog_command_lines(sessions) if re.search(r"\bBINARY", l, re.I)]
-        self.assertEqual(sent, [], "BINARY used although the server does not advertise it")
+        self.assertEqual(binary_commands(sessions), [],
+                         "BINARY used although the server does not advertise it")
 
     # ---- layout ------------------------------------------------------------------
 
