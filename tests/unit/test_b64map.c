@@ -151,7 +151,7 @@ static void every_offset(size_t n, size_t line, bool final_crlf)
 static void layouts(size_t line)
 {
 	size_t per_line = line / 4 * 3;
-	const size_t lines[] = { 1, 2, 7, 40, 90 };
+	const size_t lines[] = { 1, 2, 7, 40 };
 
 	for (size_t n = 0; n <= 7; n++)
 		for (int crlf = 0; crlf < 2; crlf++)
@@ -160,13 +160,16 @@ static void layouts(size_t line)
 		for (size_t n = lines[i] * per_line - 3; n <= lines[i] * per_line + 4; n++)
 			for (int crlf = 0; crlf < 2; crlf++)
 				every_offset(n, line, crlf);
+	/* head and tail fetched apart: a full last line without '=', a short one with '=' */
+	every_offset(100 * per_line, line, true);
+	every_offset(100 * per_line + 2, line, false);
 }
 
 static void test_line_76(void **state)
 {
 	(void)state;
 	layouts(76);
-	every_offset(20000, 76, true);
+	every_offset(9000, 76, true);
 }
 
 static void test_line_64(void **state)
