@@ -173,9 +173,27 @@ def search_keys():
         write("search_keys", "name%d" % i, n.encode("utf-8"))
 
 
+def b64map():
+    """Two bytes (where to read), then a base64 part: line lengths, last lines, paddings,
+    small (head and tail one fetch) and large, and a few irregular ones."""
+    import base64
+    import random
+    r = random.Random(12)
+    cases = [(76, True, 570), (76, False, 571), (64, True, 5000), (72, False, 5002),
+             (4, True, 1001), (100, False, 75), (76, True, 0)]
+    for i, (line, crlf, n) in enumerate(cases):
+        s = base64.b64encode(r.randbytes(n)).decode()
+        body = "\r\n".join(s[k:k + line] for k in range(0, len(s), line))
+        body += "\r\n" if crlf and body else ""
+        write("b64map", "part%d" % i, bytes([i * 37 % 256, i * 91 % 256]) + body.encode())
+        if n > 1000:
+            odd = body.replace("\r\n", "\n", 3)
+            write("b64map", "odd%d" % i, bytes([200, 3]) + odd.encode())
+
+
 if __name__ == "__main__":
     for t in ["parser", "bodystructure", "split", "names", "header", "meta_cache", "mailbox",
-              "search_keys"]:
+              "search_keys", "b64map"]:
         shutil.rmtree(HERE / t, ignore_errors=True)
     parser()
     bodystructure()
@@ -185,3 +203,4 @@ if __name__ == "__main__":
     meta_cache()
     mailbox()
     search_keys()
+    b64map()
