@@ -19,6 +19,13 @@
  * byte of it is decoded. Both answer -EILSEQ when the part does not fit, so
  * a wrong mapping never yields bytes. Decoding is decode.h's (the same bytes
  * as decoding the whole part). Lines end with CRLF; an empty part maps too.
+ *
+ * What no check short of reading the part whole can see: lines that differ
+ * only between the head and a window, in ways that cancel out before it
+ * (two lines split in two and a third one quantum short, say: the grid is
+ * back in step at the window, with one quantum fewer before it, so the
+ * window reads 3 bytes off). No encoder writes that; a part read from its
+ * start is decoded whole (fill.h), not by windows.
  */
 #ifndef IMAPFS_MIME_B64MAP_H
 #define IMAPFS_MIME_B64MAP_H
