@@ -44,7 +44,8 @@ int model_content_local(struct model *m, uint64_t ino, char **data, size_t *len)
 	/* Exactly the file's size: more would make the kernel grow it. Only
 	 * what is here: a part that must come in ranges from the server is
 	 * left to its reads. */
-	if (f->size == 0 || f->size > SMALL_MAX || (!f->whole && f->fd < 0)) {
+	if (f->size == 0 || f->size > SMALL_MAX ||
+	    (!f->whole && __atomic_load_n(&f->fd, __ATOMIC_ACQUIRE) < 0)) {
 		rc = -EAGAIN;
 	} else if (!(*data = malloc((size_t)f->size))) {
 		rc = -ENOMEM;
