@@ -74,9 +74,9 @@ char *mbox_wire(struct model *m, uint64_t ino, uint32_t *uidvalidity);
 int fetch_section(struct model *m, uint64_t ino, struct fetch_req *req);
 
 /* whole.c: a small message's whole copy, as a store descriptor or in memory
- * (malloc'd, NUL-terminated), and files cut from it. */
+ * (shared, NUL-terminated: raw_put it), and files cut from it. */
 int whole_open(struct model *m, uint64_t ino, int *fd, uint64_t *size);
-int whole_read(struct model *m, uint64_t ino, char **raw, size_t *len);
+int whole_read(struct model *m, uint64_t ino, struct raw_buf **raw);
 int copy_out(const char *raw, size_t off, size_t len, char **out, size_t *out_len);
 int header_local(struct model *m, uint64_t ino, char **out, size_t *len);
 int part_header_local(struct model *m, uint64_t ino, const struct msg_detail *d, char **out,

@@ -40,7 +40,7 @@ bool msg_whole_here(struct model *m, uint64_t ino)
 		return false;
 	pthread_mutex_lock(&rc->lock);
 	for (size_t i = 0; i < RAW_CACHE && !here; i++)
-		here = rc->e[i].raw && rc->e[i].key == key;
+		here = rc->e[i].buf && rc->e[i].key == key;
 	pthread_mutex_unlock(&rc->lock);
 	if (here || !(wire = mbox_wire(m, ino, &uidvalidity)))
 		return here;
@@ -112,72 +112,75 @@ int whole_open(struct model *m, uint64_t ino, int *fd, uint64_t *size)
 	return rc;
 }
 
-/* The whole message in memory (it is small). */
-/* A copy of a recently read whole message, or -ENOENT. */
-static int raw_cached(struct model *m, uint64_t key, char **raw, size_t *len)
+void raw_put(struct raw_buf *b)
+{
+	if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(b);
+}
+
+/* A recently read whole message (a reference for the caller), or NULL. */
+static struct raw_buf *raw_cached(struct model *m, uint64_t key)
 {
 	struct raw_cache *rc = &m->raws;
-	int found = -ENOENT;
+	struct raw_buf *b = NULL;
 
 	pthread_mutex_lock(&rc->lock);
-	for (size_t i = 0; i < RAW_CACHE; i++) {
-		if (!rc->e[i].raw || rc->e[i].key != key)
-			continue;
-		*raw = malloc(rc->e[i].len + 1);
-		if (*raw) {
-			memcpy(*raw, rc->e[i].raw, rc->e[i].len + 1);
-			*len = rc->e[i].len;
+	for (size_t i = 0; i < RAW_CACHE && !b; i++) {
+		if (rc->e[i].buf && rc->e[i].key == key) {
+			b = rc->e[i].buf;
+			__atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
 		}
-		found = *raw ? 0 : -ENOMEM;
-		break;
 	}
 	pthread_mutex_unlock(&rc->lock);
-	return found;
+	return b;
 }
 
-/* Keeps a copy of raw: the next file of the same message will want it. */
-static void raw_keep(struct model *m, uint64_t key, const char *raw, size_t len)
+/* Keeps b (a reference of its own): the next file of the same message will
+ * want it. */
+static void raw_keep(struct model *m, uint64_t key, struct raw_buf *b)
 {
 	struct raw_cache *rc = &m->raws;
-	char *copy = malloc(len + 1);
+	struct raw_buf *old;
 
-	if (!copy)
-		return;
-	memcpy(copy, raw, len + 1);
+	__atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&rc->lock);
-	free(rc->e[rc->next].raw);
-	rc->e[rc->next] = (struct raw_entry){ .key = key, .raw = copy, .len = len };
+	old = rc->e[rc->next].buf;
+	rc->e[rc->next] = (struct raw_entry){ .key = key, .buf = b };
 	rc->next = (rc->next + 1) % RAW_CACHE;
 	pthread_mutex_unlock(&rc->lock);
+	raw_put(old);
 }
 
-/* The whole message in memory (it is small). A message's files are read one
- * after another (header, parts...), so the last few are kept. */
-int whole_read(struct model *m, uint64_t ino, char **raw, size_t *len)
+/* The whole message in memory (it is small), shared, not copied: a
+ * message's files are read one after another (header, parts...), so the
+ * last few are kept. */
+int whole_read(struct model *m, uint64_t ino, struct raw_buf **raw)
 {
 	uint64_t size, key = ino_make(INO_MSG, ino_mbox(ino), ino_uid(ino), 0);
+	struct raw_buf *b;
 	ssize_t got;
 	int fd, rc;
 
-	*raw = NULL;
-	*len = 0;
-	rc = raw_cached(m, key, raw, len);
-	if (rc != -ENOENT)
-		return rc;
+	*raw = raw_cached(m, key);
+	if (*raw)
+		return 0;
 	rc = whole_open(m, ino, &fd, &size);
 	if (rc)
 		return rc;
-	*raw = malloc(size + 1);
-	got = *raw ? pread(fd, *raw, size, 0) : -1;
+	b = size < SIZE_MAX - sizeof(*b) - 1 ? malloc(sizeof(*b) + size + 1) : NULL;
+	got = b ? pread(fd, b->data, size, 0) : -1;
 	close(fd);
+	if (!b)
+		return -ENOMEM;
 	if (got < 0 || (uint64_t)got != size) {
-		free(*raw);
-		*raw = NULL;
+		free(b);
 		return -EIO;
 	}
-	(*raw)[size] = '\0';
-	*len = size;
-	raw_keep(m, key, *raw, size);
+	b->refs = 1;
+	b->len = size;
+	b->data[size] = '\0';
+	raw_keep(m, key, b);
+	*raw = b;
 	return 0;
 }
 
@@ -196,15 +199,15 @@ int copy_out(const char *raw, size_t off, size_t len, char **out, size_t *out_le
  * empty line, as BODY[HEADER] is; all of it when there is no body. */
 int header_local(struct model *m, uint64_t ino, char **out, size_t *len)
 {
-	char *raw, *end;
-	size_t n;
-	int rc = whole_read(m, ino, &raw, &n);
+	struct raw_buf *raw;
+	char *end;
+	int rc = whole_read(m, ino, &raw);
 
 	if (rc)
 		return rc;
-	end = memmem(raw, n, "\r\n\r\n", 4);
-	rc = copy_out(raw, 0, end ? (size_t)(end - raw) + 4 : n, out, len);
-	free(raw);
+	end = memmem(raw->data, raw->len, "\r\n\r\n", 4);
+	rc = copy_out(raw->data, 0, end ? (size_t)(end - raw->data) + 4 : raw->len, out, len);
+	raw_put(raw);
 	return rc;
 }
 
@@ -212,18 +215,18 @@ int header_local(struct model *m, uint64_t ino, char **out, size_t *len)
 int part_header_local(struct model *m, uint64_t ino, const struct msg_detail *d,
 		      char **out, size_t *len)
 {
-	size_t n, off, hlen;
-	char *raw;
-	int rc = whole_read(m, ino, &raw, &n);
+	size_t off, hlen;
+	struct raw_buf *raw;
+	int rc = whole_read(m, ino, &raw);
 
 	if (rc)
 		return rc;
-	if (mime_split(raw, n, msg_detail_tree(d), ino_sub(ino), MIME_SPLIT_HEADER, &off,
-		       &hlen) == 0)
-		rc = copy_out(raw, off, hlen, out, len);
+	if (mime_split(raw->data, raw->len, msg_detail_tree(d), ino_sub(ino), MIME_SPLIT_HEADER,
+		       &off, &hlen) == 0)
+		rc = copy_out(raw->data, off, hlen, out, len);
 	else
 		rc = -EIO;
-	free(raw);
+	raw_put(raw);
 	return rc;
 }
 
@@ -233,13 +236,12 @@ int part_header_local(struct model *m, uint64_t ino, const struct msg_detail *d,
 int part_local(struct model *m, uint64_t ino, struct msg_detail *d, char **out,
 	       size_t *len)
 {
-	char *raw;
-	size_t n;
-	int rc = whole_read(m, ino, &raw, &n);
+	struct raw_buf *raw;
+	int rc = whole_read(m, ino, &raw);
 
 	if (rc)
 		return rc == -ENOMEM ? rc : -EAGAIN;
-	rc = msg_part_local(d, ino_sub(ino), raw, n, out, len);
-	free(raw);
+	rc = msg_part_local(d, ino_sub(ino), raw->data, raw->len, out, len);
+	raw_put(raw);
 	return rc;
 }

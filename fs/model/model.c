@@ -167,7 +167,7 @@ void model_free(struct model *m)
 		model_dir_free(m->dirs[i].d);
 	pthread_mutex_destroy(&m->dir_lock);
 	for (size_t i = 0; i < RAW_CACHE; i++)
-		free(m->raws.e[i].raw);
+		raw_put(m->raws.e[i].buf);
 	pthread_mutex_destroy(&m->raws.lock);
 	work_queue_free(m->saver); /* a save it did not run is written below */
 	pthread_mutex_lock(&m->lock);

@@ -46,11 +46,18 @@ struct kept_detail {
 /* Whole small messages kept in memory for the next file of the same one. */
 #define RAW_CACHE 4
 
-struct raw_entry {
-	uint64_t key;             /* protected by raw_cache.lock (all three):
-				   * the message directory's inode */
-	char *raw;
+/* A small message's bytes, shared by the raw cache and its readers. */
+struct raw_buf {
+	int refs;                 /* atomic */
 	size_t len;
+	char data[];              /* len bytes and a NUL */
+};
+void raw_put(struct raw_buf *b);
+
+struct raw_entry {
+	uint64_t key;             /* protected by raw_cache.lock (both):
+				   * the message directory's inode */
+	struct raw_buf *buf;      /* a reference of the cache's own */
 };
 
 struct raw_cache {
