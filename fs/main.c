@@ -120,7 +120,7 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *fopts)
 	if (!cfg)
 		return -1;
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_loop_cfg_set_max_threads(cfg, OPS_WORKERS);
 	fuse_loop_cfg_set_idle_threads(cfg, 8);
 	rc = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
@@ -425,7 +425,9 @@ int main(int argc, char **argv)
 	 * per core), and each keeps what it freed: with the FUSE workers and the
 	 * fetchers that is 10 MB of a 50 MB peak at 4,000 messages, for no
 	 * speed (bench: cold grep the same or faster with 2). */
+#ifdef M_ARENA_MAX
 	mallopt(M_ARENA_MAX, 2);
+#endif
 	if (imapfs_opts_parse(&o, &args, err, sizeof(err)) < 0) {
 		fuse_opt_free_args(&args);
 		return usage_error(err);

@@ -707,10 +707,19 @@ static bool section_key_matches(const char *key, const char *item, const char *s
 			     strspn(end + 1, "0123456789") == olen - 2);
 }
 
+/* The origin of "BODY[s]<123>", or UINT64_MAX for a key without one. */
+static uint64_t key_origin(const char *key)
+{
+	const char *end = strrchr(key, ']');
+
+	return end && end[1] == '<' ? strtoull(end + 2, NULL, 10) : UINT64_MAX;
+}
+
 struct part_ctx {
 	uint32_t uid;
 	const char *item;       /* "BODY" or "BINARY" */
 	const char *section;
+	uint64_t origin;        /* the offset asked; UINT64_MAX: the whole section */
 	uint64_t max;
 	bool found;
 	char *data;
@@ -728,7 +737,22 @@ static uint32_t fetch_uid(const struct imap_arg *items, size_t n)
 	return 0;
 }
 
-static void take_body(struct part_ctx *ctx, const struct imap_arg *v)
+/*
+ * Whether an answer keyed key is the range ctx asked: its origin must be the
+ * offset asked. A server may leave the origin out; then only an answer no
+ * longer than asked is taken, since one that ignored the range (the section
+ * from its start) would put its first bytes where the range's belong.
+ */
+static bool is_range_asked(const struct part_ctx *ctx, const char *key, size_t len)
+{
+	uint64_t origin = key_origin(key);
+
+	if (ctx->origin == UINT64_MAX || origin != UINT64_MAX)
+		return origin == ctx->origin;
+	return len <= ctx->max;
+}
+
+static void take_body(struct part_ctx *ctx, const char *key, const struct imap_arg *v)
 {
 	const char *s;
 	size_t len;
@@ -736,6 +760,10 @@ static void take_body(struct part_ctx *ctx, const struct imap_arg *v)
 	/* literal8 (BINARY) arrives as a literal, so nstring covers both. */
 	if (!imap_arg_nstring(v, &s, &len))
 		return;
+	if (!is_range_asked(ctx, key, s ? len : 0)) {
+		ctx->err = IMAP_EBAD; /* not what was asked: nothing of it is used */
+		return;
+	}
 	/* NIL: the server has no such part content; read as empty. */
 	if (!s)
 		len = 0;
@@ -766,7 +794,7 @@ static void on_fetch_part(void *ud, const struct imap_resp *r)
 		return;
 	for (size_t i = 0; i + 1 < n; i += 2) {
 		if (section_key_matches(imap_arg_atom(&items[i]), ctx->item, ctx->section)) {
-			take_body(ctx, &items[i + 1]);
+			take_body(ctx, imap_arg_atom(&items[i]), &items[i + 1]);
 			return;
 		}
 	}
@@ -778,10 +806,11 @@ static int fetch_section(struct imap_conn *c, uint32_t uid, const char *item,
 			 size_t *len)
 {
 	struct part_ctx ctx = { .uid = uid, .item = item, .section = section,
-				.max = SIZE_MAX - 1 };
+				.origin = offset, .max = SIZE_MAX - 1 };
 	int rc;
 
 	if (offset == 0 && length == 0) {
+		ctx.origin = UINT64_MAX;
 		rc = imap_conn_cmd(c, on_fetch_part, &ctx, "UID FETCH %u (%s.PEEK[%s])", uid, item,
 				   section);
 	} else {
@@ -828,14 +857,6 @@ struct ranges_ctx {
 	struct part_ctx *r;       /* one per range */
 };
 
-/* The origin of "BODY[s]<123>", or UINT64_MAX for a key without one. */
-static uint64_t key_origin(const char *key)
-{
-	const char *end = strrchr(key, ']');
-
-	return end && end[1] == '<' ? strtoull(end + 2, NULL, 10) : UINT64_MAX;
-}
-
 /* Each range is matched by its origin; one without (servers may leave it
  * out) goes to the first range still missing, in the order asked. */
 static void on_fetch_ranges(void *ud, const struct imap_resp *r)
@@ -858,7 +879,7 @@ static void on_fetch_ranges(void *ud, const struct imap_resp *r)
 			if (!ctx->r[k].found && (origin == UINT64_MAX || ctx->off[k] == origin))
 				break;
 		if (k < ctx->n)
-			take_body(&ctx->r[k], &items[i + 1]);
+			take_body(&ctx->r[k], key, &items[i + 1]);
 	}
 }
 
@@ -896,7 +917,7 @@ int imap_fetch_ranges(struct imap_conn *c, uint32_t uid, const char *section, co
 		if (off[i] > PARTIAL_MAX || len[i] == 0 || len[i] > PARTIAL_MAX)
 			return IMAP_EBAD;
 		r[i] = (struct part_ctx){ .uid = uid, .item = "BODY", .section = section,
-					  .max = len[i] };
+					  .origin = off[i], .max = len[i] };
 	}
 	items = ranges_items(section, off, len, n);
 	if (!items)
@@ -944,7 +965,7 @@ static int count_to_sink(void *ud, const char *data, size_t len)
 int imap_fetch_part_to(struct imap_conn *c, uint32_t uid, const char *section, uint64_t offset,
 		       uint64_t length, imap_sink_fn *sink, void *sink_ud, uint64_t *len)
 {
-	struct part_ctx ctx = { .uid = uid, .item = "BODY", .section = section };
+	struct part_ctx ctx = { .uid = uid, .item = "BODY", .section = section, .origin = offset };
 	struct stream_ctx sc = { sink, sink_ud, 0, 0 };
 	char *key;
 	int rc;

@@ -99,6 +99,9 @@ void file_release(struct model_file *f);
 
 /* open_cache.c: keeps f (a reference of its own) for the reads to come. */
 void keep_open(struct model *m, struct model_file *f);
+/* Drops f from the open files kept (its state is out of date); the
+ * caller's reference stays. */
+void forget_open(struct model *m, struct model_file *f);
 /* ino's open state, a reference for the caller: the kept one, or opened now
  * (and kept if keep). */
 int file_get(struct model *m, uint64_t ino, bool keep, struct model_file **out);

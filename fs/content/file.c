@@ -376,8 +376,11 @@ static int to_whole(struct model *m, struct model_file *f)
 {
 	struct msg_detail *d;
 	uint64_t size;
-	int fd, rc = detail_get(m, f->ino, &d);
+	int fd, rc;
 
+	if (__atomic_load_n(&f->fd, __ATOMIC_ACQUIRE) >= 0)
+		return 0; /* done by a reader before */
+	rc = detail_get(m, f->ino, &d);
 	if (rc)
 		return rc;
 	log_msg(LOG_WARNING, "UID %u part %s: base64 lines not regular after all; reading it whole",
@@ -391,8 +394,12 @@ static int to_whole(struct model *m, struct model_file *f)
 		log_msg(LOG_WARNING, "UID %u part %s: %llu bytes decoded whole, %llu from its lines",
 			ino_uid(f->ino), f->section, (unsigned long long)size,
 			(unsigned long long)f->size);
-		if (m->inval)
-			inval_inode(m->inval, f->ino);
+		/* This open state keeps its size for the reads under way; the
+		 * next open takes the new one. */
+		forget_open(m, f);
+		pthread_mutex_lock(&m->lock);
+		inval_inode(m->inval, f->ino);
+		pthread_mutex_unlock(&m->lock);
 	}
 	__atomic_store_n(&f->fd, fd, __ATOMIC_RELEASE);
 	return 0;
@@ -449,12 +456,17 @@ int file_read(struct model *m, struct model_file *f, uint64_t off, size_t size,
 			return rc;
 		if (rc)
 			break;
-		/* Another reader may have fetched it while we waited. */
+		/* Another reader may have fetched it while we waited, or sent the
+		 * file to the whole part. */
+		if (__atomic_load_n(&f->fd, __ATOMIC_ACQUIRE) >= 0) {
+			pthread_mutex_unlock(&f->fetching);
+			continue;
+		}
 		pthread_mutex_lock(&f->lock);
 		got = copy_cached(f, off + done, size - done, buf + done);
 		pthread_mutex_unlock(&f->lock);
 		rc = got ? 0 : fetch_chunk(m, f, off + done);
-		if (rc == -EILSEQ)
+		if (rc == -EILSEQ && f->mapped)
 			rc = to_whole(m, f);
 		pthread_mutex_unlock(&f->fetching);
 		done += got;

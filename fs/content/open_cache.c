@@ -89,11 +89,28 @@ void keep_open(struct model *m, struct model_file *f)
 	file_release(evicted);
 }
 
+void forget_open(struct model *m, struct model_file *f)
+{
+	struct open_cache *oc = m->open_cache;
+	struct model_file *dropped = NULL;
+
+	pthread_mutex_lock(&oc->lock);
+	for (size_t i = 0; i < OPEN_CACHE; i++) {
+		if (oc->e[i].f == f) {
+			dropped = f;
+			oc->e[i] = (struct open_entry){ 0 };
+		}
+	}
+	pthread_mutex_unlock(&oc->lock);
+	file_release(dropped);
+}
+
 int file_get(struct model *m, uint64_t ino, bool keep, struct model_file **out)
 {
 	struct model_file *f;
 	int rc;
 
+	*out = NULL;
 	pthread_mutex_lock(&m->open_cache->lock);
 	f = cached_file(m->open_cache, ino);
 	pthread_mutex_unlock(&m->open_cache->lock);

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "content.h"
 #include "inode.h"
@@ -31,6 +32,7 @@ static bool pushable(struct model *m, uint64_t ino)
 int model_content_local(struct model *m, uint64_t ino, char **data, size_t *len)
 {
 	struct model_file *f;
+	struct stat st;
 	size_t n = 0;
 	int rc;
 
@@ -38,13 +40,15 @@ int model_content_local(struct model *m, uint64_t ino, char **data, size_t *len)
 	*len = 0;
 	if (!pushable(m, ino))
 		return -EAGAIN;
-	rc = file_get(m, ino, false, &f);
+	rc = model_getattr(m, ino, &st);
+	if (rc == 0)
+		rc = file_get(m, ino, false, &f);
 	if (rc)
 		return rc;
-	/* Exactly the file's size: more would make the kernel grow it. Only
-	 * what is here: a part that must come in ranges from the server is
-	 * left to its reads. */
-	if (f->size == 0 || f->size > SMALL_MAX ||
+	/* Exactly the size stat shows: more would make the kernel grow the
+	 * file. Only what is here: a part that must come in ranges from the
+	 * server is left to its reads. */
+	if (f->size != (uint64_t)st.st_size || f->size == 0 || f->size > SMALL_MAX ||
 	    (!f->whole && __atomic_load_n(&f->fd, __ATOMIC_ACQUIRE) < 0)) {
 		rc = -EAGAIN;
 	} else if (!(*data = malloc((size_t)f->size))) {

@@ -200,11 +200,10 @@ static size_t add_entry(fuse_req_t req, char *buf, size_t room, const struct mod
  * prefetched), so that their reads need no request (model_content_local).
  * The kernel takes it only for the inodes it has.
  */
-#define PUSHING_MAX 4  /* of the loop's 16 workers (main.c) */
+#define PUSHING_MAX (OPS_WORKERS / 4)
 static void push_files(fuse_req_t req, const struct model_dir *d)
 {
 	struct imapfs_mount *mnt = mount_of(req);
-	struct fuse_bufvec bufv = FUSE_BUFVEC_INIT(0);
 	size_t len;
 	char *data;
 
@@ -218,8 +217,9 @@ static void push_files(fuse_req_t req, const struct model_dir *d)
 		if (!S_ISREG(d->ents[i].type) ||
 		    model_content_local(mnt->model, d->ents[i].ino, &data, &len) != 0)
 			continue;
+		struct fuse_bufvec bufv = FUSE_BUFVEC_INIT(len);
+
 		bufv.buf[0].mem = data;
-		bufv.buf[0].size = len;
 		if (fuse_lowlevel_notify_store(mnt->se, d->ents[i].ino, 0, &bufv, 0) == 0)
 			__atomic_add_fetch(&mnt->pushed, 1, __ATOMIC_RELAXED);
 		else

@@ -20,6 +20,9 @@
 
 #include "model.h"
 
+/* The most threads serving requests at once (the loop's, main.c). */
+#define OPS_WORKERS 16
+
 /* The requests served, by kind: what bench/run counts. */
 enum ops_kind {
 	OPS_LOOKUP, OPS_GETATTR, OPS_OPENDIR, OPS_READDIR, OPS_READDIRPLUS, OPS_OPEN, OPS_READ,

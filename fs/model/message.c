@@ -586,7 +586,12 @@ static int run_probe(struct imap_conn *c, const struct imap_mailbox_status *st, 
 	if (off[1] == 0)
 		len[0]++;
 	rc = imap_fetch_ranges(c, ctx->uid, p->section, off, len, off[1] ? 2 : 1, data, n);
-	if (rc == IMAP_OK)
+	if (rc == IMAP_ENO || rc == IMAP_EBAD) {
+		/* Refused or answered otherwise than asked: the part is read
+		 * whole, as without this probe (a message gone shows there). */
+		ctx->verdict = -EILSEQ;
+		rc = IMAP_OK;
+	} else if (rc == IMAP_OK)
 		ctx->verdict = off[1] ? b64map_probe(&ctx->map, p->size, data[0], n[0], off[1],
 						     data[1], n[1])
 				      : b64map_probe(&ctx->map, p->size, data[0], n[0], 0, data[0],
@@ -609,12 +614,8 @@ static bool in_store(struct store *store, const char *mailbox, uint32_t uidvalid
 		     uint32_t uid, const struct mime_part *p)
 {
 	char *key = cache_key_part("content", mailbox, uidvalidity, uid, p->section);
-	uint64_t size;
-	int fd = -1;
-	bool found = key && store_open(store, key, &fd, &size) == 0;
+	bool found = key && store_has(store, key);
 
-	if (fd >= 0)
-		close(fd);
 	free(key);
 	return found;
 }

@@ -328,6 +328,30 @@ static void test_fetch_part_to(void **state)
 	imap_conn_close(c);
 }
 
+static void test_fetch_wrong_range(void **state)
+{
+	struct imap_conn *c = open_script("fetch_wrong_range.txt");
+	uint64_t off[2] = { 0, 8 }, len[2] = { 4, 4 };
+	char *data = (char *)"x", *datas[2];
+	size_t n = 1, lens[2];
+
+	(void)state;
+	assert_int_equal(imap_fetch_part(c, 42, "2", 8, 4, &data, &n), IMAP_EBAD);
+	assert_null(data);
+	assert_int_equal(n, 0);
+	assert_int_equal(imap_fetch_part(c, 42, "2", 8, 4, &data, &n), IMAP_EBAD);
+	assert_null(data);
+	assert_int_equal(imap_fetch_part(c, 42, "2", 8, 4, &data, &n), IMAP_OK);
+	assert_int_equal(n, 4);
+	assert_memory_equal(data, "ijkl", 4);
+	free(data);
+	/* The second range answered from another origin: not taken, so missing. */
+	assert_int_not_equal(imap_fetch_ranges(c, 42, "2", off, len, 2, datas, lens), IMAP_OK);
+	assert_null(datas[0]);
+	assert_null(datas[1]);
+	imap_conn_close(c);
+}
+
 static void test_reject(void **state)
 {
 	static const char *bad[] = {
@@ -724,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_fetch_part),
 		cmocka_unit_test(test_fetch_ranges),
 		cmocka_unit_test(test_fetch_part_to),
+		cmocka_unit_test(test_fetch_wrong_range),
 		cmocka_unit_test(test_reject),
 		cmocka_unit_test(test_fetch_binary),
 		cmocka_unit_test(test_fetch_binary_sizes),
