@@ -33,6 +33,7 @@ struct store {
 	void *index;              /* tsearch tree of struct stored, by name; protected by lock */
 	uint64_t bytes;           /* protected by lock */
 	uint64_t tick;            /* protected by lock */
+	uint64_t evicted;         /* protected by lock: entries deleted to make room */
 };
 
 struct store_writer {
@@ -153,6 +154,9 @@ void store_free(struct store *s)
 {
 	if (!s)
 		return;
+	/* What bench/run looks at: a cache too small for what is read refetches. */
+	log_msg(LOG_INFO, "content cache: %llu entries evicted, %llu bytes held",
+		(unsigned long long)s->evicted, (unsigned long long)s->bytes);
 	tdestroy(s->index, free);
 	pthread_mutex_destroy(&s->lock);
 	free(s->dir);
@@ -234,6 +238,7 @@ static void evict(struct store *s, size_t count, const char *keep)
 		if (path_of(s, e->name, path, sizeof(path)) == 0)
 			unlink(path);
 		s->bytes -= e->size;
+		s->evicted++;
 		tdelete(e, &s->index, cmp_entry);
 		free(e);
 	}
